@@ -1,0 +1,49 @@
+# Two commands matter: `make run` (the dashboard on SQLite with demo data) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+N ?= 1000000
+export DJANGO_SETTINGS_MODULE ?= dashboard.settings
+
+.PHONY: install run serve test lint format bench graph clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py seed_demo
+	@DEBUG=1 $(PY) manage.py demo_banner --url http://$(HOST):$(PORT)/
+	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "NOTE: /usr/bin/chromium not found: the real-browser tests in tests/e2e are skipped."; \
+		echo "      Install it with 'apt-get install -y chromium' to run them."; \
+	fi
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+graph: install
+	DEBUG=1 $(PY) manage.py graph_transitions orders.Order.status -o docs/status-machine.dot
+	DEBUG=1 $(PY) manage.py graph_transitions orders.Order.payment_status -o docs/payment-machine.dot
+	@command -v dot >/dev/null && dot -Tpng docs/status-machine.dot -o docs/status-machine.png || echo "graphviz 'dot' not installed: DOT source written, PNG not rendered"
+	@command -v dot >/dev/null && dot -Tpng docs/payment-machine.dot -o docs/payment-machine.png || true
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles

@@ -1,0 +1,13 @@
+"""Test settings: the real settings, read with test-friendly environment defaults."""
+
+import os
+
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+os.environ.setdefault("TRACKING_WEBHOOK_SECRET", "test-webhook-secret")
+
+from .settings import *  # noqa: E402,F403
+
+# Hashing passwords properly is slow on purpose; tests only need it to be correct.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

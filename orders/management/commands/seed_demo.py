@@ -1,0 +1,393 @@
+"""Demo data: two merchants, two facilities, products of every kind, stock, ship-option
+mappings, and about 500 orders spread over every state and hold reason.
+
+Every order is created through order_create and moved through the real transitions, so its
+history is what the product would have written. Only timestamps are then spread back over
+the last weeks (plain column updates of created/changed times, never of status fields) so the
+lists look like a real month. Running it again changes nothing.
+"""
+
+import datetime
+import random
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from orders import statuses as st
+from orders.models import (
+    FulfillmentCenter,
+    InventoryLevel,
+    Membership,
+    Merchant,
+    Order,
+    Product,
+    ShipOptionMapping,
+    StatusChange,
+)
+from orders.services import order_create, order_transition
+
+DEMO_PASSWORD = "demo-pass-2026"
+LOGINS = [
+    ("manager", "Merchant manager (Acme Outfitters)"),
+    ("viewer", "Merchant viewer (Acme Outfitters)"),
+    ("ops", "Operations staff (Django admin)"),
+    ("northwind", "Merchant manager (Northwind Prints)"),
+]
+
+STOCK_PATH = ["accept", "start_pick", "finish_pick", "pack_and_label", "hand_over"]
+PRINT_PATH = [
+    "accept",
+    "start_upload",
+    "pass_file",
+    "start_production",
+    "finish_production",
+    "pack_and_label",
+    "hand_over",
+]
+EMBROIDERY_PATH = ["accept", "start_digitizing", *PRINT_PATH[1:]]
+CARRIER_STEPS = {
+    "shipped": [],
+    "in_transit": ["scan"],
+    "out_for_delivery": ["scan", "out_for_delivery"],
+    "delivered": ["scan", "out_for_delivery", "deliver"],
+    "delivery_exception": ["scan", "exception"],
+    "returned": ["scan", "exception", "return_to_sender"],
+}
+MACHINE_STEPS = {"accept", "scan", "out_for_delivery", "deliver", "exception", "return_to_sender"}
+
+# How often each final demo state appears (relative weights).
+TARGETS = {
+    "delivered": 120,
+    "in_transit": 45,
+    "shipped": 20,
+    "out_for_delivery": 12,
+    "delivery_exception": 8,
+    "returned": 4,
+    "labeled": 14,
+    "processing": 25,
+    "pick_in_process": 16,
+    "picked": 10,
+    "digitizing": 5,
+    "uploading": 8,
+    "passed": 6,
+    "in_production": 12,
+    "printed": 8,
+    "import_review": 10,
+    "action_required": 48,
+    "failed": 8,
+    "cancelled": 20,
+    "clean_swept": 6,
+    "draft": 8,
+}
+STOCK_ONLY = {"pick_in_process", "picked"}
+PRINT_ONLY = {"digitizing", "uploading", "passed", "in_production", "printed"}
+
+FIRST = [
+    "Ava",
+    "Liam",
+    "Mia",
+    "Noah",
+    "Zoe",
+    "Ethan",
+    "Lena",
+    "Omar",
+    "Ines",
+    "Kai",
+    "Sara",
+    "Jonas",
+    "Priya",
+    "Mateo",
+    "Chloe",
+    "Yuki",
+    "Nora",
+    "Felix",
+    "Amara",
+    "Leo",
+]
+LAST = [
+    "Smith",
+    "Garcia",
+    "Müller",
+    "Martin",
+    "Brown",
+    "Dubois",
+    "Nguyen",
+    "Rossi",
+    "Kowalski",
+    "Tanaka",
+    "Okafor",
+    "Jensen",
+    "Silva",
+    "Cohen",
+    "Patel",
+    "Schmidt",
+    "Lee",
+    "Moreau",
+]
+ADDRESSES = [
+    ("US", "NY", "New York", "10001"),
+    ("US", "CA", "Los Angeles", "90012"),
+    ("US", "TX", "Austin", "73301"),
+    ("US", "WA", "Seattle", "98101"),
+    ("CA", "ON", "Toronto", "M5V 2T6"),
+    ("GB", "", "London", "SW1A 1AA"),
+    ("DE", "", "Berlin", "10115"),
+    ("FR", "", "Paris", "75001"),
+    ("AU", "NSW", "Sydney", "2000"),
+]
+CARRIERS = [
+    ("UPS", "Ground"),
+    ("USPS", "Priority Mail"),
+    ("FedEx", "Home Delivery"),
+    ("DHL", "Express Worldwide"),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo merchants, facilities, products and ~500 orders (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--orders", type=int, default=450, help="orders for the main merchant")
+
+    def handle(self, *args, orders, **options):
+        rng = random.Random(2026)
+        users = self._users()
+        centers = self._centers()
+        acme = self._merchant("acme", "Acme Outfitters", users, ["manager", "viewer"], centers)
+        north = self._merchant("northwind", "Northwind Prints", users, ["northwind"], centers)
+        created = 0
+        for merchant, count, prefix in [(acme, orders, "AC"), (north, max(orders // 9, 10), "NW")]:
+            if merchant.orders.exists():
+                continue
+            created += self._orders(merchant, count, prefix, rng, users, centers)
+        if created:
+            self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {created} orders."))
+        else:
+            self.stdout.write("Demo data already present; nothing changed.")
+
+    # -- reference data ---------------------------------------------------------------------
+
+    def _users(self):
+        User = get_user_model()
+        users = {}
+        for username, _label in LOGINS:
+            user, made = User.objects.get_or_create(
+                username=username, defaults={"email": f"{username}@example.com"}
+            )
+            if made:
+                user.set_password(DEMO_PASSWORD)
+                if username == "ops":
+                    user.is_staff = True
+                    user.is_superuser = True
+                user.save()
+            users[username] = user
+        return users
+
+    def _centers(self):
+        specs = [
+            ("NJ1", "Newark Warehouse", "US", "America/New_York", True, True),
+            ("LEJ", "Leipzig Warehouse", "DE", "Europe/Berlin", True, True),
+        ]
+        centers = []
+        for code, name, country, tz, stock, prints in specs:
+            center, _ = FulfillmentCenter.objects.get_or_create(
+                code=code,
+                defaults={
+                    "name": name,
+                    "country": country,
+                    "time_zone": tz,
+                    "handles_stock": stock,
+                    "handles_print": prints,
+                },
+            )
+            centers.append(center)
+        return centers
+
+    def _merchant(self, slug, name, users, members, centers):
+        merchant, _ = Merchant.objects.get_or_create(slug=slug, defaults={"name": name})
+        for username in members:
+            role = "viewer" if username == "viewer" else "manager"
+            Membership.objects.get_or_create(
+                user=users[username], merchant=merchant, defaults={"role": role}
+            )
+        catalog = [
+            ("TEE-BLK-M", "Classic tee, black, M", "stock"),
+            ("TEE-WHT-L", "Classic tee, white, L", "stock"),
+            ("MUG-11", "Enamel mug 11oz", "stock"),
+            ("CAP-NVY", "Navy cap", "stock"),
+            ("SOLD-OUT-01", "Limited hoodie (sold out)", "stock"),
+            ("POSTER-A2", "Art poster A2", "print"),
+            ("TOTE-PRINT", "Printed tote bag", "print"),
+            ("HOOD-EMB", "Embroidered hoodie", "embroidery"),
+            ("LEGACY-99", "Old product (not connected)", "stock"),
+        ]
+        for sku, pname, kind in catalog:
+            product, _ = Product.objects.get_or_create(
+                merchant=merchant,
+                sku=sku,
+                defaults={"name": pname, "kind": kind, "connected": sku != "LEGACY-99"},
+            )
+            if kind == "stock":
+                for center in centers:
+                    on_hand = 0 if sku == "SOLD-OUT-01" else 5000
+                    InventoryLevel.objects.get_or_create(
+                        center=center, product=product, defaults={"on_hand": on_hand}
+                    )
+        for option, carrier, service in [
+            ("Standard", "USPS", "Ground Advantage"),
+            ("Express", "UPS", "Next Day Air"),
+            ("International", "DHL", "Express Worldwide"),
+        ]:
+            ShipOptionMapping.objects.get_or_create(
+                merchant=merchant,
+                store_option=option,
+                defaults={"carrier": carrier, "service": service},
+            )
+        return merchant
+
+    # -- orders -----------------------------------------------------------------------------
+
+    def _orders(self, merchant, count, prefix, rng, users, centers):
+        targets = rng.choices(list(TARGETS), weights=list(TARGETS.values()), k=count)
+        # Every state and every hold reason appears at least once.
+        targets[: len(TARGETS)] = list(TARGETS)
+        holds = [h.value for h in st.HOLD_REASONS]
+        manager = next(
+            m.user for m in merchant.memberships.select_related("user") if m.role == "manager"
+        )
+        now = timezone.now()
+        for i, target in enumerate(targets):
+            with transaction.atomic():
+                order = self._one_order(merchant, f"{prefix}-{10001 + i}", target, rng, centers)
+                reason = holds[i % len(holds)] if target == "action_required" else None
+                self._drive(order, target, reason, rng, users, manager, centers)
+                self._spread_times(order.pk, now, rng, target)
+        return count
+
+    def _one_order(self, merchant, number, target, rng, centers):
+        if target in PRINT_ONLY:
+            kind = "embroidery" if target == "digitizing" else rng.choice(["print", "embroidery"])
+        elif target in STOCK_ONLY:
+            kind = "stock"
+        else:
+            kind = rng.choices(["stock", "print", "embroidery"], weights=[6, 3, 1])[0]
+        skus = {
+            "stock": ["TEE-BLK-M", "TEE-WHT-L", "MUG-11", "CAP-NVY"],
+            "print": ["POSTER-A2", "TOTE-PRINT"],
+            "embroidery": ["HOOD-EMB"],
+        }[kind]
+        lines = [
+            {"sku": sku, "quantity": rng.randint(1, 3), "unit_price": Decimal("24.00")}
+            for sku in rng.sample(skus, k=min(len(skus), rng.randint(1, 2)))
+        ]
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        country, region, city, postal = rng.choice(ADDRESSES)
+        option = (
+            "International" if country not in ("US", "CA") else rng.choice(["Standard", "Express"])
+        )
+        total = sum(line["unit_price"] * line["quantity"] for line in lines)
+        return order_create(
+            merchant=merchant,
+            by="import",
+            number=number,
+            lines=lines,
+            draft=target == "draft",
+            customer_name=f"{first} {last}",
+            customer_email=f"{first}.{last}{rng.randint(1, 99)}@example.com".lower(),
+            ship_name=f"{first} {last}",
+            address1=f"{rng.randint(1, 400)} Market Street",
+            city=city,
+            region=region,
+            postal_code=postal,
+            country=country,
+            ship_option=option,
+            total=total,
+            currency="EUR" if country in ("DE", "FR") else "USD",
+        )
+
+    def _drive(self, order, target, reason, rng, users, manager, centers):
+        ops = users["ops"]
+
+        def step(name, by=None, note="", **params):
+            nonlocal order
+            actor = by or (
+                "review" if name == "accept" else "carrier" if name in MACHINE_STEPS else ops
+            )
+            order = order_transition(order=order, name=name, by=actor, note=note, params=params)
+
+        if target == "draft":
+            return
+        if target != "action_required" or reason != "payment_refused":
+            step("mark_paid", by="payments")
+        if target == "import_review":
+            return
+        if target == "action_required":
+            if reason == "payment_refused":
+                step("refuse_payment", by="payments")
+            else:
+                step("hold", by="review", reason=reason)
+            return
+        if target == "clean_swept":
+            step("hold", by="review", reason="product_configuration")
+            step("clean_sweep", by=manager, note="ship option mapping fixed; will reimport")
+            return
+        if target == "failed":
+            if order.flow == st.PRINT:
+                step("accept", center=self._center_for(order, centers))
+                step("start_upload" if not order.has_embroidery else "start_digitizing")
+                if order.has_embroidery:
+                    step("start_upload")
+            step("fail", reason="Artwork rejected: image resolution below 150 dpi.")
+            return
+        if target == "cancelled":
+            if rng.random() < 0.5:
+                step("accept", center=self._center_for(order, centers))
+            step("cancel", by=manager, note="customer changed their mind")
+            return
+        path = (
+            STOCK_PATH
+            if order.flow == st.STOCK
+            else (EMBROIDERY_PATH if order.has_embroidery else PRINT_PATH)
+        )
+        carrier, service = rng.choice(CARRIERS)
+        for name in path:
+            if order.status == target:
+                return
+            if name == "accept":
+                step(name, center=self._center_for(order, centers))
+            elif name == "hand_over":
+                tracking = f"{carrier[:2].upper()}{rng.randint(10**9, 10**10 - 1)}"
+                step(name, carrier=carrier, service=service, tracking_number=tracking)
+            else:
+                step(name)
+        for name in CARRIER_STEPS.get(target, []):
+            step(name)
+
+    @staticmethod
+    def _center_for(order, centers):
+        europe = {"DE", "FR", "GB"}
+        return centers[1] if order.country in europe else centers[0]
+
+    @staticmethod
+    def _spread_times(order_id, now, rng, target):
+        """Demo only: move the order's and its history's timestamps back in time, keeping
+        their order. Touches time columns, never a status field."""
+        recent = target in ("import_review", "action_required", "processing", "draft")
+        age = datetime.timedelta(hours=rng.uniform(0.3, 48 if recent else 24 * 30))
+        if target == "import_review" and rng.random() < 0.5:
+            age = datetime.timedelta(minutes=rng.uniform(1, 8))  # some fresh, some stuck
+        created = now - age
+        rows = list(StatusChange.objects.filter(order_id=order_id).order_by("id"))
+        gap = age / (len(rows) + 1)
+        for n, row in enumerate(rows):
+            row.created_at = created + gap * n
+        StatusChange.objects.bulk_update(rows, ["created_at"])
+        last_status = [r for r in rows if r.field == "status"][-1].created_at
+        order = Order.objects.select_related("center").get(pk=order_id)
+        ship_by = order.center.ship_by_for(order.flow, created) if order.center_id else None
+        Order.objects.filter(pk=order_id).update(
+            created_at=created, status_changed_at=last_status, ship_by=ship_by
+        )

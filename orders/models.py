@@ -1,0 +1,920 @@
+"""The order domain: merchants, facilities, products, stock and orders with their two
+protected state machines (`status` and `payment_status`).
+
+Every change of a status field is a named @transition below. The transition's permission
+callable says who may trigger it; its conditions say for which orders. Saving an order that
+went through transitions writes one StatusChange row per transition and applies the stock
+effects (reserve on accept, release when it leaves fulfillment, consume on hand-over), all in
+the save's own database transaction, so a rolled-back or raced save leaves none of them.
+"""
+
+import datetime
+import zoneinfo
+from collections import Counter
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.dispatch import receiver
+from django.utils import timezone
+from django_fsm import (
+    RETURN_VALUE,
+    ConcurrentTransitionMixin,
+    FSMField,
+    post_transition,
+    transition,
+)
+
+from . import statuses as st
+from .signals import review_requested
+
+STUCK_AFTER = datetime.timedelta(minutes=10)
+ADDRESS_FIELDS = ["ship_name", "address1", "address2", "city", "region", "postal_code", "country"]
+
+
+class InsufficientStock(Exception):
+    """Raised inside an accept when a facility no longer has the stock it had."""
+
+
+# --- who may trigger a transition ----------------------------------------------------------
+
+VIEWER = "viewer"
+MANAGER = "manager"
+ROLE_CHOICES = [(VIEWER, "Viewer (read only)"), (MANAGER, "Manager")]
+
+
+def merchant_roles(user):
+    """{merchant_id: role} for a user, loaded once and kept on the user object.
+
+    The permission callables run once per transition checked; caching here keeps the query
+    count of a page constant however many orders and transitions it looks at.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return {}
+    roles = getattr(user, "_merchant_roles", None)
+    if roles is None:
+        roles = dict(Membership.objects.filter(user=user).values_list("merchant_id", "role"))
+        user._merchant_roles = roles
+    return roles
+
+
+def is_merchant_manager(order, user):
+    return bool(user and user.is_active) and merchant_roles(user).get(order.merchant_id) == MANAGER
+
+
+def is_staff(order, user):
+    return bool(user and user.is_active and user.is_staff)
+
+
+def machines_only(order, user):
+    """Review and carrier transitions: no person triggers them by hand."""
+    return False
+
+
+# --- reference data ------------------------------------------------------------------------
+
+
+class Merchant(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=ROLE_CHOICES, default=VIEWER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "merchant"], name="one_membership_per_user")
+        ]
+
+    def __str__(self):
+        return f"{self.user} @ {self.merchant} ({self.role})"
+
+
+class FulfillmentCenter(models.Model):
+    code = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=200)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    time_zone = models.CharField(max_length=64, default="UTC")
+    daily_cutoff = models.TimeField(
+        default=datetime.time(14, 0),
+        help_text="Stock orders accepted before this local time are due the same business day.",
+    )
+    production_lead_days = models.PositiveSmallIntegerField(
+        default=2, help_text="Business days a print order needs before it can be labelled."
+    )
+    handles_stock = models.BooleanField(default=True)
+    handles_print = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} ({self.country})"
+
+    def clean(self):
+        try:
+            zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError({"time_zone": "Unknown time zone."}) from exc
+
+    def ship_by_for(self, flow, accepted_at):
+        """When an order accepted at `accepted_at` must be labelled: end of the business day
+        it falls on (next business day after the cut-off), plus the lead time for print."""
+        tz = zoneinfo.ZoneInfo(self.time_zone)
+        local = accepted_at.astimezone(tz)
+        day = local.date()
+        if local.time() >= self.daily_cutoff or day.weekday() >= 5:
+            day = _next_business_day(day)
+        if flow == st.PRINT:
+            for _ in range(self.production_lead_days):
+                day = _next_business_day(day)
+        return datetime.datetime.combine(day, datetime.time(23, 59, 59), tzinfo=tz)
+
+
+def _next_business_day(day):
+    day += datetime.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += datetime.timedelta(days=1)
+    return day
+
+
+PRODUCT_KINDS = [
+    ("stock", "Stock item"),
+    ("print", "Print on demand"),
+    ("embroidery", "Embroidery"),
+]
+
+
+class Product(models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="products")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=12, choices=PRODUCT_KINDS, default="stock")
+    connected = models.BooleanField(
+        default=True, help_text="Set up for fulfillment. Orders with unconnected products hold."
+    )
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "sku"], name="one_sku_per_merchant")
+        ]
+
+    def __str__(self):
+        return f"{self.sku} {self.name}"
+
+    @property
+    def flow(self):
+        return st.STOCK if self.kind == "stock" else st.PRINT
+
+
+class InventoryLevel(models.Model):
+    center = models.ForeignKey(FulfillmentCenter, on_delete=models.CASCADE, related_name="stock")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock")
+    on_hand = models.PositiveIntegerField(default=0)
+    reserved = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["center", "product"], name="one_level_per_center"),
+            models.CheckConstraint(
+                condition=Q(reserved__lte=F("on_hand")), name="reserved_within_on_hand"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.product.sku} @ {self.center.code}: {self.on_hand} on hand"
+
+    @property
+    def available(self):
+        return self.on_hand - self.reserved
+
+
+class ShipOptionMapping(models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="ship_options")
+    store_option = models.CharField(max_length=100, help_text="As the store names it.")
+    carrier = models.CharField(max_length=40)
+    service = models.CharField(max_length=60)
+
+    class Meta:
+        ordering = ["store_option"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "store_option"], name="one_mapping_per_option"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.store_option} -> {self.carrier} {self.service}"
+
+
+# --- orders --------------------------------------------------------------------------------
+
+
+class OrderQuerySet(models.QuerySet):
+    def for_merchant(self, merchant):
+        return self.filter(merchant=merchant)
+
+    def visible(self):
+        """What the dashboard lists by default: everything but clean-swept rows."""
+        return self.exclude(status="clean_swept")
+
+    def stuck(self, now=None):
+        now = now or timezone.now()
+        return self.filter(status="import_review", status_changed_at__lt=now - STUCK_AFTER)
+
+    def late(self, now=None):
+        now = now or timezone.now()
+        return self.filter(status__in=LATE_CANDIDATES, ship_by__lt=now)
+
+    def needing_attention(self, now=None):
+        now = now or timezone.now()
+        return self.filter(
+            Q(status__in=["action_required", "delivery_exception", "failed"])
+            | Q(status="import_review", status_changed_at__lt=now - STUCK_AFTER)
+            | Q(status__in=LATE_CANDIDATES, ship_by__lt=now)
+        )
+
+
+# Accepted, not yet labelled: the orders a ship-by promise applies to.
+LATE_CANDIDATES = [s for s in st.STATES_BY_GROUP["processing"] if s != "labeled"] + [
+    "action_required"
+]
+
+
+class Order(ConcurrentTransitionMixin, models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="orders")
+    number = models.CharField("order number", max_length=64)
+    flow = models.CharField(max_length=10, choices=st.FLOW_CHOICES, default=st.STOCK)
+    has_embroidery = models.BooleanField(default=False)
+
+    customer_name = models.CharField(max_length=200, blank=True)
+    customer_email = models.EmailField(blank=True)
+    customer_phone = models.CharField(max_length=40, blank=True)
+
+    ship_name = models.CharField("recipient", max_length=200, blank=True)
+    address1 = models.CharField("address line 1", max_length=200, blank=True)
+    address2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    region = models.CharField("state / region", max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+
+    ship_option = models.CharField(max_length=100, blank=True, help_text="As the store sent it.")
+    carrier = models.CharField(max_length=40, blank=True)
+    service = models.CharField(max_length=60, blank=True)
+    tracking_number = models.CharField(max_length=64, blank=True)
+    center = models.ForeignKey(
+        FulfillmentCenter, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    )
+
+    status = FSMField(
+        default="import_review", choices=st.STATUS_CHOICES, protected=True, max_length=30
+    )
+    payment_status = FSMField(
+        default="pending", choices=st.PAYMENT_STATUSES, protected=True, max_length=30
+    )
+    hold_reason = models.CharField(
+        max_length=30, choices=st.HOLD_REASON_CHOICES, blank=True, default=""
+    )
+    hold_note = models.TextField(blank=True)
+    failure_reason = models.TextField(blank=True)
+
+    total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="USD")
+
+    needs_approval = models.BooleanField(
+        default=False, help_text="Review holds it for manual approval until staff approve."
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    stock_reserved = models.BooleanField(default=False, editable=False)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    ship_by = models.DateTimeField(null=True, blank=True)
+    reimport_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reimports"
+    )
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "number"],
+                condition=~Q(status="clean_swept"),
+                name="one_live_order_per_number",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="action_required") & ~Q(hold_reason=""))
+                | (~Q(status="action_required") & Q(hold_reason="")),
+                name="hold_reason_exactly_when_on_hold",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "status", "created_at"], name="order_merchant_status"),
+            models.Index(fields=["merchant", "created_at"], name="order_merchant_created"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    # -- reading ----------------------------------------------------------------------------
+
+    @property
+    def state(self):
+        return st.state(self.status)
+
+    @property
+    def group(self):
+        return st.group_of(self.status)
+
+    @property
+    def hold_info(self):
+        return st.hold_reason(self.hold_reason)
+
+    @property
+    def sub_status_label(self):
+        """The second level the dashboard shows: the hold reason while on hold."""
+        if self.status == "action_required" and self.hold_info:
+            return self.hold_info.label
+        return self.state.label
+
+    def is_stuck(self, now=None):
+        now = now or timezone.now()
+        return self.status == "import_review" and self.status_changed_at < now - STUCK_AFTER
+
+    def is_late(self, now=None):
+        now = now or timezone.now()
+        return bool(self.ship_by and self.status in LATE_CANDIDATES and self.ship_by < now)
+
+    @property
+    def address_lines(self):
+        locality = " ".join(p for p in [self.postal_code, self.city] if p)
+        parts = [self.ship_name, self.address1, self.address2, locality, self.region, self.country]
+        return [p for p in parts if p]
+
+    def address_dict(self):
+        return {name: getattr(self, name) for name in ADDRESS_FIELDS}
+
+    @property
+    def address_editable(self):
+        """Addresses may be edited exactly while the order can still be cancelled."""
+        return self.status in st.CANCELLABLE
+
+    @property
+    def refundable_amount(self):
+        return self.total - self.refunded_amount
+
+    # -- history bookkeeping ----------------------------------------------------------------
+
+    def act_as(self, by, reason=""):
+        """Name who is changing this order (a user or a system name) for its history rows."""
+        self._actor = by
+        self._reason = reason
+        return self
+
+    def save(self, *args, **kwargs):
+        pending = self.__dict__.get("_pending_changes") or []
+        with transaction.atomic():
+            if pending:
+                _apply_stock_effects(self, pending)
+            super().save(*args, **kwargs)
+            if pending:
+                if any(f == "status" and t == "import_review" for f, _n, _s, t in pending):
+                    order_id = self.pk
+                    transaction.on_commit(
+                        lambda: review_requested.send(sender=Order, order_id=order_id)
+                    )
+                actor = self.__dict__.get("_actor")
+                user = actor if isinstance(actor, models.Model) else None
+                name = (user.get_username() if user else actor) or "system"
+                StatusChange.objects.bulk_create(
+                    StatusChange(
+                        order=self,
+                        field=field,
+                        transition=transition_name,
+                        source=source,
+                        target=target,
+                        actor=user,
+                        actor_name=name,
+                        reason=self.__dict__.get("_reason", ""),
+                    )
+                    for field, transition_name, source, target in pending
+                )
+        self._pending_changes = []
+
+    # -- status transitions -----------------------------------------------------------------
+    # Docstrings say who may call each; the permission argument enforces it for people, and
+    # services check it before calling. Machines (review, carrier webhook) call them directly.
+
+    def _is_stock(self):
+        return self.flow == st.STOCK
+
+    def _is_print(self):
+        return self.flow == st.PRINT
+
+    def _is_embroidery(self):
+        return self.flow == st.PRINT and self.has_embroidery
+
+    def _upload_ready(self):
+        return self.flow == st.PRINT and (not self.has_embroidery or self.status == "digitizing")
+
+    def _merchant_can_retry(self):
+        return self.hold_reason in st.MERCHANT_RETRY_REASONS
+
+    def _pending_approval(self):
+        return self.hold_reason == "pending_approval"
+
+    def _special_requirements(self):
+        return self.hold_reason == "special_requirements"
+
+    @transition(
+        status,
+        source="draft",
+        target="import_review",
+        permission=is_merchant_manager,
+        custom={"label": "Submit", "admin": False},
+    )
+    def submit(self):
+        """Merchant manager: send a draft to review."""
+
+    @transition(
+        status,
+        source="import_review",
+        target="processing",
+        permission=machines_only,
+        custom={"label": "Accept", "admin": False},
+    )
+    def accept(self, center):
+        """Review only: assign the facility and the ship-by time; stock is reserved on save."""
+        self.center = center
+        self.ship_by = center.ship_by_for(self.flow, timezone.now())
+
+    @transition(
+        status,
+        source=st.HOLDABLE,
+        target="action_required",
+        permission=is_staff,
+        custom={"label": "Hold", "form": "orders.forms.HoldForm"},
+    )
+    def hold(self, reason, note=""):
+        """Review or staff: block fulfillment for one of the SPEC's hold reasons."""
+        if reason not in st.HOLD_BY_VALUE:
+            raise ValueError(f"Unknown hold reason {reason!r}")
+        self.hold_reason = reason
+        self.hold_note = note
+
+    @transition(
+        status,
+        source="action_required",
+        target="import_review",
+        conditions=[_merchant_can_retry],
+        permission=is_merchant_manager,
+        custom={"label": "Retry", "admin": False},
+    )
+    def retry(self):
+        """Merchant manager (or the system when stock arrives): back to review."""
+
+    @transition(
+        status,
+        source="action_required",
+        target="import_review",
+        conditions=[_pending_approval],
+        permission=is_staff,
+        custom={"label": "Approve"},
+    )
+    def approve(self):
+        """Staff: an order pending approval is approved and goes back to review."""
+        self.approved_at = timezone.now()
+
+    @transition(
+        status,
+        source="action_required",
+        target="import_review",
+        conditions=[_special_requirements],
+        permission=is_staff,
+        custom={"label": "Release"},
+    )
+    def release(self):
+        """Staff: special requirements are clarified; back to review."""
+
+    @transition(
+        status,
+        source="action_required",
+        target="cancelled",
+        conditions=[_pending_approval],
+        permission=is_staff,
+        custom={"label": "Decline"},
+    )
+    def decline(self):
+        """Staff: an order pending approval is declined and cancelled."""
+        self._settle_payment_on_cancel()
+
+    @transition(
+        status,
+        source="processing",
+        target="pick_in_process",
+        conditions=[_is_stock],
+        permission=is_staff,
+        custom={"label": "Start pick"},
+    )
+    def start_pick(self):
+        """Staff (stock flow): the warehouse starts picking."""
+
+    @transition(
+        status,
+        source="pick_in_process",
+        target="picked",
+        permission=is_staff,
+        custom={"label": "Finish pick"},
+    )
+    def finish_pick(self):
+        """Staff (stock flow): picking is done."""
+
+    @transition(
+        status,
+        source="processing",
+        target="digitizing",
+        conditions=[_is_embroidery],
+        permission=is_staff,
+        custom={"label": "Start digitizing"},
+    )
+    def start_digitizing(self):
+        """Staff (embroidery): the design goes to digitizing."""
+
+    @transition(
+        status,
+        source=["processing", "digitizing"],
+        target="uploading",
+        conditions=[_upload_ready],
+        permission=is_staff,
+        custom={"label": "Start upload"},
+    )
+    def start_upload(self):
+        """Staff (print): artwork goes to the production partner; embroidery digitizes first."""
+
+    @transition(
+        status,
+        source="uploading",
+        target="passed",
+        permission=is_staff,
+        custom={"label": "Pass file check"},
+    )
+    def pass_file(self):
+        """Staff (print): the artwork passed inspection."""
+
+    @transition(
+        status,
+        source="passed",
+        target="in_production",
+        permission=is_staff,
+        custom={"label": "Start production"},
+    )
+    def start_production(self):
+        """Staff (print): production starts."""
+
+    @transition(
+        status,
+        source="in_production",
+        target="printed",
+        permission=is_staff,
+        custom={"label": "Finish production"},
+    )
+    def finish_production(self):
+        """Staff (print): made; from here it can no longer be cancelled."""
+
+    @transition(
+        status,
+        source=st.FAILABLE,
+        target="failed",
+        permission=is_staff,
+        custom={"label": "Fail", "form": "orders.forms.FailForm"},
+    )
+    def fail(self, reason):
+        """Review or staff: the order cannot be recovered; the reason is shown to the merchant."""
+        if not str(reason).strip():
+            raise ValueError("A failure needs a reason the merchant can read.")
+        self.failure_reason = str(reason).strip()
+
+    @transition(
+        status,
+        source=["picked", "printed"],
+        target="labeled",
+        permission=is_staff,
+        custom={"label": "Pack and label"},
+    )
+    def pack_and_label(self):
+        """Staff: packed and labelled, waiting for the carrier."""
+
+    @transition(
+        status,
+        source="labeled",
+        target="shipped",
+        permission=is_staff,
+        custom={"label": "Hand over to carrier", "form": "orders.forms.HandOverForm"},
+    )
+    def hand_over(self, carrier, tracking_number, service=""):
+        """Staff: handed to the carrier; needs the carrier and a tracking number. Stock is
+        consumed on save."""
+        if not str(carrier).strip() or not str(tracking_number).strip():
+            raise ValueError("Hand-over needs a carrier and a tracking number.")
+        self.carrier = str(carrier).strip()
+        self.service = str(service or self.service).strip()
+        self.tracking_number = str(tracking_number).strip()
+
+    @transition(
+        status,
+        source=["shipped", "delivery_exception"],
+        target="in_transit",
+        permission=machines_only,
+        custom={"label": "Carrier scan"},
+    )
+    def scan(self):
+        """Carrier webhook: first (or renewed) scan."""
+
+    @transition(
+        status,
+        source=["shipped", "in_transit", "delivery_exception"],
+        target="out_for_delivery",
+        permission=machines_only,
+        custom={"label": "Out for delivery"},
+    )
+    def out_for_delivery(self):
+        """Carrier webhook: on the delivery vehicle."""
+
+    @transition(
+        status,
+        source=["shipped", "in_transit", "out_for_delivery", "delivery_exception"],
+        target="delivered",
+        permission=machines_only,
+        custom={"label": "Delivered"},
+    )
+    def deliver(self):
+        """Carrier webhook: delivered (final)."""
+
+    @transition(
+        status,
+        source=["shipped", "in_transit", "out_for_delivery"],
+        target="delivery_exception",
+        permission=machines_only,
+        custom={"label": "Delivery exception"},
+    )
+    def exception(self):
+        """Carrier webhook: the carrier could not deliver."""
+
+    @transition(
+        status,
+        source=["shipped", "in_transit", "out_for_delivery", "delivery_exception"],
+        target="returned",
+        permission=machines_only,
+        custom={"label": "Returned to sender"},
+    )
+    def return_to_sender(self):
+        """Carrier webhook: came back to the sender (final)."""
+
+    @transition(
+        status,
+        source=st.CANCELLABLE,
+        target="cancelled",
+        permission=is_merchant_manager,
+        custom={"label": "Cancel", "admin": False},
+    )
+    def cancel(self):
+        """Merchant manager: stop the order. A pending or refused payment is cancelled and a
+        paid one fully refunded; reserved stock is released on save."""
+        self._settle_payment_on_cancel()
+
+    @transition(
+        status,
+        source=st.CLEAN_SWEEPABLE,
+        target="clean_swept",
+        permission=is_merchant_manager,
+        custom={"label": "Clean sweep", "admin": False},
+    )
+    def clean_sweep(self):
+        """Merchant manager: remove without cancelling so the number can be imported again."""
+
+    def _settle_payment_on_cancel(self):
+        if self.payment_status in ("pending", "refused"):
+            self.cancel_payment()
+        elif self.payment_status in ("paid", "partially_refunded"):
+            self.refund(self.refundable_amount)
+
+    # -- payment transitions ----------------------------------------------------------------
+
+    @transition(
+        payment_status,
+        source=["pending", "refused"],
+        target="paid",
+        permission=is_staff,
+        custom={"label": "Mark paid"},
+    )
+    def mark_paid(self):
+        """Staff or the payment system: the payment succeeded. An order held for a refused
+        payment goes back to review."""
+        if self.status == "action_required" and self.hold_reason == "payment_refused":
+            self.retry()
+
+    @transition(
+        payment_status,
+        source="pending",
+        target="refused",
+        permission=is_staff,
+        custom={"label": "Mark refused"},
+    )
+    def refuse_payment(self):
+        """Staff or the payment system: the payment was refused; a live order is held."""
+        if self.status in st.HOLDABLE:
+            self.hold("payment_refused")
+
+    @transition(
+        payment_status,
+        source=["pending", "refused"],
+        target="canceled",
+        permission=machines_only,
+        custom={"label": "Cancel payment", "admin": False},
+    )
+    def cancel_payment(self):
+        """Only through cancelling or declining the order."""
+
+    @transition(
+        payment_status,
+        source=["paid", "partially_refunded"],
+        target=RETURN_VALUE("partially_refunded", "refunded"),
+        permission=is_staff,
+        custom={"label": "Refund", "form": "orders.forms.RefundForm"},
+    )
+    def refund(self, amount):
+        """Staff (or cancelling a paid order): refund part or all of what is left."""
+        amount = Decimal(str(amount))
+        if amount <= 0:
+            raise ValueError("A refund must be a positive amount.")
+        if amount > self.refundable_amount:
+            raise ValueError(f"At most {self.refundable_amount} {self.currency} can be refunded.")
+        self.refunded_amount += amount
+        return "refunded" if self.refunded_amount >= self.total else "partially_refunded"
+
+
+@receiver(post_transition)
+def _remember_transition(sender, instance, name, source, target, **kwargs):
+    """Collect each transition on the instance; Order.save() writes them as history."""
+    if not isinstance(instance, Order):
+        return
+    field = kwargs.get("field")
+    field_name = getattr(field, "name", field)
+    instance.__dict__.setdefault("_pending_changes", []).append((field_name, name, source, target))
+    if field_name == "status":
+        instance.status_changed_at = timezone.now()
+        if target != "action_required":
+            instance.hold_reason = ""
+            instance.hold_note = ""
+
+
+def _stock_lines(order):
+    quantities = Counter()
+    for line in order.lines.all():
+        if line.product_id:
+            quantities[line.product_id] += line.quantity
+    return sorted(quantities.items())  # a fixed order avoids lock-order deadlocks
+
+
+def _apply_stock_effects(order, changes):
+    if order.flow != st.STOCK:
+        return
+    for field, name, _source, target in changes:
+        if field != "status":
+            continue
+        if name == "accept":
+            for product_id, qty in _stock_lines(order):
+                # One conditional UPDATE: concurrent accepts cannot both take the last unit.
+                taken = InventoryLevel.objects.filter(
+                    center=order.center, product_id=product_id, on_hand__gte=F("reserved") + qty
+                ).update(reserved=F("reserved") + qty)
+                if not taken:
+                    raise InsufficientStock(f"Not enough stock at {order.center} for {order}")
+            order.stock_reserved = True
+        elif name == "hand_over" and order.stock_reserved:
+            for product_id, qty in _stock_lines(order):
+                InventoryLevel.objects.filter(center=order.center, product_id=product_id).update(
+                    on_hand=F("on_hand") - qty, reserved=F("reserved") - qty
+                )
+            order.stock_reserved = False
+        elif target in st.RELEASES_STOCK and order.stock_reserved:
+            for product_id, qty in _stock_lines(order):
+                InventoryLevel.objects.filter(center=order.center, product_id=product_id).update(
+                    reserved=F("reserved") - qty
+                )
+            order.stock_reserved = False
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, null=True, blank=True, related_name="order_lines"
+    )
+    sku = models.CharField(max_length=64, help_text="As the store sent it.")
+    name = models.CharField(max_length=200, blank=True)
+    quantity = models.PositiveIntegerField(default=1)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    personalization = models.TextField(blank=True)
+    personalization_complete = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.sku}"
+
+
+class StatusChange(models.Model):
+    """One row per transition of either status field. Append-only."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="history")
+    field = models.CharField(max_length=20)
+    transition = models.CharField(max_length=40)
+    source = models.CharField(max_length=30)
+    target = models.CharField(max_length=30)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    actor_name = models.CharField(max_length=150)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["order", "created_at"], name="history_order_time")]
+
+    def __str__(self):
+        return f"{self.order}: {self.source} -> {self.target} ({self.transition})"
+
+    def label_of(self, value):
+        if self.field == "status":
+            return st.STATE_BY_VALUE[value].label if value in st.STATE_BY_VALUE else value
+        return st.PAYMENT_LABELS.get(value, value)
+
+    @property
+    def source_label(self):
+        return self.label_of(self.source) if self.source else "—"
+
+    @property
+    def target_label(self):
+        return self.label_of(self.target)
+
+
+class TrackingEvent(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tracking_events")
+    event_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    code = models.CharField(max_length=40)
+    description = models.CharField(max_length=300, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["order", "occurred_at"], name="tracking_order_time")]
+
+    def __str__(self):
+        return f"{self.order} {self.code} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class AddressChange(models.Model):
+    """An address edit (applied at once while the order can still be cancelled) or, once it
+    is labelled or printed, a request that staff may or may not be able to honour."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="address_changes")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    address = models.JSONField()
+    previous_address = models.JSONField(default=dict)
+    applied = models.BooleanField(
+        default=False, help_text="Applied to the order; otherwise requested, not guaranteed."
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        kind = "Address changed" if self.applied else "Address change requested"
+        return f"{kind} for {self.order}"

@@ -1,0 +1,286 @@
+"""Services that change orders. Each runs in one transaction on a locked row, checks who is
+acting, and leaves history through Order.save(). Views, the admin, the API, imports, the
+review step and the carrier webhook all come through here.
+
+`by` is either a user (checked against the transition's permission) or a system name such
+as "review" or "carrier" (machines are trusted callers and skip the user check).
+"""
+
+from django.db import transaction
+from django.db.models import Model
+from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, has_transition_perm
+
+from . import statuses as st
+from .addresses import address_errors, normalize
+from .models import (
+    ADDRESS_FIELDS,
+    AddressChange,
+    InsufficientStock,
+    Order,
+    OrderLine,
+    Product,
+    StatusChange,
+    merchant_roles,
+)
+from .signals import review_requested
+
+
+class ActionRefused(Exception):
+    """The action is not allowed for this order or this user; the message says why."""
+
+    def __init__(self, message, *, order=None):
+        super().__init__(message)
+        self.message = message
+        self.order = order
+
+
+class OrderChanged(ActionRefused):
+    """Someone else changed the order between the user seeing it and acting on it."""
+
+
+def is_person(by):
+    return isinstance(by, Model)
+
+
+# --- saying why not ------------------------------------------------------------------------
+
+_TOO_LATE = {
+    "printed": "already printed",
+    "labeled": "already packed and labelled",
+}
+
+
+def refusal_reason(order, name, user=None):
+    """Why `name` cannot be applied to `order` (by `user`), in the merchant's words; None if
+    it can. Used to explain a missing button and to answer a refused POST."""
+    method = getattr(order, name, None)
+    if method is None or not hasattr(method, "_django_fsm"):
+        return f"'{name}' is not an action on orders."
+    if user is not None and can_proceed(method) and not has_transition_perm(method, user):
+        return _permission_refusal(order, name, user)
+    if can_proceed(method):
+        return None
+    state = order.state
+    verb = {"cancel": "cancelled", "clean_sweep": "clean swept", "retry": "retried"}.get(name)
+    if name in ("cancel", "clean_sweep"):
+        if order.status in _TOO_LATE:
+            return f"{_TOO_LATE[order.status]}: can no longer be {verb}"
+        if order.group.value == "shipped":
+            return f"already shipped: can no longer be {verb}"
+        if order.status == "cancelled":
+            return "already cancelled"
+        if order.status == "clean_swept":
+            return "already clean swept"
+        if name == "clean_sweep":
+            return (
+                f"fulfillment has started ({state.label}): can no longer be clean swept; "
+                "cancel it instead"
+            )
+    if name == "retry":
+        if order.status != "action_required":
+            return "only orders in Action Required can be retried"
+        return (
+            f"on hold for {order.hold_info.label.lower()}: "
+            "our staff resolve this one, nothing to retry"
+        )
+    return f"not possible while the order is {state.label}"
+
+
+def _permission_refusal(order, name, user):
+    role = merchant_roles(user).get(order.merchant_id)
+    if role == "viewer":
+        return "your role is viewer: only managers can change orders"
+    if name in ("cancel", "clean_sweep", "retry", "submit") or role is None:
+        return "only a manager of this merchant can do this"
+    return "only the provider's operations staff can do this"
+
+
+# --- the one way to apply a transition -----------------------------------------------------
+
+
+def order_transition(*, order, name, by, note="", expected_status=None, params=None):
+    """Apply transition `name` to `order` as `by`, under a row lock, with history.
+
+    `params` are the transition's own arguments (hold: reason, note; fail: reason; hand_over:
+    carrier, service, tracking_number; refund: amount). `note` goes into the history row;
+    without one, a hold or failure reason is recorded there.
+
+    `expected_status` is the status the caller saw (defaults to the passed instance's); if
+    the row has moved on since, nothing is done and OrderChanged says what it is now.
+    Returns the updated order. Raises ActionRefused with a readable message otherwise.
+    """
+    seen = expected_status or order.status
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().filter(pk=order.pk).first()
+        if locked is None:
+            raise ActionRefused(f"Order {order.number} no longer exists.")
+        if locked.status != seen:
+            raise OrderChanged(
+                f"Order {locked.number} changed meanwhile: it is now {locked.state.label}. "
+                "Nothing was done.",
+                order=locked,
+            )
+        why = refusal_reason(locked, name, by if is_person(by) else None)
+        if why:
+            raise ActionRefused(f"Order {locked.number}: {why}.", order=locked)
+        params = params or {}
+        locked.act_as(by, note or str(params.get("note") or params.get("reason") or ""))
+        try:
+            getattr(locked, name)(**params)
+            locked.save()
+        except (TransitionNotAllowed, ValueError, TypeError) as exc:
+            raise ActionRefused(f"Order {locked.number}: {exc}", order=locked) from exc
+        except ConcurrentTransition as exc:
+            raise OrderChanged(
+                f"Order {locked.number} changed meanwhile. Nothing was done.", order=locked
+            ) from exc
+        except InsufficientStock as exc:
+            raise ActionRefused(str(exc), order=locked) from exc
+    return locked
+
+
+def available_actions(order, user):
+    """Names of the status transitions this user may apply to this order now."""
+    return [t.name for t in order.get_available_user_status_transitions(user)]
+
+
+# --- merchant actions ----------------------------------------------------------------------
+
+
+def order_submit(*, order, by):
+    """Merchant manager: submit a draft for review."""
+    return order_transition(order=order, name="submit", by=by)
+
+
+def order_cancel(*, order, by, note="", expected_status=None):
+    """Merchant manager: cancel; payment is cancelled or refunded, stock released."""
+    return order_transition(
+        order=order, name="cancel", by=by, note=note, expected_status=expected_status
+    )
+
+
+def order_clean_sweep(*, order, by, note="", expected_status=None):
+    """Merchant manager: remove from the dashboard so the number can be imported again."""
+    return order_transition(
+        order=order, name="clean_sweep", by=by, note=note, expected_status=expected_status
+    )
+
+
+def order_retry(*, order, by, note="", expected_status=None):
+    """Merchant manager (or the system): send a held order back to review."""
+    return order_transition(
+        order=order, name="retry", by=by, note=note, expected_status=expected_status
+    )
+
+
+def order_edit_address(*, order, by, address):
+    """Merchant manager: replace the shipping address while the order can still be
+    cancelled. An order held for an invalid address goes back to review on save.
+    Raises ActionRefused (with `errors` per field) when the address is not acceptable."""
+    address = normalize({k: address.get(k, "") for k in ADDRESS_FIELDS})
+    errors = address_errors(address)
+    if errors:
+        exc = ActionRefused("The address has errors; nothing was changed.", order=order)
+        exc.errors = errors
+        raise exc
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if is_person(by) and merchant_roles(by).get(locked.merchant_id) != "manager":
+            raise ActionRefused("Only a manager of this merchant can change addresses.")
+        if not locked.address_editable:
+            raise ActionRefused(
+                f"Order {locked.number} is {locked.state.label}: the address can no longer be "
+                "edited; request a change instead."
+            )
+        previous = locked.address_dict()
+        for name, value in address.items():
+            setattr(locked, name, value)
+        locked.save()
+        AddressChange.objects.create(
+            order=locked,
+            requested_by=by if is_person(by) else None,
+            address=address,
+            previous_address=previous,
+            applied=True,
+        )
+        if locked.status == "action_required" and locked.hold_reason == "invalid_address":
+            locked.act_as(by, "address corrected")
+            locked.retry()
+            locked.save()
+    return locked
+
+
+def order_request_address_change(*, order, by, address, note=""):
+    """Merchant manager: once labelled or printed, ask for an address change. It is
+    recorded and shown as requested, not guaranteed."""
+    address = normalize({k: address.get(k, "") for k in ADDRESS_FIELDS})
+    errors = address_errors(address)
+    if errors:
+        exc = ActionRefused("The address has errors; nothing was requested.", order=order)
+        exc.errors = errors
+        raise exc
+    if is_person(by) and merchant_roles(by).get(order.merchant_id) != "manager":
+        raise ActionRefused("Only a manager of this merchant can request address changes.")
+    if order.status in st.FINAL_STATES or order.status == "clean_swept":
+        raise ActionRefused(f"Order {order.number} is {order.state.label}: nothing to change.")
+    return AddressChange.objects.create(
+        order=order,
+        requested_by=by if is_person(by) else None,
+        address=address,
+        previous_address=order.address_dict(),
+        applied=False,
+        note=note,
+    )
+
+
+# --- creating orders -----------------------------------------------------------------------
+
+
+def order_create(*, merchant, by, number, lines, draft=False, reimport_of=None, **fields):
+    """Create an order with its lines in its initial state (Draft, or Import Review which
+    starts the review) and its first history row. `lines` are dicts with sku, quantity and
+    optionally name, unit_price, personalization, personalization_complete.
+
+    The flow comes from the products: all stock items ship from stock, anything printed or
+    embroidered is print; a mix is kept as given and review holds it.
+    """
+    skus = [line["sku"] for line in lines]
+    products = {p.sku: p for p in Product.objects.filter(merchant=merchant, sku__in=skus)}
+    kinds = {products[s].kind for s in skus if s in products}
+    flow = st.STOCK if kinds <= {"stock"} else st.PRINT
+    initial = "draft" if draft else "import_review"
+    with transaction.atomic():
+        order = Order.objects.create(
+            merchant=merchant,
+            number=number,
+            flow=flow,
+            has_embroidery="embroidery" in kinds,
+            reimport_of=reimport_of,
+            status=initial,
+            **fields,
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                product=products.get(line["sku"]),
+                sku=line["sku"],
+                name=line.get("name") or getattr(products.get(line["sku"]), "name", ""),
+                quantity=line.get("quantity", 1),
+                unit_price=line.get("unit_price", 0),
+                personalization=line.get("personalization", ""),
+                personalization_complete=line.get("personalization_complete", True),
+            )
+            for line in lines
+        )
+        StatusChange.objects.create(
+            order=order,
+            field="status",
+            transition="reimport" if reimport_of else ("create" if draft else "import"),
+            source="",
+            target=initial,
+            actor=by if is_person(by) else None,
+            actor_name=by.get_username() if is_person(by) else str(by),
+        )
+        if initial == "import_review":
+            transaction.on_commit(lambda: review_requested.send(sender=Order, order_id=order.pk))
+    return order
