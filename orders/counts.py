@@ -1,0 +1,17 @@
+"""How many orders a merchant has in each state (and hold reason): the numbers on the
+dashboard's status tabs and sub-status chips. Everything that shows counts asks here."""
+
+from django.db.models import Count
+
+from .models import Order
+
+
+def status_counts(merchant):
+    """{(status, hold_reason): count} for one merchant; hold_reason is "" off hold."""
+    rows = (
+        Order.objects.filter(merchant=merchant)
+        .values_list("status", "hold_reason")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {(status, reason): n for status, reason, n in rows}
