@@ -62,6 +62,7 @@ class OrderFilter(django_filters.FilterSet):
         to_field_name="code",
     )
     created = django_filters.DateFromToRangeFilter(
+        field_name="created_at",
         label="Created",
         widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
     )

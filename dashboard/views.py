@@ -103,7 +103,7 @@ def choose_merchant(request):
 
 def _filterset(request, merchant):
     return OrderFilter(
-        request.GET or None,
+        request.GET,
         queryset=access.orders_for(request).select_related("center"),
         now=timezone.now(),
     )
