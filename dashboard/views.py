@@ -42,6 +42,7 @@ EXPORT_CHUNK = 2000
 ACTIONS = {
     "cancel": {
         "label": "Cancel order",
+        "verb": "Cancel",
         "service": order_cancel,
         "consequence": "The order will not be fulfilled, and importing the same order number "
         "again will be refused. A pending payment is cancelled; a paid one is refunded.",
@@ -50,6 +51,7 @@ ACTIONS = {
     },
     "clean_sweep": {
         "label": "Clean sweep",
+        "verb": "Clean sweep",
         "service": order_clean_sweep,
         "consequence": "The order leaves the dashboard without being cancelled, so the same "
         "order number can be imported again later (as a new order).",
@@ -58,6 +60,7 @@ ACTIONS = {
     },
     "retry": {
         "label": "Retry",
+        "verb": "Retry",
         "service": order_retry,
         "consequence": "The order goes back to Import Review and is checked again. If the "
         "problem is still there it comes back to Action Required.",
