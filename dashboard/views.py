@@ -56,7 +56,7 @@ ACTIONS = {
         "consequence": "The order leaves the dashboard without being cancelled, so the same "
         "order number can be imported again later (as a new order).",
         "done": "clean swept: it left the dashboard",
-        "danger": True,
+        "danger": False,
     },
     "retry": {
         "label": "Retry",
@@ -365,6 +365,12 @@ def export_csv(request):
 # --- the order page ----------------------------------------------------------------------------
 
 
+def _readable_reason(reason):
+    """A hold is recorded with its reason code; merchants read the label."""
+    hold = st.hold_reason(reason)
+    return hold.label if hold else reason
+
+
 def _timeline(order):
     """History rows and address changes, newest first, as one list for the template."""
     status_rows = (
@@ -375,7 +381,7 @@ def _timeline(order):
             "source": change.source_label if change.source else "",
             "target": change.target_label,
             "transition": change.transition.replace("_", " "),
-            "reason": change.reason,
+            "reason": _readable_reason(change.reason),
         }
         for change in order.history.all()
     )
@@ -403,7 +409,8 @@ def _order_context(request, order):
         if name in available
     ]
     reasons = []
-    if manager:
+    # A final order needs no "why not": its status already says it.
+    if manager and order.status not in st.FINAL_STATES:
         for name in EXPLAINED:
             if name not in available:
                 why = refusal_reason(order, name, request.user)

@@ -60,5 +60,15 @@
     if (evt.target.matches("select[data-autosubmit]")) evt.target.form.submit();
   });
 
+  // On a phone the tabs scroll sideways: keep the chosen one in view after each swap.
+  function showActiveTab() {
+    var tab = document.querySelector(".tabs [aria-current]");
+    if (tab && tab.parentElement.scrollWidth > tab.parentElement.clientWidth) {
+      tab.parentElement.scrollLeft = tab.offsetLeft - 16;
+    }
+  }
+  document.addEventListener("DOMContentLoaded", showActiveTab);
+  document.addEventListener("htmx:afterSettle", showActiveTab);
+
   document.documentElement.classList.add("js");
 })();
