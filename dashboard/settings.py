@@ -138,6 +138,10 @@ STORAGES = {
     },
 }
 
+# In development, serve static files from the source folders without collectstatic.
+WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = DEBUG
+
 # Background work: the review step. Inline on the embedded default; production runs the
 # database backend and `manage.py db_worker`.
 TASKS = {
