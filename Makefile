@@ -5,7 +5,6 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 N ?= 1000000
-export DJANGO_SETTINGS_MODULE ?= dashboard.settings
 
 .PHONY: install run serve test lint format bench graph clean
 
