@@ -13,6 +13,7 @@ from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -70,6 +71,16 @@ ACTIONS = {
 }
 # Missing buttons for these are explained in one line on the order page.
 EXPLAINED = ["cancel", "clean_sweep"]
+
+
+def _render(request, full, fragment, context):
+    """The whole page, or just the piece htmx swaps. A history restore needs the page."""
+    htmx = request.htmx
+    wants_fragment = htmx and not htmx.boosted and not htmx.history_restore_request
+    response = render(request, fragment if wants_fragment else full, context)
+    # The same URL answers with a page or a piece: caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 # --- signing in and choosing a merchant ------------------------------------------------------
@@ -211,9 +222,9 @@ def order_list(request):
         "now": filterset.now,
         "views": [{"value": v, "label": label} for v, label in VIEWS],
     }
-    if request.htmx and not request.htmx.boosted:
-        return render(request, "dashboard/includes/_order_list.html", context)
-    return render(request, "dashboard/order_list.html", context)
+    return _render(
+        request, "dashboard/order_list.html", "dashboard/includes/_order_list.html", context
+    )
 
 
 # --- bulk actions ----------------------------------------------------------------------------
@@ -239,6 +250,10 @@ def bulk_action(request):
     scope = form.cleaned_data["scope"]
     if scope == "all":
         filterset = _filterset(request, merchant)
+        if not filterset.is_valid():
+            # Ignoring a bad filter here would act on more orders than the user chose.
+            messages.error(request, "Fix the filter first: nothing was done.")
+            return HttpResponseRedirect(back)
         orders = filterset.qs
     else:
         orders = access.orders_for(request).filter(pk__in=form.cleaned_data["selected"])
@@ -453,9 +468,9 @@ def _load_order(request, number):
 def order_detail(request, number):
     order = _load_order(request, number)
     context = _order_context(request, order)
-    if request.htmx and not request.htmx.boosted:
-        return render(request, "dashboard/includes/_order_detail.html", context)
-    return render(request, "dashboard/order_detail.html", context)
+    return _render(
+        request, "dashboard/order_detail.html", "dashboard/includes/_order_detail.html", context
+    )
 
 
 @login_required
@@ -468,8 +483,11 @@ def order_action(request, number, action):
     info = ACTIONS[action]
     detail = reverse("order_detail", args=[order.number])
     if request.method == "GET":
+        seen = request.GET.get("seen") or order.status
         why = refusal_reason(order, action, request.user)
-        context = {"order": order, "action": action, "info": info, "why": why}
+        if seen != order.status:
+            why = f"the order changed meanwhile: it is now {order.state.label}"
+        context = {"order": order, "action": action, "info": info, "why": why, "seen": seen}
         if request.htmx:
             return render(request, "dashboard/includes/_confirm.html", context)
         return render(request, "dashboard/confirm.html", context)

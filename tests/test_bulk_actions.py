@@ -164,3 +164,15 @@ def test_bad_bulk_input_gets_a_message_not_a_500(client, manager, make_order, da
 def test_bulk_is_post_only(client, manager):
     login(client, manager)
     assert client.get(BULK).status_code == 405
+
+
+def test_all_matching_a_bad_filter_does_nothing(client, manager, make_order):
+    orders = [make_order() for _ in range(2)]
+    login(client, manager)
+    response = client.post(
+        f"{BULK}?group=failed&created_after=garbage",
+        {"action": "cancel", "scope": "all", "confirmed": "1"},
+        follow=True,
+    )
+    assert b"Fix the filter first: nothing was done." in response.content
+    assert statuses(*orders) == ["import_review"] * 2

@@ -298,3 +298,28 @@ def test_the_order_page_runs_a_constant_number_of_queries(
         response = page(client, order)
     assert response.status_code == 200
     assert response.content.count(b"Scan ") == size
+
+
+def test_confirmation_for_a_status_the_order_has_left_says_it_changed(
+    client, manager, make_order, drive
+):
+    order = make_order()
+    login(client, manager)
+    link = f"/orders/{order.number}/cancel/?seen=import_review"
+    assert link.encode() in page(client, order).content
+    drive(order, "processing")
+    response = client.get(link)
+    assert b"changed meanwhile: it is now Processing" in response.content
+    assert b'name="expected_status"' not in response.content
+    assert Order.objects.get(pk=order.pk).status == "processing"
+
+
+def test_history_restore_gets_the_whole_page(client, manager, make_order):
+    order = make_order()
+    login(client, manager)
+    response = client.get(
+        f"/orders/{order.number}/",
+        headers={"HX-Request": "true", "HX-History-Restore-Request": "true"},
+    )
+    assert b"<html" in response.content
+    assert "HX-Request" in response["Vary"]
