@@ -1,7 +1,8 @@
 class OrderNumberConverter:
-    """Store order numbers are free text ("#1001", "A-12.3", "ORD 7"): anything but '/'."""
+    """Store order numbers are free text ("#1001", "A-12.3", "ORD 7"): anything but '/' (and
+    NUL, which no database column can hold)."""
 
-    regex = "[^/]+"
+    regex = "[^/\x00]+"
 
     def to_python(self, value):
         return value

@@ -43,6 +43,10 @@ class BulkActionForm(forms.Form):
         # Ids are checked against the merchant's orders by the view, not a fixed choice list.
         self.fields["selected"].valid_value = lambda value: str(value).isdigit()
 
+    def clean_selected(self):
+        # An id no row can have is simply not found; it must not reach the database.
+        return [pk for pk in self.cleaned_data["selected"] if 0 < pk < 2**63]
+
     def clean(self):
         data = super().clean()
         if data.get("scope") == "selected" and not data.get("selected"):

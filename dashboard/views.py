@@ -287,7 +287,7 @@ def bulk_action(request):
         except ActionRefused as exc:
             results.append({"order": exc.order or order, "ok": False, "message": exc.message})
     if scope == "selected":
-        missing = len(set(form.cleaned_data["selected"])) - len(results)
+        missing = len(set(request.POST.getlist("selected"))) - len(results)
         if missing > 0:
             context["missing"] = missing
     context["results"] = results

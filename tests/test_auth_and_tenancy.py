@@ -179,3 +179,12 @@ def test_live_order_wins_over_a_clean_swept_one_with_the_same_number(
     response = client.get("/orders/R-1/")
     assert b"New Row" in response.content
     assert b"Old Row" not in response.content
+
+
+def test_junk_in_the_url_or_query_is_never_a_500(client, manager, make_order):
+    make_order()
+    login(client, manager)
+    assert client.get("/orders/a%00b/").status_code == 404
+    assert client.get("/orders/", {"q": "a\x00b"}).status_code == 200
+    assert client.get("/orders/", {"page": "-1", "sort": "\x00"}).status_code == 200
+    assert client.get("/orders/export.csv", {"q": "\x00"}, follow=True).status_code == 200

@@ -176,3 +176,21 @@ def test_all_matching_a_bad_filter_does_nothing(client, manager, make_order):
     )
     assert b"Fix the filter first: nothing was done." in response.content
     assert statuses(*orders) == ["import_review"] * 2
+
+
+def test_out_of_range_ids_are_just_not_found(client, manager, make_order):
+    order = make_order()
+    login(client, manager)
+    response = client.post(
+        BULK,
+        {
+            "action": "cancel",
+            "scope": "selected",
+            "selected": [order.pk, "99999999999999999999999"],
+            "confirmed": "1",
+        },
+    )
+    assert response.status_code == 200
+    assert b"1 done, 0 refused" in response.content
+    assert b"1 selected order was not found for this merchant" in response.content
+    assert statuses(order) == ["cancelled"]
