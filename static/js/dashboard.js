@@ -23,6 +23,15 @@
     }
   });
 
+  // Filter URLs are bookmarked and shared: leave out the fields nobody filled in.
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var data = evt.detail.formData;
+    if (evt.detail.verb !== "get" || !data) return;
+    Array.from(new Set(data.keys())).forEach(function (key) {
+      if (data.getAll(key).every(function (v) { return v === ""; })) data.delete(key);
+    });
+  });
+
   // Coming back to the tab: refresh at once instead of waiting for the next tick.
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState !== "visible" || !window.htmx) return;
