@@ -366,8 +366,14 @@ class Order(ConcurrentTransitionMixin, models.Model):
 
     @property
     def address_lines(self):
-        locality = " ".join(p for p in [self.postal_code, self.city] if p)
-        parts = [self.ship_name, self.address1, self.address2, locality, self.region, self.country]
+        """The address as a label would print it: "City, ST 12345" where a region is part of
+        the address (US, CA, AU), "12345 City" elsewhere."""
+        if self.region:
+            region_postal = " ".join(p for p in [self.region, self.postal_code] if p)
+            locality = ", ".join(p for p in [self.city, region_postal] if p)
+        else:
+            locality = " ".join(p for p in [self.postal_code, self.city] if p)
+        parts = [self.ship_name, self.address1, self.address2, locality, self.country]
         return [p for p in parts if p]
 
     def address_dict(self):

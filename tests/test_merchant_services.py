@@ -134,3 +134,10 @@ def test_viewer_cannot_edit_or_request_addresses(make_order, drive, viewer):
     with pytest.raises(ActionRefused):
         order_request_address_change(order=order, by=viewer, address=US_ADDRESS)
     assert not AddressChange.objects.exists()
+
+
+def test_address_prints_like_a_label(make_order):
+    us = make_order()
+    assert us.address_lines == ["Ava Smith", "1 Market Street", "New York, NY 10001", "US"]
+    de = make_order(city="Berlin", region="", postal_code="10115", country="DE")
+    assert de.address_lines[2:] == ["10115 Berlin", "DE"]
