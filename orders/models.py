@@ -330,6 +330,8 @@ class Order(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["merchant", "status", "created_at"], name="order_merchant_status"),
             models.Index(fields=["merchant", "created_at"], name="order_merchant_created"),
+            # The carrier webhook finds its order by tracking number.
+            models.Index(fields=["tracking_number"], name="order_tracking_number"),
         ]
 
     def __str__(self):
