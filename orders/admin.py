@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db.models import F
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django_fsm.admin import FSMAdminMixin
@@ -49,7 +50,12 @@ BULK_TRANSITIONS = [
 ]
 # Transitions that need input ask for it once for the whole batch on an intermediate page.
 BULK_FORMS = {"hand_over": BulkHandOverForm, "hold": HoldForm, "fail": FailForm}
-SHOWN_NUMBERS = 30  # order numbers listed in one message before "and N more"
+SHOWN_NUMBERS = 30
+EDITABLE_LINES = [
+    "draft",
+    "import_review",
+    "action_required",
+]  # order numbers listed in one message before "and N more"
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -116,11 +122,62 @@ class InventoryLevelAdmin(admin.ModelAdmin):
     list_select_related = ["product", "center"]
     raw_id_fields = ["product"]
     search_fields = ["product__sku", "product__name"]
-    readonly_fields = ["reserved"]  # reservations follow the orders, never typed in
+    readonly_fields = ["reserved", "available"]  # reservations follow the orders
 
     @admin.display(description="available")
     def available(self, obj):
         return obj.available
+
+    def get_readonly_fields(self, request, obj=None):
+        # Reservations are counted against this center and product: moving the row would
+        # move them too.
+        fixed = ["center", "product"] if obj else []
+        return [*fixed, *self.readonly_fields]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "on_hand" in form.base_fields:
+            form.base_fields["on_hand"].help_text = (
+                "Type the new count. The difference to what this page showed is added to the "
+                "current count, so parcels shipped meanwhile are not lost. It cannot go below "
+                "what open orders have reserved."
+            )
+        original_clean = form.clean
+
+        def clean(this):
+            data = original_clean(this)
+            if obj is not None and "on_hand" in data and data["on_hand"] is not None:
+                current = InventoryLevel.objects.get(pk=obj.pk)
+                new = current.on_hand + data["on_hand"] - obj.on_hand
+                if new < current.reserved:
+                    this.add_error(
+                        "on_hand",
+                        f"Open orders have {current.reserved} reserved here: on hand cannot "
+                        f"go below that (it would be {new}).",
+                    )
+            return data
+
+        form.clean = clean
+        return form
+
+    def save_model(self, request, obj, form, change):
+        """Apply an on-hand edit as a difference in one conditional UPDATE, so a concurrent
+        reservation or hand-over is neither overwritten nor pushed below zero."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        delta = obj.on_hand - form.initial["on_hand"]
+        if delta:
+            changed = InventoryLevel.objects.filter(
+                pk=obj.pk, on_hand__gte=F("reserved") - delta
+            ).update(on_hand=F("on_hand") + delta)
+            if not changed:
+                self.message_user(
+                    request,
+                    "On hand was not changed: orders reserved stock meanwhile. Reload and "
+                    "try again.",
+                    level=messages.ERROR,
+                )
+        obj.refresh_from_db()
 
 
 @admin.register(ShipOptionMapping)
@@ -134,6 +191,22 @@ class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
     raw_id_fields = ["product"]
+
+    # Reserved stock is counted from the lines: once reserved (or fulfillment started) they
+    # are fixed, or releasing and consuming would no longer add up.
+    @staticmethod
+    def _editable(obj):
+        return obj is None or (obj.status in EDITABLE_LINES and not obj.stock_reserved)
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
     fields = [
         "sku",
         "name",
@@ -230,6 +303,10 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["reimport_of"]
     date_hierarchy = None
     readonly_fields = [
+        # Stock is reserved at this center for this flow's lines: fixed once accepted.
+        "flow",
+        "has_embroidery",
+        "center",
         "status_changed_at",
         "created_at",
         "stock_reserved",
@@ -325,6 +402,17 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # orders are never hard-deleted; cancel or clean sweep them
+
+    def has_add_permission(self, request):
+        return False  # orders come in through imports, which start their history and review
+
+    def save_model(self, request, obj, form, change):
+        """Write only the fields staff changed on the form: the status fields, the stock
+        flag and everything a transition set meanwhile (a carrier event, a hand-over) are
+        left as they are in the database, never overwritten with what the page showed."""
+        fields = [f for f in form.changed_data if f in {x.name for x in Order._meta.fields}]
+        if fields:
+            Order.objects.filter(pk=obj.pk).update(**{f: getattr(obj, f) for f in fields})
 
     # -- bulk transitions -------------------------------------------------------------------
 
