@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, close_old_connections, reset_queries
+from django.db import DatabaseError, close_old_connections, connection, reset_queries
 from django.test import RequestFactory
 from django.urls import resolve, reverse
 from django.utils import timezone
@@ -94,7 +94,13 @@ class Command(BaseCommand):
             help="seconds an order stays in a state before its next step (default: 2 rounds)",
         )
         parser.add_argument(
-            "--per-step", type=int, default=1, help="orders moved per step and round"
+            "--per-step", type=int, default=3, help="at most this many orders per step and round"
+        )
+        parser.add_argument(
+            "--chance",
+            type=float,
+            default=0.75,
+            help="chance that a due order takes its step this round (0 to 1)",
         )
         parser.add_argument(
             "--new-orders",
@@ -119,6 +125,7 @@ class Command(BaseCommand):
         self.staff = staff
         self.rng = random.Random(opts["seed"])
         self.per_step = max(1, opts["per_step"])
+        self.move_chance = min(max(opts["chance"], 0.0), 1.0)
         self.new_orders = opts["new_orders"]
         interval = max(0.0, opts["interval"])
         dwell = opts["dwell"] if opts["dwell"] is not None else 2 * interval
@@ -147,7 +154,10 @@ class Command(BaseCommand):
     # -- one round --------------------------------------------------------------------------
 
     def round(self):
-        close_old_connections()
+        # A long-running process drops broken or expired connections between rounds, as a
+        # request cycle would (never from inside a transaction, e.g. under a test).
+        if not connection.in_atomic_block:
+            close_old_connections()
         reset_queries()
         try:
             if self.rng.random() < self.new_orders:
@@ -159,17 +169,13 @@ class Command(BaseCommand):
             self.stderr.write(f"database busy, skipping this round: {exc}")
 
     def _due(self, queryset):
-        """Orders that dwelt long enough in their state: the most recently moved ones (they
-        keep flowing, so one order can be watched all the way) and the longest waiting (so
-        the backlog drains), `per_step` of them, alternating when only one is wanted."""
+        """Up to `per_step` orders that have waited at least the dwell time in their state,
+        longest waiting first, each moving with a fair chance so progress looks natural.
+        First in, first out: every order (including the one a merchant is watching) keeps
+        moving, and no queue grows without end."""
         due = queryset.filter(status_changed_at__lte=timezone.now() - self.dwell)
-        newest = max(self.per_step - 1, 0) if self.per_step > 1 else self.rng.randint(0, 1)
-        picked = list(due.order_by("-status_changed_at", "-id")[:newest])
-        oldest = self.per_step - newest
-        if oldest > 0:
-            skip = [o.pk for o in picked]
-            picked += list(due.exclude(pk__in=skip).order_by("status_changed_at", "id")[:oldest])
-        return picked
+        oldest = due.order_by("status_changed_at", "id")[: self.per_step]
+        return [order for order in oldest if self.rng.random() < self.move_chance]
 
     def _step(self, order, name, by=None, params=None, note=""):
         try:
