@@ -424,7 +424,13 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         form_class = BULK_FORMS.get(name)
         if form_class is None:
             return self._apply_bulk(request, orders, name, lambda order: {})
-        extra = {"orders": orders} if form_class is BulkHandOverForm else {}
+        extra = {}
+        if form_class is BulkHandOverForm:
+            extra = {"orders": orders}
+            mapped = self._mappings(orders)
+            for order in orders:  # what a blank carrier field will use, shown on the page
+                mapping = mapped.get((order.merchant_id, order.ship_option))
+                order.default_carrier = order.carrier or (mapping.carrier if mapping else "")
         if "apply" in request.POST or "download_csv" in request.POST:
             if "download_csv" in request.POST:
                 return self._tracking_csv(orders)
@@ -456,12 +462,7 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
             return lambda order: {"reason": data["reason"], "note": data["note"]}
         if name == "fail":
             return lambda order: {"reason": data["reason"]}
-        mapped = {
-            (m.merchant_id, m.store_option): m
-            for m in ShipOptionMapping.objects.filter(
-                merchant_id__in={o.merchant_id for o in form.orders}
-            )
-        }
+        mapped = self._mappings(form.orders)
         plan = data["plan"]
 
         def hand_over_params(order):
@@ -520,14 +521,18 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         return None  # back to the list, filters kept
 
     @staticmethod
-    def _tracking_csv(orders):
-        """The selection as a CSV to fill in (tracking numbers) and upload again."""
-        mapped = {
+    def _mappings(orders):
+        """{(merchant id, store option): ShipOptionMapping} for these orders, in one query."""
+        return {
             (m.merchant_id, m.store_option): m
             for m in ShipOptionMapping.objects.filter(
                 merchant_id__in={o.merchant_id for o in orders}
             )
         }
+
+    def _tracking_csv(self, orders):
+        """The selection as a CSV to fill in (tracking numbers) and upload again."""
+        mapped = self._mappings(orders)
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="hand-over.csv"'
         writer = csv.writer(response)

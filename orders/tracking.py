@@ -34,6 +34,7 @@ TIMESTAMP_HEADER = "X-Tracking-Timestamp"
 SIGNATURE_HEADER = "X-Tracking-Signature"
 SIGNATURE_PREFIX = "sha256="
 MAX_SKEW = datetime.timedelta(minutes=5)
+MAX_FUTURE_EVENT = datetime.timedelta(hours=1)
 
 # Carrier event codes (as carriers and aggregators send them, folded to lower case) and the
 # order transition each one asks for. Codes mapped to None are stored but move nothing.
@@ -140,8 +141,10 @@ def parse_event(body):
         raise WebhookRefused(400, f"Missing field(s): {', '.join(missing)}.")
     texts = {}
     for key in ("event_id", "tracking_number", "code", "occurred_at", "description", "location"):
-        value = data.get(key, "")
-        if not isinstance(value, str | int):
+        value = data.get(key)
+        if value is None:
+            value = ""  # carriers send null for an unknown location or description
+        if isinstance(value, bool) or not isinstance(value, str | int):
             raise WebhookRefused(400, f"Field {key} must be a string.")
         texts[key] = str(value).strip()
     if len(texts["event_id"]) > 100:
@@ -159,6 +162,9 @@ def parse_event(body):
         raise WebhookRefused(400, "occurred_at must be an ISO 8601 date and time.")
     if timezone.is_naive(occurred_at):
         occurred_at = timezone.make_aware(occurred_at, datetime.UTC)
+    if occurred_at > timezone.now() + MAX_FUTURE_EVENT:
+        # It would count as the parcel's latest event and block every real one after it.
+        raise WebhookRefused(400, "occurred_at is in the future: check the time zone offset.")
     return {
         "event_id": texts["event_id"],
         "tracking_number": texts["tracking_number"],

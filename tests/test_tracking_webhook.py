@@ -208,6 +208,23 @@ def test_bad_json_or_missing_fields_get_400_json(client, shipped, body):
     assert _fresh(shipped).status == "shipped"
 
 
+def test_null_description_and_location_are_accepted(client, shipped):
+    response = _post(client, _body(description=None, location=None))
+    assert response.status_code == 200
+    event = TrackingEvent.objects.get(event_id="evt-1")
+    assert (event.description, event.location) == ("", "")
+
+
+def test_event_dated_in_the_future_is_refused(client, shipped):
+    # It would become the latest event and block every real one after it.
+    ahead = (timezone.now() + datetime.timedelta(hours=3)).isoformat()
+    response = _post(client, _body(occurred_at=ahead))
+    assert response.status_code == 400
+    assert "future" in response.json()["error"]
+    assert not TrackingEvent.objects.exists()
+    assert _fresh(shipped).status == "shipped"
+
+
 def test_older_event_arriving_late_never_moves_the_order_backwards(client, shipped):
     now = timezone.now()
     delivered = _body(event_id="late-2", code="delivered", occurred_at=now.isoformat())
