@@ -229,3 +229,23 @@ def test_admin_order_lines_are_read_only_once_stock_is_reserved(ops, make_order,
     fresh_review = make_order()
     page = ops.get(f"/admin/orders/order/{fresh_review.pk}/change/")
     assert b'name="lines-0-quantity"' in page.content
+
+
+def test_admin_order_edit_never_writes_back_a_stale_status_or_stock_flag(
+    ops, make_order, drive, manager, monkeypatch
+):
+    from orders.admin import OrderAdmin
+
+    order = drive(make_order(quantity=3), "processing")
+    stale = _fresh(order)  # what the staff member's page was built from
+    order_transition(order=order, name="cancel", by=manager)  # meanwhile, on the dashboard
+    monkeypatch.setattr(OrderAdmin, "get_object", lambda self, request, object_id, *a: stale)
+    from tests.test_payments import _change_form
+
+    data = {**_change_form(stale), "customer_name": "Ava Smith-Jones", "_save": "Save"}
+    response = ops.post(f"/admin/orders/order/{order.pk}/change/", data)
+    assert response.status_code == 302
+    fresh = _fresh(order)
+    assert fresh.customer_name == "Ava Smith-Jones"
+    assert (fresh.status, fresh.stock_reserved) == ("cancelled", False)
+    assert _level(centers=[stale.center]) == (100, 0, 100)
