@@ -94,7 +94,7 @@ class Command(BaseCommand):
             help="seconds an order stays in a state before its next step (default: 2 rounds)",
         )
         parser.add_argument(
-            "--per-step", type=int, default=3, help="at most this many orders per step and round"
+            "--per-step", type=int, default=4, help="at most this many orders per step and round"
         )
         parser.add_argument(
             "--chance",
