@@ -45,7 +45,8 @@ STAFF_STEPS = [
 # What a carrier reports next for a parcel in each Shipped state: (weight, code).
 CARRIER_NEXT = {
     "shipped": [(95, "picked_up"), (5, "label_created")],
-    "in_transit": [(45, "departed_facility"), (55, "out_for_delivery")],
+    # In transit: one "departed facility" scan (stored, no change), then out for delivery.
+    "in_transit": [(100, "out_for_delivery")],
     "out_for_delivery": [(90, "delivered"), (10, "delivery_attempted")],
     "delivery_exception": [(55, "out_for_delivery"), (30, "in_transit"), (15, "returned")],
 }
@@ -59,6 +60,7 @@ DESCRIPTIONS = {
     "delivery_attempted": "Delivery attempted: no access to building",
     "returned": "Returned to sender: not collected",
 }
+CARRIER_BATCH = 3
 PLACES = ["Newark, NJ", "Chicago, IL", "Memphis, TN", "Leipzig, DE", "Louisville, KY", "Reno, NV"]
 CUSTOMERS = [
     ("Ava Smith", "1 Market Street", "New York", "NY", "10001", "US"),
@@ -168,13 +170,13 @@ class Command(BaseCommand):
         except DatabaseError as exc:  # a busy database: try again next round
             self.stderr.write(f"database busy, skipping this round: {exc}")
 
-    def _due(self, queryset):
+    def _due(self, queryset, limit=None):
         """Up to `per_step` orders that have waited at least the dwell time in their state,
         longest waiting first, each moving with a fair chance so progress looks natural.
         First in, first out: every order (including the one a merchant is watching) keeps
         moving, and no queue grows without end."""
         due = queryset.filter(status_changed_at__lte=timezone.now() - self.dwell)
-        oldest = due.order_by("status_changed_at", "id")[: self.per_step]
+        oldest = due.order_by("status_changed_at", "id")[: limit or self.per_step]
         return [order for order in oldest if self.rng.random() < self.move_chance]
 
     def _step(self, order, name, by=None, params=None, note=""):
@@ -237,10 +239,19 @@ class Command(BaseCommand):
     # -- the carrier, through the signed webhook --------------------------------------------
 
     def carrier_steps(self):
+        # A carrier scans many parcels a round: a wider batch than a warehouse step.
+        batch = self.per_step * CARRIER_BATCH
         for status, choices in CARRIER_NEXT.items():
-            for order in self._due(Order.objects.filter(status=status).exclude(tracking_number="")):
+            queue = Order.objects.filter(status=status).exclude(tracking_number="")
+            for order in self._due(queue, batch):
                 weights, codes = zip(*choices, strict=True)
-                self.carrier_event(order, self.rng.choices(codes, weights=weights)[0])
+                code = self.rng.choices(codes, weights=weights)[0]
+                if (
+                    status == "in_transit"
+                    and not order.tracking_events.filter(code="departed_facility").exists()
+                ):
+                    code = "departed_facility"
+                self.carrier_event(order, code)
 
     def carrier_event(self, order, code):
         """Post one carrier event for `order` to the real webhook view, signed like a carrier."""
