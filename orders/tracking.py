@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -72,7 +72,6 @@ class TrackingResult:
     event: TrackingEvent
     moved: bool
     detail: str
-    history: list = field(default_factory=list)
 
     def as_json(self):
         return {
@@ -238,7 +237,7 @@ def _move(order, event, latest):
         and event["occurred_at"] == latest
         and new_rank is not None
         and old_rank is not None
-        and new_rank < old_rank
+        and new_rank <= old_rank
     ):
         return False, "same time as the latest event and not further along: stored only", order
     note = " · ".join(p for p in [event["description"], event["location"]] if p)

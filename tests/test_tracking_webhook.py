@@ -265,6 +265,14 @@ def test_event_at_the_same_time_that_is_not_further_along_does_not_move(client, 
     assert _fresh(shipped).status == "out_for_delivery"
 
 
+def test_exception_at_the_same_time_as_a_scan_does_not_flip_the_order(client, shipped):
+    when = timezone.now().isoformat()
+    _post(client, _body(event_id="a", code="in_transit", occurred_at=when))
+    response = _post(client, _body(event_id="b", code="exception", occurred_at=when))
+    assert response.json()["status"] == "stored"
+    assert _fresh(shipped).status == "in_transit"
+
+
 def test_event_not_allowed_from_current_state_is_stored_without_change(client, shipped):
     _post(client, _body(event_id="a", code="delivered"))
     later = (timezone.now() + datetime.timedelta(minutes=5)).isoformat()
