@@ -331,3 +331,17 @@ def test_tracking_links_per_carrier_with_generic_fallback(carrier, host):
 def test_no_tracking_link_without_a_number():
     assert tracking_url("UPS", "") == ""
     assert tracking_url("UPS", None) == ""
+
+
+def test_database_trouble_answers_503_json_so_the_carrier_retries(client, shipped, monkeypatch):
+    from django.db import OperationalError
+
+    def busy(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr("orders.tracking.record_tracking_event", busy)
+    response = _post(client, _body())
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert "retry" in response.json()["error"]
+    assert _fresh(shipped).status == "shipped"
