@@ -421,3 +421,24 @@ def test_bulk_actions_are_offered_for_every_staff_transition(ops):
         "release", "approve", "decline", "fail", "mark_paid", "refuse_payment",
     ]:  # fmt: skip
         assert f"bulk_{name}" in offered
+
+
+def _queries(client, fn):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = fn()
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_queue_list_and_hand_over_page_take_the_same_queries_for_3_or_30_orders(
+    ops, make_order, drive
+):
+    orders = [drive(make_order(), "labeled") for _ in range(3)]
+    few_list = _queries(ops, lambda: ops.get(f"{URL}?queue=to_hand_over"))
+    few_page = _queries(ops, lambda: _run(ops, "bulk_hand_over", orders))
+    orders += [drive(make_order(), "labeled") for _ in range(27)]
+    assert _queries(ops, lambda: ops.get(f"{URL}?queue=to_hand_over")) == few_list
+    assert _queries(ops, lambda: _run(ops, "bulk_hand_over", orders)) == few_page
