@@ -153,19 +153,21 @@ def test_later_successful_payment_releases_the_hold_to_review(
     def listener(sender, order_id, **kwargs):
         asked.append(order_id)
 
-    review_requested.connect(listener)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            order = order_transition(order=order, name="mark_paid", by=staff)
-    finally:
-        review_requested.disconnect(listener)
+    with django_capture_on_commit_callbacks() as callbacks:
+        order = order_transition(order=order, name="mark_paid", by=staff)
     fresh = _fresh(order)
     assert (fresh.status, fresh.hold_reason, fresh.payment_status) == (
         "import_review",
         "",
         "paid",
     )
-    assert asked == [order.pk]  # review runs again
+    review_requested.connect(listener)
+    try:
+        for callback in callbacks:  # after commit: review is asked to run again
+            callback()
+    finally:
+        review_requested.disconnect(listener)
+    assert asked == [order.pk]
     assert StatusChange.objects.filter(order=order, transition="retry").count() == 1
     assert not fresh.stock_reserved  # going back to review released the reservation
 
