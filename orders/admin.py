@@ -12,7 +12,13 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django_fsm.admin import FSMAdminMixin
 
-from .forms import TRACKING_CSV_HEADER, BulkHandOverForm, FailForm, HoldForm
+from .forms import (
+    TRACKING_CSV_HEADER,
+    BulkHandOverForm,
+    FailForm,
+    HoldForm,
+    InventoryLevelForm,
+)
 from .models import (
     AddressChange,
     FulfillmentCenter,
@@ -117,6 +123,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(InventoryLevel)
 class InventoryLevelAdmin(admin.ModelAdmin):
+    form = InventoryLevelForm
     list_display = ["product", "center", "on_hand", "reserved", "available"]
     list_filter = ["center", "product__merchant"]
     list_select_related = ["product", "center"]
@@ -133,32 +140,6 @@ class InventoryLevelAdmin(admin.ModelAdmin):
         # move them too.
         fixed = ["center", "product"] if obj else []
         return [*fixed, *self.readonly_fields]
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        if "on_hand" in form.base_fields:
-            form.base_fields["on_hand"].help_text = (
-                "Type the new count. The difference to what this page showed is added to the "
-                "current count, so parcels shipped meanwhile are not lost. It cannot go below "
-                "what open orders have reserved."
-            )
-        original_clean = form.clean
-
-        def clean(this):
-            data = original_clean(this)
-            if obj is not None and "on_hand" in data and data["on_hand"] is not None:
-                current = InventoryLevel.objects.get(pk=obj.pk)
-                new = current.on_hand + data["on_hand"] - obj.on_hand
-                if new < current.reserved:
-                    this.add_error(
-                        "on_hand",
-                        f"Open orders have {current.reserved} reserved here: on hand cannot "
-                        f"go below that (it would be {new}).",
-                    )
-            return data
-
-        form.clean = clean
-        return form
 
     def save_model(self, request, obj, form, change):
         """Apply an on-hand edit as a difference in one conditional UPDATE, so a concurrent

@@ -6,6 +6,7 @@ import io
 from django import forms
 
 from . import statuses as st
+from .models import InventoryLevel
 
 
 class HoldForm(forms.Form):
@@ -155,3 +156,31 @@ def _rows(text):
                 fields = row[0].split()  # "NUMBER TRACKING" works too
         if fields and any(f.strip() for f in fields):
             yield lineno, fields
+
+
+class InventoryLevelForm(forms.ModelForm):
+    """Staff type a new on-hand count; it is applied as the difference to what the page
+    showed (see InventoryLevelAdmin.save_model) and may not go below what is reserved."""
+
+    class Meta:
+        model = InventoryLevel
+        fields = ["center", "product", "on_hand"]
+        help_texts = {
+            "on_hand": "Type the new count. The difference to what this page showed is added "
+            "to the current count, so parcels shipped meanwhile are not lost. It cannot go "
+            "below what open orders have reserved."
+        }
+
+    def clean(self):
+        data = super().clean()
+        on_hand = data.get("on_hand")
+        if self.instance.pk and on_hand is not None:
+            current = InventoryLevel.objects.get(pk=self.instance.pk)
+            new = current.on_hand + on_hand - self.initial["on_hand"]
+            if new < current.reserved:
+                self.add_error(
+                    "on_hand",
+                    f"Open orders have {current.reserved} reserved here: on hand cannot go "
+                    f"below that (it would be {new}).",
+                )
+        return data

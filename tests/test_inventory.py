@@ -249,3 +249,16 @@ def test_admin_order_edit_never_writes_back_a_stale_status_or_stock_flag(
     assert fresh.customer_name == "Ava Smith-Jones"
     assert (fresh.status, fresh.stock_reserved) == ("cancelled", False)
     assert _level(centers=[stale.center]) == (100, 0, 100)
+
+
+def test_admin_adds_a_level_for_a_new_center(ops, products, centers):
+    from orders.models import FulfillmentCenter
+
+    reno = FulfillmentCenter.objects.create(code="RNO", name="Reno", country="US")
+    response = ops.post(
+        "/admin/orders/inventorylevel/add/",
+        {"center": str(reno.pk), "product": str(products["stock"].pk), "on_hand": "25"},
+    )
+    assert response.status_code == 302
+    level = InventoryLevel.objects.get(center=reno)
+    assert (level.on_hand, level.reserved, level.available) == (25, 0, 25)
