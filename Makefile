@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 N ?= 1000000
+# The live demo: `make run` moves orders along beside the server (SIMULATE=0 turns it off).
+SIMULATE ?= 1
+SIM_INTERVAL ?= 5
 
 .PHONY: install run serve test lint format bench graph clean
 
@@ -20,7 +23,15 @@ run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
 	@DEBUG=1 $(PY) manage.py demo_banner --url http://$(HOST):$(PORT)/
-	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+	@# The simulator runs in the background and is stopped whenever runserver exits
+	@# (Ctrl-C, an error, or a kill): the trap runs on the shell's exit.
+	@if [ "$(SIMULATE)" = "1" ]; then \
+		DEBUG=1 $(PY) manage.py simulate_operations --interval $(SIM_INTERVAL) & SIM_PID=$$!; \
+		trap 'kill $$SIM_PID 2>/dev/null; wait $$SIM_PID 2>/dev/null' EXIT INT TERM; \
+		DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT); \
+	else \
+		DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT); \
+	fi
 
 test: install
 	@if [ ! -x /usr/bin/chromium ]; then \

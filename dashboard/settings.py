@@ -51,7 +51,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "django_fsm",
+    "django_fsm",  # its admin templates: the transition buttons and forms
     "django_filters",
     "django_htmx",
     "django_tasks",

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
-from . import views
+from . import views, webhooks
 from .converters import OrderNumberConverter
 
 register_converter(OrderNumberConverter, "number")
@@ -41,4 +41,6 @@ urlpatterns = [
         {"action": "retry"},
         name="order_retry",
     ),
+    # Carrier tracking updates (signed; see README "Operations, tracking and payments").
+    path("webhooks/tracking/", webhooks.tracking_webhook, name="tracking_webhook"),
 ]

@@ -2,9 +2,23 @@
 transition buttons, which go through the same service as every other caller (row lock,
 permission check, history)."""
 
+import csv
+from collections import defaultdict
+
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import F
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
 from django_fsm.admin import FSMAdminMixin
 
+from .forms import (
+    TRACKING_CSV_HEADER,
+    BulkHandOverForm,
+    FailForm,
+    HoldForm,
+    InventoryLevelForm,
+)
 from .models import (
     AddressChange,
     FulfillmentCenter,
@@ -18,7 +32,36 @@ from .models import (
     StatusChange,
     TrackingEvent,
 )
+from .queues import QUEUE_BY_VALUE, QUEUES
 from .services import ActionRefused, order_transition
+
+# Staff transitions offered as bulk actions, in the order work flows through a facility.
+BULK_TRANSITIONS = [
+    "start_pick",
+    "finish_pick",
+    "start_digitizing",
+    "start_upload",
+    "pass_file",
+    "start_production",
+    "finish_production",
+    "pack_and_label",
+    "hand_over",
+    "hold",
+    "release",
+    "approve",
+    "decline",
+    "fail",
+    "mark_paid",
+    "refuse_payment",
+]
+# Transitions that need input ask for it once for the whole batch on an intermediate page.
+BULK_FORMS = {"hand_over": BulkHandOverForm, "hold": HoldForm, "fail": FailForm}
+SHOWN_NUMBERS = 30
+EDITABLE_LINES = [
+    "draft",
+    "import_review",
+    "action_required",
+]  # order numbers listed in one message before "and N more"
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -80,16 +123,42 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(InventoryLevel)
 class InventoryLevelAdmin(admin.ModelAdmin):
+    form = InventoryLevelForm
     list_display = ["product", "center", "on_hand", "reserved", "available"]
     list_filter = ["center", "product__merchant"]
     list_select_related = ["product", "center"]
     raw_id_fields = ["product"]
     search_fields = ["product__sku", "product__name"]
-    readonly_fields = ["reserved"]  # reservations follow the orders, never typed in
+    readonly_fields = ["reserved", "available"]  # reservations follow the orders
 
     @admin.display(description="available")
     def available(self, obj):
         return obj.available
+
+    def get_readonly_fields(self, request, obj=None):
+        # Reservations are counted against this center and product: moving the row would
+        # move them too.
+        fixed = ["center", "product"] if obj else []
+        return [*fixed, *self.readonly_fields]
+
+    def save_model(self, request, obj, form, change):
+        """Apply an on-hand edit as a difference in one conditional UPDATE, so a concurrent
+        reservation or hand-over is neither overwritten nor pushed below zero."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        delta = obj.on_hand - form.initial["on_hand"]
+        if delta:
+            changed = InventoryLevel.objects.filter(
+                pk=obj.pk, on_hand__gte=F("reserved") - delta
+            ).update(on_hand=F("on_hand") + delta)
+            if not changed:
+                self.message_user(
+                    request,
+                    "On hand was not changed: orders reserved stock meanwhile. Reload and "
+                    "try again.",
+                    level=messages.ERROR,
+                )
+        obj.refresh_from_db()
 
 
 @admin.register(ShipOptionMapping)
@@ -103,6 +172,22 @@ class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
     raw_id_fields = ["product"]
+
+    # Reserved stock is counted from the lines: once reserved (or fulfillment started) they
+    # are fixed, or releasing and consuming would no longer add up.
+    @staticmethod
+    def _editable(obj):
+        return obj is None or (obj.status in EDITABLE_LINES and not obj.stock_reserved)
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
     fields = [
         "sku",
         "name",
@@ -133,6 +218,41 @@ class AddressChangeInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+def _numbers(numbers):
+    shown = ", ".join(numbers[:SHOWN_NUMBERS])
+    more = len(numbers) - SHOWN_NUMBERS
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _label(name):
+    method = getattr(Order, name)
+    transition = next(iter(method._django_fsm.transitions.values()))
+    return transition.custom.get("label") or name
+
+
+class WorkQueueFilter(admin.SimpleListFilter):
+    """What waits for staff, by next step. Combine with the center filter for one facility."""
+
+    title = "work queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [(q.value, q.label) for q in QUEUES]
+
+    def queryset(self, request, queryset):
+        queue = QUEUE_BY_VALUE.get(self.value())
+        return queue.apply(queryset) if queue else queryset
+
+
+def _bulk_action(name):
+    def action(modeladmin, request, queryset):
+        return modeladmin.bulk_transition(request, queryset, name)
+
+    action.__name__ = f"bulk_{name}"
+    suffix = "…" if name in BULK_FORMS else ""
+    return admin.action(description=f"{_label(name)}{suffix}", permissions=["change"])(action)
+
+
 @admin.register(Order)
 class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
     fsm_fields = ["status", "payment_status"]
@@ -148,12 +268,26 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         "created_at",
         "ship_by",
     ]
-    list_filter = ["status", "payment_status", "flow", "merchant", "center", "hold_reason"]
+    list_filter = [
+        WorkQueueFilter,
+        "center",
+        "status",
+        "payment_status",
+        "flow",
+        "merchant",
+        "hold_reason",
+    ]
+    actions = [_bulk_action(name) for name in BULK_TRANSITIONS]
+    list_per_page = 100
     list_select_related = ["merchant", "center"]
     search_fields = ["=number", "customer_email", "=tracking_number"]
     raw_id_fields = ["reimport_of"]
     date_hierarchy = None
     readonly_fields = [
+        # Stock is reserved at this center for this flow's lines: fixed once accepted.
+        "flow",
+        "has_embroidery",
+        "center",
         "status_changed_at",
         "created_at",
         "stock_reserved",
@@ -249,6 +383,147 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # orders are never hard-deleted; cancel or clean sweep them
+
+    def has_add_permission(self, request):
+        return False  # orders come in through imports, which start their history and review
+
+    def save_model(self, request, obj, form, change):
+        """Write only the fields staff changed on the form: the status fields, the stock
+        flag and everything a transition set meanwhile (a carrier event, a hand-over) are
+        left as they are in the database, never overwritten with what the page showed."""
+        fields = [f for f in form.changed_data if f in {x.name for x in Order._meta.fields}]
+        if fields:
+            Order.objects.filter(pk=obj.pk).update(**{f: getattr(obj, f) for f in fields})
+
+    # -- bulk transitions -------------------------------------------------------------------
+
+    def bulk_transition(self, request, queryset, name):
+        """Apply transition `name` to each selected order it is allowed for, one transaction
+        per order, and report per order what happened. Transitions that need input first
+        show an intermediate page that asks once for the batch."""
+        orders = list(queryset.select_related("merchant", "center").order_by("number", "id"))
+        form_class = BULK_FORMS.get(name)
+        if form_class is None:
+            return self._apply_bulk(request, orders, name, lambda order: {})
+        extra = {}
+        if form_class is BulkHandOverForm:
+            extra = {"orders": orders}
+            mapped = self._mappings(orders)
+            for order in orders:  # what a blank carrier field will use, shown on the page
+                mapping = mapped.get((order.merchant_id, order.ship_option))
+                order.default_carrier = order.carrier or (mapping.carrier if mapping else "")
+        if "apply" in request.POST or "download_csv" in request.POST:
+            if "download_csv" in request.POST:
+                return self._tracking_csv(orders)
+            form = form_class(request.POST, request.FILES, **extra)
+            if form.is_valid():
+                return self._apply_bulk(request, orders, name, self._params_for(name, form))
+        else:
+            form = form_class(**extra)
+        return TemplateResponse(
+            request,
+            "admin/orders/order/bulk_transition.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _label(name),
+                "opts": self.model._meta,
+                "orders": orders,
+                "form": form,
+                "action": f"bulk_{name}",
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "form_url": request.get_full_path(),
+                "csv_download": name == "hand_over",
+                "media": self.media + form.media,
+            },
+        )
+
+    def _params_for(self, name, form):
+        data = form.cleaned_data
+        if name == "hold":
+            return lambda order: {"reason": data["reason"], "note": data["note"]}
+        if name == "fail":
+            return lambda order: {"reason": data["reason"]}
+        mapped = self._mappings(form.orders)
+        plan = data["plan"]
+
+        def hand_over_params(order):
+            line = plan.get(order.pk)
+            if line is None:
+                return "no tracking number given"
+            mapping = mapped.get((order.merchant_id, order.ship_option))
+            carrier = (
+                line["carrier"]
+                or data["carrier"]
+                or order.carrier
+                or (mapping.carrier if mapping else "")
+            )
+            if not carrier:
+                return "no carrier: give one for the batch or on its line"
+            service = line["service"] or data["service"] or order.service
+            if not service and mapping and mapping.carrier == carrier:
+                service = mapping.service
+            return {
+                "carrier": carrier,
+                "service": service,
+                "tracking_number": line["tracking_number"],
+            }
+
+        return hand_over_params
+
+    def _apply_bulk(self, request, orders, name, params_for):
+        label = _label(name)
+        done, refused = [], defaultdict(list)
+        for order in orders:
+            params = params_for(order)
+            if isinstance(params, str):
+                refused[params].append(order.number)
+                continue
+            try:
+                order_transition(order=order, name=name, by=request.user, params=params)
+            except ActionRefused as exc:
+                reason = exc.message.removeprefix(f"Order {order.number}: ").rstrip(".")
+                refused[reason].append(order.number)
+            else:
+                done.append(order.number)
+        if done:
+            self.message_user(
+                request,
+                f"{label}: done for {len(done)} order{'s' if len(done) != 1 else ''} "
+                f"({_numbers(done)}).",
+                level=messages.SUCCESS,
+            )
+        for reason, numbers in refused.items():
+            count = f"{len(numbers)} order{'s' if len(numbers) != 1 else ''}"
+            self.message_user(
+                request,
+                f"{label}: refused for {count}, {reason}: {', '.join(numbers)}.",
+                level=messages.ERROR,
+            )
+        return None  # back to the list, filters kept
+
+    @staticmethod
+    def _mappings(orders):
+        """{(merchant id, store option): ShipOptionMapping} for these orders, in one query."""
+        return {
+            (m.merchant_id, m.store_option): m
+            for m in ShipOptionMapping.objects.filter(
+                merchant_id__in={o.merchant_id for o in orders}
+            )
+        }
+
+    def _tracking_csv(self, orders):
+        """The selection as a CSV to fill in (tracking numbers) and upload again."""
+        mapped = self._mappings(orders)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="hand-over.csv"'
+        writer = csv.writer(response)
+        writer.writerow(TRACKING_CSV_HEADER)
+        for order in orders:
+            mapping = mapped.get((order.merchant_id, order.ship_option))
+            carrier = order.carrier or (mapping.carrier if mapping else "")
+            service = order.service or (mapping.service if mapping else "")
+            writer.writerow([order.number, order.tracking_number, carrier, service])
+        return response
 
 
 @admin.register(StatusChange)

@@ -1,24 +1,38 @@
-"""Links to a carrier's public tracking page. Small and self-contained on purpose: the
-dashboard, the CSV export and operations tools all ask here."""
+"""Where a customer (or a merchant) follows a parcel: the carrier's public tracking page."""
 
 from urllib.parse import quote
 
-_PAGES = {
-    "ups": "https://www.ups.com/track?tracknum={n}",
-    "usps": "https://tools.usps.com/go/TrackConfirmAction?tLabels={n}",
-    "fedex": "https://www.fedex.com/fedextrack/?trknbr={n}",
-    "dhl": "https://www.dhl.com/global-en/home/tracking/tracking-express.html?tracking-id={n}",
+# Carrier names are typed by staff and sent by stores in many spellings; compare them folded.
+_TRACKING_PAGES = {
+    "ups": "https://www.ups.com/track?tracknum={number}",
+    "usps": "https://tools.usps.com/go/TrackConfirmAction?tLabels={number}",
+    "fedex": "https://www.fedex.com/fedextrack/?trknbr={number}",
+    "dhl": "https://www.dhl.com/global-en/home/tracking/tracking-express.html"
+    "?submit=1&tracking-id={number}",
 }
-# Carriers we have no page for still get a link that finds the parcel.
-_GENERIC = "https://parcelsapp.com/en/tracking/{n}"
-_ALIASES = {"united parcel service": "ups", "fed ex": "fedex", "dhl express": "dhl"}
+_ALIASES = {
+    "unitedparcelservice": "ups",
+    "unitedstatespostalservice": "usps",
+    "federalexpress": "fedex",
+    "dhlexpress": "dhl",
+    "dhlecommerce": "dhl",
+}
+# Any other carrier: a universal tracking search that recognises most number formats.
+GENERIC_TRACKING_PAGE = "https://parcelsapp.com/en/tracking/{number}"
+
+
+def _carrier_key(carrier):
+    folded = "".join(ch for ch in str(carrier or "").lower() if ch.isalnum())
+    return _ALIASES.get(folded, folded)
 
 
 def tracking_url(carrier, tracking_number):
-    """The carrier's tracking page for this number, or "" when there is no number."""
-    number = (tracking_number or "").strip()
+    """The public tracking page for a parcel, or "" without a tracking number.
+
+    UPS, USPS, FedEx and DHL link to their own pages; any other carrier to a generic
+    tracking search, so a link is always there once the parcel has a number."""
+    number = str(tracking_number or "").strip()
     if not number:
         return ""
-    key = (carrier or "").strip().lower()
-    key = _ALIASES.get(key, key)
-    return (_PAGES.get(key) or _GENERIC).format(n=quote(number, safe=""))
+    template = _TRACKING_PAGES.get(_carrier_key(carrier), GENERIC_TRACKING_PAGE)
+    return template.format(number=quote(number, safe=""))

@@ -11,7 +11,7 @@ the save's own database transaction, so a rolled-back or raced save leaves none 
 import datetime
 import zoneinfo
 from collections import Counter
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -330,6 +330,8 @@ class Order(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["merchant", "status", "created_at"], name="order_merchant_status"),
             models.Index(fields=["merchant", "created_at"], name="order_merchant_created"),
+            # The carrier webhook finds its order by tracking number.
+            models.Index(fields=["tracking_number"], name="order_tracking_number"),
         ]
 
     def __str__(self):
@@ -720,7 +722,8 @@ class Order(ConcurrentTransitionMixin, models.Model):
     def _settle_payment_on_cancel(self):
         if self.payment_status in ("pending", "refused"):
             self.cancel_payment()
-        elif self.payment_status in ("paid", "partially_refunded"):
+        elif self.payment_status in ("paid", "partially_refunded") and self.refundable_amount > 0:
+            # A paid order with nothing charged (a free order) has nothing to refund.
             self.refund(self.refundable_amount)
 
     # -- payment transitions ----------------------------------------------------------------
@@ -769,9 +772,14 @@ class Order(ConcurrentTransitionMixin, models.Model):
     )
     def refund(self, amount):
         """Staff (or cancelling a paid order): refund part or all of what is left."""
-        amount = Decimal(str(amount))
-        if amount <= 0:
+        try:
+            amount = Decimal(str(amount))
+        except InvalidOperation:
+            raise ValueError("A refund amount must be a number.") from None
+        if not amount.is_finite() or amount <= 0:
             raise ValueError("A refund must be a positive amount.")
+        if amount != amount.quantize(Decimal("0.01")):
+            raise ValueError("A refund amount has at most two decimal places.")
         if amount > self.refundable_amount:
             raise ValueError(f"At most {self.refundable_amount} {self.currency} can be refunded.")
         self.refunded_amount += amount

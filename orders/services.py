@@ -60,6 +60,9 @@ def refusal_reason(order, name, user=None):
         return _permission_refusal(order, name, user)
     if can_proceed(method):
         return None
+    if getattr(method._django_fsm.field, "name", method._django_fsm.field) == "payment_status":
+        label = st.PAYMENT_LABELS.get(order.payment_status, order.payment_status)
+        return f"not possible while the payment is {label}"
     state = order.state
     verb = {"cancel": "cancelled", "clean_sweep": "clean swept", "retry": "retried"}.get(name)
     if name in ("cancel", "clean_sweep"):
