@@ -5,9 +5,13 @@ permission check, history)."""
 from django.contrib import admin, messages
 from django_fsm.admin import FSMAdminMixin
 
+from .holds import order_stock_arrived
 from .models import (
     AddressChange,
+    ApiToken,
     FulfillmentCenter,
+    ImportBatch,
+    ImportRow,
     InventoryLevel,
     Membership,
     Merchant,
@@ -19,6 +23,7 @@ from .models import (
     TrackingEvent,
 )
 from .services import ActionRefused, order_transition
+from .tokens import token_create, token_revoke
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -90,6 +95,23 @@ class InventoryLevelAdmin(admin.ModelAdmin):
     @admin.display(description="available")
     def available(self, obj):
         return obj.available
+
+    def save_model(self, request, obj, form, change):
+        """Receiving stock (more on hand, or a new level) re-reviews the orders held for it."""
+        before = InventoryLevel.objects.filter(pk=obj.pk).values_list("on_hand", flat=True)
+        previous = before.first() if change else 0
+        super().save_model(request, obj, form, change)
+        if obj.on_hand > (previous or 0):
+            retried = order_stock_arrived(product=obj.product)
+            if retried:
+                numbers = ", ".join(o.number for o in retried[:10])
+                more = f" and {len(retried) - 10} more" if len(retried) > 10 else ""
+                self.message_user(
+                    request,
+                    f"Stock received: {len(retried)} held order(s) sent back to review "
+                    f"({numbers}{more}).",
+                    level=messages.SUCCESS,
+                )
 
 
 @admin.register(ShipOptionMapping)
@@ -276,6 +298,90 @@ class TrackingEventAdmin(admin.ModelAdmin):
     list_select_related = ["order"]
     raw_id_fields = ["order"]
     search_fields = ["=order__number", "=order__tracking_number"]
+
+
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created here (the token is shown once, in the confirmation message) and
+    revoked with the action; they are never edited or shown again."""
+
+    list_display = ["name", "merchant", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["merchant"]
+    list_select_related = ["merchant"]
+    search_fields = ["name", "prefix", "merchant__name"]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["merchant", "name"]
+        return [
+            "merchant",
+            "name",
+            "prefix",
+            "created_by",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        token, raw = token_create(merchant=obj.merchant, name=obj.name, by=request.user, token=obj)
+        self.message_user(
+            request,
+            f"Token for {token.merchant}: {raw} (copy it now: it is stored hashed and is not "
+            "shown again).",
+            level=messages.WARNING,
+        )
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset:
+            token_revoke(token=token)
+        self.message_user(request, f"{queryset.count()} token(s) revoked.", level=messages.SUCCESS)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: the name stays in the logs' vocabulary
+
+
+admin.site.register(ApiToken, ApiTokenAdmin)
+
+
+class ImportRowInline(ReadOnlyInline):
+    model = ImportRow
+    fields = ["row", "number", "outcome", "field", "message", "order", "earlier"]
+    readonly_fields = fields
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "merchant",
+        "source",
+        "filename",
+        "state",
+        "total_rows",
+        "created",
+        "reimported",
+        "skipped",
+        "refused",
+        "errors",
+        "created_at",
+    ]
+    list_filter = ["state", "source", "merchant"]
+    list_select_related = ["merchant"]
+    exclude = ["content"]
+    inlines = [ImportRowInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name != "content"]
+
+    def has_add_permission(self, request):
+        return False
 
 
 admin.site.site_header = "Fulfillment operations"
