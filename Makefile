@@ -5,7 +5,6 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 N ?= 1000000
-export DJANGO_SETTINGS_MODULE ?= dashboard.settings
 
 .PHONY: install run serve test lint format bench graph clean
 
@@ -40,10 +39,10 @@ format: install
 	$(VENV)/bin/ruff format .
 
 graph: install
-	DEBUG=1 $(PY) manage.py graph_transitions orders.Order.status -o docs/status-machine.dot
-	DEBUG=1 $(PY) manage.py graph_transitions orders.Order.payment_status -o docs/payment-machine.dot
-	@command -v dot >/dev/null && dot -Tpng docs/status-machine.dot -o docs/status-machine.png || echo "graphviz 'dot' not installed: DOT source written, PNG not rendered"
-	@command -v dot >/dev/null && dot -Tpng docs/payment-machine.dot -o docs/payment-machine.png || true
+	DEBUG=1 $(PY) manage.py graph_transitions orders.Order.status > docs/status-machine.dot
+	DEBUG=1 $(PY) manage.py graph_transitions orders.Order.payment_status > docs/payment-machine.dot
+	DEBUG=1 $(PY) manage.py graph_transitions orders.Order.status -o docs/status-machine.png && rm -f docs/status-machine
+	DEBUG=1 $(PY) manage.py graph_transitions orders.Order.payment_status -o docs/payment-machine.png && rm -f docs/payment-machine
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django_fsm",
     "django_filters",
     "django_htmx",
     "django_tasks",
@@ -137,6 +138,10 @@ STORAGES = {
     },
 }
 
+# In development, serve static files from the source folders without collectstatic.
+WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = DEBUG
+
 # Background work: the review step. Inline on the embedded default; production runs the
 # database backend and `manage.py db_worker`.
 TASKS = {
@@ -160,6 +165,10 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Joining the browsers' preload list binds every subdomain for a long time: that is
+        # the operator's call (SECURE_HSTS_PRELOAD=1), not a default, so don't warn about it.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
