@@ -27,8 +27,8 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import ImportBatch, ImportRow, Merchant, Order, OrderLine
-from .services import ActionRefused, order_create, order_transition
+from .models import ImportBatch, ImportRow, Merchant, Order, OrderLine, StatusChange
+from .services import is_person, order_create
 
 log = logging.getLogger(__name__)
 
@@ -490,6 +490,9 @@ def _import_one(merchant, order_input, by, existing):
     swept = earlier[0] if earlier else None
     try:
         with transaction.atomic():
+            fields = dict(order_input.fields)
+            if order_input.payment:
+                fields["payment_status"] = order_input.payment
             order = order_create(
                 merchant=merchant,
                 by=by,
@@ -497,25 +500,16 @@ def _import_one(merchant, order_input, by, existing):
                 lines=order_input.lines,
                 draft=order_input.draft,
                 reimport_of=swept,
-                **order_input.fields,
+                **fields,
             )
-            _apply_payment(order, order_input.payment)
+            if order_input.payment:
+                _record_payment(order, by)
     except IntegrityError:
         # Someone imported the same number between our look-up and our insert.
         live = Order.objects.filter(merchant=merchant, number=number).visible().first()
         if live is None:
             raise
         return [_blocked(order_input, live)]
-    except ActionRefused as exc:
-        return [
-            Outcome(
-                row=order_input.row,
-                number=number,
-                outcome="error",
-                field="payment",
-                message=exc.message,
-            )
-        ]
     existing[number] = [order, *earlier]
     kind = "reimported" if swept else "created"
     message = "Saved as a draft." if order_input.draft else ""
@@ -551,12 +545,20 @@ def _blocked(order_input, live):
     )
 
 
-def _apply_payment(order, payment):
-    """What the store says about the payment, as payment transitions by the store."""
-    if payment == "paid":
-        order_transition(order=order, name="mark_paid", by="store")
-    elif payment == "refused":
-        order_transition(order=order, name="refuse_payment", by="store")
+def _record_payment(order, by):
+    """The store reports the payment's state with the order: it is the payment's initial
+    state, recorded in the history like the order's own first row. Review holds an order
+    whose payment was refused (payment_refused) when it gets to that check."""
+    StatusChange.objects.create(
+        order=order,
+        field="payment_status",
+        transition="import",
+        source="",
+        target=order.payment_status,
+        actor=by if is_person(by) else None,
+        actor_name=by.get_username() if is_person(by) else str(by),
+        reason="as reported by the store",
+    )
 
 
 # --- batches -----------------------------------------------------------------------------
