@@ -239,7 +239,7 @@ def clean_order_fields(raw, row, errors, prefix=""):
     for name in TEXT_FIELDS:
         value = _text(raw.get(name))
         limit = _max_length(Order, name)
-        if len(value) > limit:
+        if len(value) > limit and name != "country":  # the country gets its own message
             errors.append((row, prefix + name, f"At most {limit} characters."))
         fields[name] = value
     if fields["country"]:
