@@ -8,9 +8,12 @@ runs it (see the README, "Importing orders").
 import contextlib
 import contextvars
 import logging
+import threading
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django_tasks import task
+from django_tasks.backends.immediate import ImmediateBackend
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,40 @@ def process_import_batch(batch_id):
     return run_batch(batch_id)
 
 
+# Threads started for big batches on the immediate backend (tests join them).
+background_threads = []
+
+
 def enqueue_batch(batch):
-    """Hand a saved batch to the task backend once the batch row is committed."""
-    transaction.on_commit(lambda: process_import_batch.enqueue(batch.pk))
+    """Hand a saved batch to the task backend once the batch row is committed.
+
+    The immediate backend (the embedded default) would run the task inside the upload
+    request; a batch bigger than IMPORT_INLINE_MAX_ROWS runs in a background thread instead,
+    so the request answers at once and the batch page shows the progress. Production uses
+    the database backend and its worker, where every batch is queued.
+    """
+
+    def hand_over():
+        inline = isinstance(process_import_batch.get_backend(), ImmediateBackend)
+        limit = getattr(settings, "IMPORT_INLINE_MAX_ROWS", 500)
+        if inline and batch.total_rows > limit:
+            thread = threading.Thread(
+                target=_run_in_thread, args=(batch.pk,), name=f"import-{batch.pk}", daemon=True
+            )
+            background_threads.append(thread)
+            thread.start()
+        else:
+            process_import_batch.enqueue(batch.pk)
+
+    transaction.on_commit(hand_over)
+
+
+def _run_in_thread(batch_id):
+    from .importing import run_batch
+
+    try:
+        run_batch(batch_id)
+    except Exception:
+        log.exception("import batch %s failed in its background thread", batch_id)
+    finally:
+        connection.close()

@@ -409,3 +409,23 @@ def test_report_can_be_filtered_by_outcome(client_as, manager, merchant, product
     )
     response = client_as(manager).get(reverse("import_batch", args=[batch.pk]) + "?outcome=error")
     assert b"F-2" in response.content and b"F-1" not in response.content
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(IMPORT_INLINE_MAX_ROWS=5)
+def test_big_upload_on_the_immediate_backend_runs_after_the_request(
+    client, manager, merchant, products, centers
+):
+    from orders import tasks
+
+    client.login(username=manager.username, password=PASSWORD)
+    rows = [{"order_number": f"T-{n}"} for n in range(20)]
+    response = client.post(reverse("imports"), {"file": upload_file(csv_text(*rows))})
+    batch = ImportBatch.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("import_batch", args=[batch.pk])
+    thread = tasks.background_threads.pop()
+    thread.join(60)
+    batch = ImportBatch.objects.get()
+    assert (batch.state, batch.created, batch.orders_reviewed) == ("done", 20, 20)
+    assert Order.objects.filter(status="processing").count() == 20
