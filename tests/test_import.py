@@ -429,3 +429,20 @@ def test_big_upload_on_the_immediate_backend_runs_after_the_request(
     batch = ImportBatch.objects.get()
     assert (batch.state, batch.created, batch.orders_reviewed) == ("done", 20, 20)
     assert Order.objects.filter(status="processing").count() == 20
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}})
+def test_database_backend_queues_the_batch_for_the_worker(client, manager, merchant, products):
+    client.login(username=manager.username, password=PASSWORD)
+    response = client.post(
+        reverse("imports"), {"file": upload_file(csv_text({"order_number": "W-1"}))}
+    )
+    batch = ImportBatch.objects.get()
+    assert response.status_code == 302
+    assert batch.state == "queued" and not Order.objects.exists()
+    call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO())
+    batch = ImportBatch.objects.get()
+    assert (batch.state, batch.created) == ("done", 1)
+    # the batch reviewed its orders inside the worker
+    assert Order.objects.get(number="W-1").status == "processing"
