@@ -9,9 +9,8 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -28,39 +27,30 @@ from orders.importing import (
     import_orders,
     parse_api_order,
 )
-from orders.models import ROW_OUTCOMES, ImportBatch, Membership, Order
+from orders.models import ROW_OUTCOMES, ImportBatch, Order
 from orders.services import ActionRefused, order_submit
 from orders.tasks import enqueue_batch
 
+from . import access
 from .intake_forms import LineFormSet, NewOrderForm, UploadForm
 
 REPORT_PAGE_SIZE = 200
 
 
 def _merchant_and_role(request):
-    """The merchant this user is working for and their role there. A user in several
-    merchants works for the one chosen in the session (merchant_id), else the first."""
-    memberships = list(
-        Membership.objects.filter(user=request.user)
-        .select_related("merchant")
-        .order_by("merchant__name")
-    )
-    if not memberships:
-        raise Http404("You are not a member of any merchant.")
-    chosen = request.session.get("merchant_id")
-    membership = next((m for m in memberships if m.merchant_id == chosen), memberships[0])
-    return membership.merchant, membership.role
+    merchant = access.require_merchant(request)
+    return merchant, access.role(request, merchant)
 
 
-def _manager_only(request, role):
-    if request.method == "POST" and role != "manager":
-        raise PermissionDenied("Only managers can import or create orders.")
+def _manager_only(request, merchant):
+    if request.method == "POST":
+        access.require_manager(request, merchant)
 
 
 @login_required
 def upload(request):
     merchant, role = _merchant_and_role(request)
-    _manager_only(request, role)
+    _manager_only(request, merchant)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload_file = form.cleaned_data["file"]
@@ -128,7 +118,7 @@ def batch_detail(request, pk):
 @login_required
 def new_order(request):
     merchant, role = _merchant_and_role(request)
-    _manager_only(request, role)
+    _manager_only(request, merchant)
     form = NewOrderForm(request.POST or None, merchant=merchant)
     lines = LineFormSet(request.POST or None, form_kwargs={"merchant": merchant})
     if request.method == "POST" and form.is_valid() and lines.is_valid():
@@ -192,7 +182,7 @@ def _create(request, merchant, form, chosen, draft):
 @require_POST
 def submit_draft(request, number):
     merchant, role = _merchant_and_role(request)
-    _manager_only(request, role)
+    _manager_only(request, merchant)
     order = get_object_or_404(Order.objects.for_merchant(merchant).visible(), number=number)
     try:
         order = order_submit(order=order, by=request.user)

@@ -1,12 +1,46 @@
 from django.contrib import admin
-from django.urls import path, re_path
-from django.views.generic import RedirectView
+from django.contrib.auth import views as auth_views
+from django.urls import path, re_path, register_converter
 
-from . import api, imports
+from . import api, imports, views
+from .converters import OrderNumberConverter
+
+register_converter(OrderNumberConverter, "number")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(url="/admin/", permanent=False), name="home"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.home, name="home"),
+    path("merchant/", views.choose_merchant, name="choose_merchant"),
+    path("status-guide/", views.status_guide, name="status_guide"),
+    path("orders/", views.order_list, name="order_list"),
+    path("orders/actions/bulk/", views.bulk_action, name="bulk_action"),
+    path("orders/export.csv", views.export_csv, name="export_csv"),
+    path("orders/<number:number>/", views.order_detail, name="order_detail"),
+    path("orders/<number:number>/address/", views.order_address, name="order_address"),
+    path(
+        "orders/<number:number>/cancel/",
+        views.order_action,
+        {"action": "cancel"},
+        name="order_cancel",
+    ),
+    path(
+        "orders/<number:number>/clean-sweep/",
+        views.order_action,
+        {"action": "clean_sweep"},
+        name="order_clean_sweep",
+    ),
+    path(
+        "orders/<number:number>/retry/",
+        views.order_action,
+        {"action": "retry"},
+        name="order_retry",
+    ),
 ]
 
 # --- order intake: CSV imports, new order by hand, JSON API (issue 4) ---
@@ -15,9 +49,9 @@ urlpatterns += [
     path("imports/template.csv", imports.template_csv, name="import_template"),
     path("imports/<int:pk>/", imports.batch_detail, name="import_batch"),
     path("new-order/", imports.new_order, name="new_order"),
-    path("drafts/<str:number>/submit/", imports.submit_draft, name="submit_draft"),
+    path("drafts/<number:number>/submit/", imports.submit_draft, name="submit_draft"),
     re_path(r"^api/v1/orders/?$", api.orders, name="api_orders"),
-    path("api/v1/orders/<str:number>/submit", api.order_submit_view, name="api_order_submit"),
-    path("api/v1/orders/<str:number>", api.order_detail, name="api_order"),
+    path("api/v1/orders/<number:number>/submit", api.order_submit_view, name="api_order_submit"),
+    path("api/v1/orders/<number:number>", api.order_detail, name="api_order"),
 ]
 # --- end of order intake ---

@@ -1,0 +1,101 @@
+"""What the signed-in user may see and do. Every dashboard view asks here, so tenancy is
+decided in one place: another merchant's order is a 404, a viewer's change is a 403."""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, IntegerField, Value, When
+from django.http import Http404
+
+from orders.models import MANAGER, Merchant, Order, merchant_roles
+
+SESSION_KEY = "merchant_id"
+
+
+def merchant_choices(request):
+    """The merchants this user may view: their memberships, or every merchant for staff."""
+    cached = getattr(request, "_merchant_choices", None)
+    if cached is None:
+        user = request.user
+        if not user.is_authenticated:
+            cached = []
+        elif user.is_staff:
+            cached = list(Merchant.objects.all())
+        else:
+            cached = list(Merchant.objects.filter(memberships__user=user).distinct())
+        request._merchant_choices = cached
+    return cached
+
+
+def current_merchant(request):
+    """The merchant being viewed: the one stored in the session if the user (still) may
+    view it, else their first membership. Staff without a membership must pick one; until
+    then this is None."""
+    choices = merchant_choices(request)
+    chosen = request.session.get(SESSION_KEY)
+    for merchant in choices:
+        if merchant.pk == chosen:
+            return merchant
+    if request.user.is_authenticated and not request.user.is_staff and choices:
+        return choices[0]
+    member_of = merchant_roles(request.user)
+    for merchant in choices:
+        if merchant.pk in member_of:
+            return merchant
+    return None
+
+
+def set_current_merchant(request, merchant_id):
+    """Switch to `merchant_id` if the user may view it; returns the merchant or None."""
+    for merchant in merchant_choices(request):
+        if str(merchant.pk) == str(merchant_id):
+            request.session[SESSION_KEY] = merchant.pk
+            return merchant
+    return None
+
+
+def require_merchant(request):
+    merchant = current_merchant(request)
+    if merchant is None:
+        raise Http404("No merchant selected.")
+    return merchant
+
+
+def role(request, merchant):
+    return merchant_roles(request.user).get(merchant.pk)
+
+
+def is_manager(request, merchant):
+    return request.user.is_active and role(request, merchant) == MANAGER
+
+
+def require_manager(request, merchant):
+    """Changing anything needs the manager role for this merchant (staff included: they
+    change orders in the admin, not here)."""
+    if not is_manager(request, merchant):
+        raise PermissionDenied("Only a manager of this merchant can change orders.")
+
+
+def orders_for(request):
+    return Order.objects.for_merchant(require_merchant(request))
+
+
+def get_order_for_user(request, number):
+    """The current merchant's order with this number, or 404 (also for another merchant's
+    number). If a clean-swept row and a live row share the number, the live one wins; if
+    only clean-swept rows exist, the newest of them."""
+    order = (
+        orders_for(request)
+        .filter(number=number)
+        .select_related("merchant", "center", "reimport_of")
+        .annotate(
+            swept=Case(
+                When(status="clean_swept", then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("swept", "-created_at", "-id")
+        .first()
+    )
+    if order is None:
+        raise Http404("No such order.")
+    return order

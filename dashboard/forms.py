@@ -1,0 +1,50 @@
+from django import forms
+
+from orders.models import ADDRESS_FIELDS, Order
+
+BULK_ACTIONS = [("cancel", "Cancel"), ("clean_sweep", "Clean sweep")]
+BULK_SCOPES = [("selected", "Selected orders"), ("all", "All orders matching the filter")]
+
+
+class AddressForm(forms.ModelForm):
+    """The shipping address fields as the merchant edits them; the service normalises and
+    checks them (orders/addresses.py), so errors read the same everywhere."""
+
+    note = forms.CharField(
+        required=False,
+        label="Note for our staff",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only for a change request: anything staff should know.",
+    )
+
+    class Meta:
+        model = Order
+        fields = ADDRESS_FIELDS
+        widgets = {"country": forms.TextInput(attrs={"maxlength": 2, "size": 3})}
+
+    def __init__(self, *args, request_only=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not request_only:
+            del self.fields["note"]
+
+    def _post_clean(self):
+        # The model instance is only read here; the service applies the change under a lock.
+        pass
+
+
+class BulkActionForm(forms.Form):
+    action = forms.ChoiceField(choices=BULK_ACTIONS)
+    scope = forms.ChoiceField(choices=BULK_SCOPES, initial="selected")
+    selected = forms.TypedMultipleChoiceField(coerce=int, required=False, choices=[])
+    confirmed = forms.BooleanField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Ids are checked against the merchant's orders by the view, not a fixed choice list.
+        self.fields["selected"].valid_value = lambda value: str(value).isdigit()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("scope") == "selected" and not data.get("selected"):
+            raise forms.ValidationError("Select at least one order, or choose all matching.")
+        return data

@@ -1,0 +1,561 @@
+"""The merchant dashboard. Views parse the request, ask dashboard/access.py what this user
+may see, call a QuerySet or a service from orders/, and render. Changes are POST only, go
+through orders/services.py and report with the messages framework."""
+
+import csv
+from itertools import chain
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import prefetch_related_objects
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from orders import statuses as st
+from orders.carriers import tracking_url
+from orders.counts import status_counts
+from orders.services import (
+    ActionRefused,
+    OrderChanged,
+    order_cancel,
+    order_clean_sweep,
+    order_edit_address,
+    order_request_address_change,
+    order_retry,
+    refusal_reason,
+)
+
+from . import access
+from .filters import VIEWS, OrderFilter
+from .forms import AddressForm, BulkActionForm
+
+PAGE_SIZE = 50
+BULK_LIMIT = 5000
+EXPORT_CHUNK = 2000
+
+# The merchant-facing actions: what each does, in the words the confirmation uses.
+ACTIONS = {
+    "cancel": {
+        "label": "Cancel order",
+        "verb": "Cancel",
+        "service": order_cancel,
+        "consequence": "The order will not be fulfilled, and importing the same order number "
+        "again will be refused. A pending payment is cancelled; a paid one is refunded.",
+        "done": "cancelled",
+        "danger": True,
+    },
+    "clean_sweep": {
+        "label": "Clean sweep",
+        "verb": "Clean sweep",
+        "service": order_clean_sweep,
+        "consequence": "The order leaves the dashboard without being cancelled, so the same "
+        "order number can be imported again later (as a new order).",
+        "done": "clean swept: it left the dashboard",
+        "danger": False,
+    },
+    "retry": {
+        "label": "Retry",
+        "verb": "Retry",
+        "service": order_retry,
+        "consequence": "The order goes back to Import Review and is checked again. If the "
+        "problem is still there it comes back to Action Required.",
+        "done": "sent back to review",
+        "danger": False,
+    },
+}
+# Missing buttons for these are explained in one line on the order page.
+EXPLAINED = ["cancel", "clean_sweep"]
+
+
+# --- signing in and choosing a merchant ------------------------------------------------------
+
+
+@login_required
+def home(request):
+    if access.current_merchant(request) is None:
+        if request.user.is_staff:
+            return redirect("choose_merchant")
+        return render(request, "dashboard/no_merchant.html", status=403)
+    return redirect("order_list")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def choose_merchant(request):
+    if request.method == "POST":
+        merchant = access.set_current_merchant(request, request.POST.get("merchant", ""))
+        if merchant is None:
+            messages.error(request, "You cannot view that merchant.")
+        else:
+            messages.success(request, f"Now viewing {merchant.name}.")
+            return redirect("order_list")
+    return render(
+        request,
+        "dashboard/choose_merchant.html",
+        {"choices": access.merchant_choices(request)},
+    )
+
+
+# --- the order list ----------------------------------------------------------------------------
+
+
+def _filterset(request, merchant):
+    return OrderFilter(
+        request.GET,
+        queryset=access.orders_for(request).select_related("center"),
+        now=timezone.now(),
+    )
+
+
+def _without(request, names):
+    params = request.GET.copy()
+    for name in [*names, "page"]:
+        params.pop(name, None)
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+def _tabs(counts, filterset):
+    """Status tabs (with counts) and, for the chosen tab, its sub-status or hold-reason chips."""
+    per_state = {}
+    per_reason = {}
+    for (status, reason), n in counts.items():
+        per_state[status] = per_state.get(status, 0) + n
+        if reason:
+            per_reason[reason] = per_reason.get(reason, 0) + n
+    data = filterset.form.cleaned_data if filterset.is_bound and filterset.is_valid() else {}
+    chosen = data.get("group") or ""
+    tabs = [
+        {
+            "value": "",
+            "label": "All",
+            "count": sum(per_state.get(s, 0) for s in st.STATES_IN_ALL),
+            "active": not chosen,
+            "tone": "all",
+        }
+    ]
+    for group in st.GROUPS:
+        tabs.append(
+            {
+                "value": group.value,
+                "label": group.label,
+                "count": sum(per_state.get(s, 0) for s in st.STATES_BY_GROUP[group.value]),
+                "active": chosen == group.value,
+                "tone": group.tone,
+                "aside": not group.in_all,
+            }
+        )
+    chips = []
+    if chosen == "action_required":
+        chips = [
+            {
+                "param": "hold_reason",
+                "value": h.value,
+                "label": h.label,
+                "count": per_reason.get(h.value, 0),
+                "active": data.get("hold_reason") == h.value,
+                "title": h.explanation,
+            }
+            for h in st.HOLD_REASONS
+        ]
+    elif chosen and len(st.STATES_BY_GROUP[chosen]) > 1:
+        chips = [
+            {
+                "param": "status",
+                "value": s,
+                "label": st.state(s).label,
+                "count": per_state.get(s, 0),
+                "active": data.get("status") == s,
+                "title": st.state(s).explanation,
+            }
+            for s in st.STATES_BY_GROUP[chosen]
+        ]
+    return tabs, chips
+
+
+@login_required
+@require_GET
+def order_list(request):
+    merchant = access.current_merchant(request)
+    if merchant is None:
+        return home(request)
+    filterset = _filterset(request, merchant)
+    number = filterset.exact_number()
+    if number and filterset.qs.filter(number=number).exists():
+        url = reverse("order_detail", args=[number])
+        if request.htmx:
+            return HttpResponseClientRedirect(url)
+        return redirect(url)
+    paginator = Paginator(filterset.qs, PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    tabs, chips = _tabs(status_counts(merchant), filterset)
+    active = [
+        {"label": label, "value": value, "remove": _without(request, names)}
+        for names, label, value in filterset.active()
+    ]
+    context = {
+        "merchant": merchant,
+        "filter": filterset,
+        "page": page,
+        "tabs": tabs,
+        "chips": chips,
+        "active_filters": active,
+        "can_manage": access.is_manager(request, merchant),
+        "bulk_limit": BULK_LIMIT,
+        "query": request.GET.urlencode(),
+        "now": filterset.now,
+        "views": [{"value": v, "label": label} for v, label in VIEWS],
+    }
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "dashboard/includes/_order_list.html", context)
+    return render(request, "dashboard/order_list.html", context)
+
+
+# --- bulk actions ----------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def bulk_action(request):
+    """Cancel or clean sweep selected orders, or all matching the list's filter (the filter
+    comes in the query string). First POST asks for confirmation; the confirmed POST acts on
+    each order in its own transaction and lists what happened to each."""
+    merchant = access.require_merchant(request)
+    access.require_manager(request, merchant)
+    back = f"{reverse('order_list')}?{request.GET.urlencode()}"
+    form = BulkActionForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("__all__", []) or [
+            f"{k}: {' '.join(v)}" for k, v in form.errors.items()
+        ]:
+            messages.error(request, error)
+        return HttpResponseRedirect(back)
+    action = form.cleaned_data["action"]
+    scope = form.cleaned_data["scope"]
+    if scope == "all":
+        filterset = _filterset(request, merchant)
+        orders = filterset.qs
+    else:
+        orders = access.orders_for(request).filter(pk__in=form.cleaned_data["selected"])
+    total = orders.count()
+    if total > BULK_LIMIT:
+        messages.error(
+            request,
+            f"{total:,} orders match: bulk actions work on at most {BULK_LIMIT:,} at a time. "
+            "Narrow the filter (for example by created date) and try again. Nothing was done.",
+        )
+        return HttpResponseRedirect(back)
+    context = {
+        "action": action,
+        "info": ACTIONS[action],
+        "scope": scope,
+        "total": total,
+        "query": request.GET.urlencode(),
+        "back": back,
+    }
+    if not form.cleaned_data["confirmed"]:
+        context["selected"] = form.cleaned_data["selected"] if scope == "selected" else []
+        context["seen"] = {k: v for k, v in request.POST.items() if k.startswith("seen-")}
+        return render(request, "dashboard/bulk_confirm.html", context)
+    results = []
+    service = ACTIONS[action]["service"]
+    for order in orders.order_by("number", "id"):
+        seen = request.POST.get(f"seen-{order.pk}") or order.status
+        try:
+            done = service(order=order, by=request.user, expected_status=seen)
+            results.append({"order": done, "ok": True, "message": ACTIONS[action]["done"]})
+        except ActionRefused as exc:
+            results.append({"order": exc.order or order, "ok": False, "message": exc.message})
+    if scope == "selected":
+        missing = len(set(form.cleaned_data["selected"])) - len(results)
+        if missing > 0:
+            context["missing"] = missing
+    context["results"] = results
+    context["done"] = sum(1 for r in results if r["ok"])
+    context["refused"] = len(results) - context["done"]
+    return render(request, "dashboard/bulk_result.html", context)
+
+
+# --- CSV export --------------------------------------------------------------------------------
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_COLUMNS = [
+    "order_number",
+    "created_at",
+    "status",
+    "sub_status",
+    "hold_reason",
+    "payment_status",
+    "flow",
+    "fulfillment_center",
+    "customer_name",
+    "customer_email",
+    "ship_to_country",
+    "ship_by",
+    "stuck",
+    "late",
+    "carrier",
+    "tracking_number",
+    "tracking_url",
+]
+
+
+def safe_cell(value):
+    """Spreadsheets run cells that start like a formula; a leading ' keeps them as text."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _export_rows(queryset, now):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(EXPORT_COLUMNS)
+    for order in queryset.iterator(chunk_size=EXPORT_CHUNK):
+        hold = order.hold_info
+        row = [
+            order.number,
+            order.created_at.isoformat(),
+            order.group.label,
+            order.state.label,
+            hold.label if hold else "",
+            st.PAYMENT_LABELS.get(order.payment_status, order.payment_status),
+            order.get_flow_display(),
+            order.center.code if order.center else "",
+            order.customer_name,
+            order.customer_email,
+            order.country,
+            order.ship_by.isoformat() if order.ship_by else "",
+            "yes" if order.is_stuck(now) else "",
+            "yes" if order.is_late(now) else "",
+            order.carrier,
+            order.tracking_number,
+            tracking_url(order.carrier, order.tracking_number),
+        ]
+        yield writer.writerow([safe_cell(v) for v in row])
+
+
+@login_required
+@require_GET
+def export_csv(request):
+    merchant = access.require_merchant(request)
+    filterset = _filterset(request, merchant)
+    if filterset.is_bound and not filterset.is_valid():
+        messages.error(request, "Fix the filter before exporting.")
+        return HttpResponseRedirect(f"{reverse('order_list')}?{request.GET.urlencode()}")
+    now = timezone.now()
+    response = StreamingHttpResponse(
+        _export_rows(filterset.qs, now), content_type="text/csv; charset=utf-8"
+    )
+    filename = f"orders-{merchant.slug}-{now:%Y%m%d-%H%M}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- the order page ----------------------------------------------------------------------------
+
+
+def _readable_reason(reason):
+    """A hold is recorded with its reason code; merchants read the label."""
+    hold = st.hold_reason(reason)
+    return hold.label if hold else reason
+
+
+def _timeline(order):
+    """History rows and address changes, newest first, as one list for the template."""
+    status_rows = (
+        {
+            "kind": "payment" if change.field == "payment_status" else "status",
+            "when": change.created_at,
+            "who": change.actor_name,
+            "source": change.source_label if change.source else "",
+            "target": change.target_label,
+            "transition": change.transition.replace("_", " "),
+            "reason": _readable_reason(change.reason),
+        }
+        for change in order.history.all()
+    )
+    address_rows = (
+        {
+            "kind": "address",
+            "when": change.created_at,
+            "who": change.requested_by.get_username() if change.requested_by else "system",
+            "applied": change.applied,
+            "address": ", ".join(v for v in change.address.values() if v),
+            "reason": change.note,
+        }
+        for change in order.address_changes.all()
+    )
+    return sorted(chain(status_rows, address_rows), key=lambda r: r["when"], reverse=True)
+
+
+def _order_context(request, order):
+    merchant = order.merchant
+    available = {t.name for t in order.get_available_user_status_transitions(request.user)}
+    manager = access.is_manager(request, merchant)
+    buttons = [
+        {"name": name, "label": info["label"], "danger": info["danger"]}
+        for name, info in ACTIONS.items()
+        if name in available
+    ]
+    reasons = []
+    # A final order needs no "why not": its status already says it.
+    if manager and order.status not in st.FINAL_STATES:
+        for name in EXPLAINED:
+            if name not in available:
+                why = refusal_reason(order, name, request.user)
+                if why:
+                    reasons.append(f"{ACTIONS[name]['label']}: {why}.")
+    address_action = None
+    if manager and order.status != "clean_swept" and order.status not in st.FINAL_STATES:
+        address_action = "edit" if order.address_editable else "request"
+    # Prefetched once; the template and the timeline read these lists, not new queries.
+    return {
+        "merchant": merchant,
+        "order": order,
+        "state": order.state,
+        "group": order.group,
+        "hold": order.hold_info,
+        "buttons": buttons,
+        "reasons": reasons,
+        "can_manage": manager,
+        "address_action": address_action,
+        "timeline": _timeline(order),
+        "lines": list(order.lines.all()),
+        "events": list(order.tracking_events.all()),
+        "tracking_link": tracking_url(order.carrier, order.tracking_number),
+        "payment_label": st.PAYMENT_LABELS.get(order.payment_status, order.payment_status),
+        "now": timezone.now(),
+    }
+
+
+def _load_order(request, number):
+    order = access.get_order_for_user(request, number)
+    # One query per related list, however many lines, events and changes there are.
+    prefetch_related_objects(
+        [order], "lines", "history", "tracking_events", "address_changes__requested_by"
+    )
+    return order
+
+
+@login_required
+@require_GET
+def order_detail(request, number):
+    order = _load_order(request, number)
+    context = _order_context(request, order)
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "dashboard/includes/_order_detail.html", context)
+    return render(request, "dashboard/order_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_action(request, number, action):
+    """GET: the confirmation (a page, or a fragment for htmx) stating the consequence.
+    POST: apply it through the service, passing the status the user saw."""
+    order = access.get_order_for_user(request, number)
+    access.require_manager(request, order.merchant)
+    info = ACTIONS[action]
+    detail = reverse("order_detail", args=[order.number])
+    if request.method == "GET":
+        why = refusal_reason(order, action, request.user)
+        context = {"order": order, "action": action, "info": info, "why": why}
+        if request.htmx:
+            return render(request, "dashboard/includes/_confirm.html", context)
+        return render(request, "dashboard/confirm.html", context)
+    expected = request.POST.get("expected_status") or None
+    try:
+        done = info["service"](
+            order=order,
+            by=request.user,
+            note=request.POST.get("note", "")[:500],
+            expected_status=expected,
+        )
+    except OrderChanged as exc:
+        messages.warning(request, exc.message)
+        return redirect(detail)
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+        return redirect(detail)
+    messages.success(request, f"Order {done.number} {info['done']}.")
+    if done.status == "clean_swept":
+        return redirect("order_list")
+    return redirect(detail)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_address(request, number):
+    """Edit the address while the order can still be cancelled; afterwards, record a change
+    request (shown as requested, not guaranteed)."""
+    order = access.get_order_for_user(request, number)
+    access.require_manager(request, order.merchant)
+    request_only = not order.address_editable
+    detail = reverse("order_detail", args=[order.number])
+    if order.status == "clean_swept" or order.status in st.FINAL_STATES:
+        messages.error(request, f"Order {order.number} is {order.state.label}: nothing to change.")
+        return redirect(detail)
+    form = AddressForm(
+        request.POST or None,
+        instance=order,
+        request_only=request_only,
+        initial=order.address_dict(),
+    )
+    if request.method == "POST" and form.is_valid():
+        address = {k: v for k, v in form.cleaned_data.items() if k != "note"}
+        try:
+            if request_only:
+                order_request_address_change(
+                    order=order, by=request.user, address=address, note=form.cleaned_data["note"]
+                )
+                messages.success(
+                    request,
+                    "Address change requested. Our staff will try, but it is not guaranteed.",
+                )
+            else:
+                order_edit_address(order=order, by=request.user, address=address)
+                messages.success(request, "Address saved.")
+            return redirect(detail)
+        except ActionRefused as exc:
+            for field, error in (getattr(exc, "errors", None) or {}).items():
+                form.add_error(field if field in form.fields else None, error)
+            if not getattr(exc, "errors", None):
+                messages.error(request, exc.message)
+                return redirect(detail)
+    return render(
+        request,
+        "dashboard/address_form.html",
+        {"order": order, "form": form, "request_only": request_only},
+    )
+
+
+# --- status guide ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def status_guide(request):
+    groups = [
+        {"group": g, "states": [st.state(s) for s in st.STATES_BY_GROUP[g.value]]}
+        for g in st.GROUPS
+    ]
+    return render(
+        request,
+        "dashboard/status_guide.html",
+        {
+            "groups": groups,
+            "holds": st.HOLD_REASONS,
+            "payments": st.PAYMENT_STATUSES,
+            "merchant": access.current_merchant(request),
+        },
+    )

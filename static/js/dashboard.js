@@ -1,0 +1,74 @@
+// Small progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+
+  // Refresh only while the tab is visible and the user is not in the middle of something:
+  // a ticked checkbox, a focused field or an open confirmation would be lost by a swap.
+  function busy(el) {
+    if (document.visibilityState !== "visible") return true;
+    if (el.querySelector("input[type=checkbox]:checked")) return true;
+    if (el.querySelector("[data-pause-poll]")) return true;
+    var active = document.activeElement;
+    if (active && el.contains(active) && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName)) {
+      return true;
+    }
+    return false;
+  }
+
+  document.addEventListener("htmx:confirm", function (evt) {
+    // The 30-second poll fires without a triggering event; clicks and changes have one.
+    var el = evt.detail.elt;
+    if (el.hasAttribute("data-poll") && !evt.detail.triggeringEvent && busy(el)) {
+      evt.preventDefault();
+    }
+  });
+
+  // Coming back to the tab: refresh at once instead of waiting for the next tick.
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState !== "visible" || !window.htmx) return;
+    document.querySelectorAll("[data-poll]").forEach(function (el) {
+      if (!busy(el)) window.htmx.trigger(el, "refresh");
+    });
+  });
+
+  // "No, keep it" in an inline confirmation just closes it.
+  document.addEventListener("click", function (evt) {
+    var dismiss = evt.target.closest("[data-dismiss]");
+    if (!dismiss) return;
+    var panel = dismiss.closest("#action-panel");
+    if (panel) {
+      evt.preventDefault();
+      panel.innerHTML = "";
+      var first = document.querySelector(".actions .btn");
+      if (first) first.focus();
+    }
+  });
+
+  // Move focus into a confirmation when it appears, for keyboard and screen-reader users.
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    if (evt.detail.target && evt.detail.target.id === "action-panel") {
+      var field = evt.detail.target.querySelector("h2, [data-confirm-submit]");
+      if (field) {
+        field.setAttribute("tabindex", "-1");
+        field.focus();
+      }
+    }
+  });
+
+  // The merchant switcher submits itself when changed (its button is there without JS).
+  document.addEventListener("change", function (evt) {
+    if (evt.target.matches("select[data-autosubmit]")) evt.target.form.submit();
+  });
+
+  // On a phone the tabs scroll sideways: keep the chosen one in view after each swap.
+  function showActiveTab() {
+    var tab = document.querySelector(".tabs [aria-current]");
+    if (tab && tab.parentElement.scrollWidth > tab.parentElement.clientWidth) {
+      tab.parentElement.scrollLeft = tab.offsetLeft - 16;
+    }
+  }
+  document.addEventListener("DOMContentLoaded", showActiveTab);
+  document.addEventListener("htmx:afterSettle", showActiveTab);
+
+  document.documentElement.classList.add("js");
+})();

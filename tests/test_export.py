@@ -1,0 +1,80 @@
+import csv
+import io
+
+from dashboard.views import EXPORT_COLUMNS, safe_cell
+from orders.services import order_clean_sweep
+
+from .dashboard_helpers import login
+
+
+def rows(response):
+    assert response.streaming
+    text = b"".join(response.streaming_content).decode()
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_export_streams_every_matching_order_not_just_one_page(
+    client, manager, make_order, other_merchant
+):
+    for i in range(55):
+        make_order(number=f"E-{i:03d}")
+    make_order(number="THEIRS", target_merchant=other_merchant)
+    swept = make_order(number="SWEPT")
+    order_clean_sweep(order=swept, by=manager)
+    login(client, manager)
+    response = client.get("/orders/export.csv")
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment;" in response["Content-Disposition"]
+    data = rows(response)
+    assert data[0] == EXPORT_COLUMNS
+    numbers = sorted(r[0] for r in data[1:])
+    assert numbers == [f"E-{i:03d}" for i in range(55)]
+
+
+def test_export_follows_the_filter_and_writes_readable_values(client, manager, make_order, drive):
+    make_order(number="LIVE")
+    shipped = drive(make_order(number="SHIP", customer_name="Ava Smith"), "shipped")
+    login(client, manager)
+    data = rows(client.get("/orders/export.csv", {"group": "shipped"}))
+    assert len(data) == 2
+    row = dict(zip(data[0], data[1], strict=True))
+    assert row["order_number"] == "SHIP"
+    assert row["status"] == "Shipped"
+    assert row["sub_status"] == "Awaiting carrier scan"
+    assert row["fulfillment_center"] == "NJ1"
+    assert row["tracking_number"] == shipped.tracking_number
+    assert row["tracking_url"].startswith("https://www.ups.com/track?tracknum=")
+    assert row["customer_name"] == "Ava Smith"
+
+
+def test_formula_looking_cells_are_neutralised(client, manager, make_order):
+    make_order(number="X-1", customer_name='=HYPERLINK("http://evil","click")')
+    make_order(number="X-2", customer_name="+1 555 0100")
+    make_order(number="X-3", customer_name="@SUM(A1)")
+    make_order(number="X-4", customer_name="-2+3")
+    login(client, manager)
+    data = rows(client.get("/orders/export.csv", {"sort": "number"}))
+    names = [dict(zip(data[0], r, strict=True))["customer_name"] for r in data[1:]]
+    assert names == ['\'=HYPERLINK("http://evil","click")', "'+1 555 0100", "'@SUM(A1)", "'-2+3"]
+
+
+def test_safe_cell():
+    assert safe_cell("\tx") == "'\tx"
+    assert safe_cell("\rx") == "'\rx"
+    assert safe_cell("plain") == "plain"
+    assert safe_cell(None) == ""
+    assert safe_cell(12) == "12"
+
+
+def test_export_with_a_bad_filter_says_so(client, manager, make_order):
+    make_order()
+    login(client, manager)
+    response = client.get("/orders/export.csv", {"created_after": "soon"}, follow=True)
+    assert b"Fix the filter before exporting" in response.content
+
+
+def test_viewer_may_export(client, viewer, make_order):
+    make_order(number="V-1")
+    login(client, viewer)
+    data = rows(client.get("/orders/export.csv"))
+    assert [r[0] for r in data[1:]] == ["V-1"]
