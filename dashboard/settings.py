@@ -151,6 +151,12 @@ TASKS = {
     }
 }
 
+# Order imports: limits of one CSV upload, and the size above which an upload on the
+# immediate backend runs in a background thread instead of inside the request.
+IMPORT_MAX_BYTES = int(env("IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
+IMPORT_MAX_ROWS = int(env("IMPORT_MAX_ROWS", "20000"))
+IMPORT_INLINE_MAX_ROWS = int(env("IMPORT_INLINE_MAX_ROWS", "500"))
+
 # Carrier webhook shared secret (HMAC-SHA256); empty refuses every webhook call.
 TRACKING_WEBHOOK_SECRET = env("TRACKING_WEBHOOK_SECRET", "dev-webhook-secret" if DEBUG else "")
 

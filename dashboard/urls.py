@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path, register_converter
+from django.urls import path, re_path, register_converter
 
-from . import views, webhooks
+from . import api, imports, views, webhooks
 from .converters import OrderNumberConverter
 
 register_converter(OrderNumberConverter, "number")
@@ -44,3 +44,16 @@ urlpatterns = [
     # Carrier tracking updates (signed; see README "Operations, tracking and payments").
     path("webhooks/tracking/", webhooks.tracking_webhook, name="tracking_webhook"),
 ]
+
+# --- order intake: CSV imports, new order by hand, JSON API (issue 4) ---
+urlpatterns += [
+    path("imports/", imports.upload, name="imports"),
+    path("imports/template.csv", imports.template_csv, name="import_template"),
+    path("imports/<int:pk>/", imports.batch_detail, name="import_batch"),
+    path("new-order/", imports.new_order, name="new_order"),
+    path("drafts/<number:number>/submit/", imports.submit_draft, name="submit_draft"),
+    re_path(r"^api/v1/orders/?$", api.orders, name="api_orders"),
+    path("api/v1/orders/<number:number>/submit", api.order_submit_view, name="api_order_submit"),
+    path("api/v1/orders/<number:number>", api.order_detail, name="api_order"),
+]
+# --- end of order intake ---

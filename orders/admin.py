@@ -19,9 +19,13 @@ from .forms import (
     HoldForm,
     InventoryLevelForm,
 )
+from .holds import order_stock_arrived
 from .models import (
     AddressChange,
+    ApiToken,
     FulfillmentCenter,
+    ImportBatch,
+    ImportRow,
     InventoryLevel,
     Membership,
     Merchant,
@@ -34,6 +38,7 @@ from .models import (
 )
 from .queues import QUEUE_BY_VALUE, QUEUES
 from .services import ActionRefused, order_transition
+from .tokens import token_create, token_revoke
 
 # Staff transitions offered as bulk actions, in the order work flows through a facility.
 BULK_TRANSITIONS = [
@@ -143,22 +148,37 @@ class InventoryLevelAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         """Apply an on-hand edit as a difference in one conditional UPDATE, so a concurrent
-        reservation or hand-over is neither overwritten nor pushed below zero."""
+        reservation or hand-over is neither overwritten nor pushed below zero. Receiving
+        stock (more on hand, or a new level) re-reviews the orders held for it."""
         if not change:
-            return super().save_model(request, obj, form, change)
-        delta = obj.on_hand - form.initial["on_hand"]
-        if delta:
-            changed = InventoryLevel.objects.filter(
-                pk=obj.pk, on_hand__gte=F("reserved") - delta
-            ).update(on_hand=F("on_hand") + delta)
-            if not changed:
+            super().save_model(request, obj, form, change)
+            delta = obj.on_hand
+        else:
+            delta = obj.on_hand - form.initial["on_hand"]
+            if delta:
+                changed = InventoryLevel.objects.filter(
+                    pk=obj.pk, on_hand__gte=F("reserved") - delta
+                ).update(on_hand=F("on_hand") + delta)
+                if not changed:
+                    delta = 0
+                    self.message_user(
+                        request,
+                        "On hand was not changed: orders reserved stock meanwhile. Reload and "
+                        "try again.",
+                        level=messages.ERROR,
+                    )
+            obj.refresh_from_db()
+        if delta > 0:
+            retried = order_stock_arrived(product=obj.product)
+            if retried:
+                numbers = ", ".join(o.number for o in retried[:10])
+                more = f" and {len(retried) - 10} more" if len(retried) > 10 else ""
                 self.message_user(
                     request,
-                    "On hand was not changed: orders reserved stock meanwhile. Reload and "
-                    "try again.",
-                    level=messages.ERROR,
+                    f"Stock received: {len(retried)} held order(s) sent back to review "
+                    f"({numbers}{more}).",
+                    level=messages.SUCCESS,
                 )
-        obj.refresh_from_db()
 
 
 @admin.register(ShipOptionMapping)
@@ -551,6 +571,90 @@ class TrackingEventAdmin(admin.ModelAdmin):
     list_select_related = ["order"]
     raw_id_fields = ["order"]
     search_fields = ["=order__number", "=order__tracking_number"]
+
+
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created here (the token is shown once, in the confirmation message) and
+    revoked with the action; they are never edited or shown again."""
+
+    list_display = ["name", "merchant", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["merchant"]
+    list_select_related = ["merchant"]
+    search_fields = ["name", "prefix", "merchant__name"]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["merchant", "name"]
+        return [
+            "merchant",
+            "name",
+            "prefix",
+            "created_by",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        token, raw = token_create(merchant=obj.merchant, name=obj.name, by=request.user, token=obj)
+        self.message_user(
+            request,
+            f"Token for {token.merchant}: {raw} (copy it now: it is stored hashed and is not "
+            "shown again).",
+            level=messages.WARNING,
+        )
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset:
+            token_revoke(token=token)
+        self.message_user(request, f"{queryset.count()} token(s) revoked.", level=messages.SUCCESS)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: the name stays in the logs' vocabulary
+
+
+admin.site.register(ApiToken, ApiTokenAdmin)
+
+
+class ImportRowInline(ReadOnlyInline):
+    model = ImportRow
+    fields = ["row", "number", "outcome", "field", "message", "order", "earlier"]
+    readonly_fields = fields
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "merchant",
+        "source",
+        "filename",
+        "state",
+        "total_rows",
+        "created",
+        "reimported",
+        "skipped",
+        "refused",
+        "errors",
+        "created_at",
+    ]
+    list_filter = ["state", "source", "merchant"]
+    list_select_related = ["merchant"]
+    exclude = ["content"]
+    inlines = [ImportRowInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name != "content"]
+
+    def has_add_permission(self, request):
+        return False
 
 
 admin.site.site_header = "Fulfillment operations"

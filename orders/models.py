@@ -470,9 +470,13 @@ class Order(ConcurrentTransitionMixin, models.Model):
         permission=machines_only,
         custom={"label": "Accept", "admin": False},
     )
-    def accept(self, center):
-        """Review only: assign the facility and the ship-by time; stock is reserved on save."""
+    def accept(self, center, carrier="", service=""):
+        """Review only: assign the facility, the carrier and service the ship option maps to,
+        and the ship-by time; stock is reserved on save."""
         self.center = center
+        if carrier:
+            self.carrier = carrier
+            self.service = service
         self.ship_by = center.ship_by_for(self.flow, timezone.now())
 
     @transition(
@@ -932,3 +936,134 @@ class AddressChange(models.Model):
     def __str__(self):
         kind = "Address changed" if self.applied else "Address change requested"
         return f"{kind} for {self.order}"
+
+
+# --- intake: import batches and API tokens -------------------------------------------------
+
+IMPORT_SOURCES = [
+    ("csv", "CSV upload"),
+    ("command", "Command line"),
+    ("api", "API"),
+    ("manual", "Entered by hand"),
+]
+BATCH_STATES = [
+    ("queued", "Queued"),
+    ("running", "Running"),
+    ("done", "Done"),
+    ("failed", "Failed"),
+]
+ROW_OUTCOMES = [
+    ("created", "Created"),
+    ("reimported", "Reimported"),
+    ("skipped", "Skipped: already imported"),
+    ("refused", "Refused: cancelled, not reimported"),
+    ("error", "Error"),
+]
+
+
+class ImportBatch(models.Model):
+    """One upload (or command run) of orders, with its per-row report in ImportRow.
+
+    The file's text is kept so a worker can process it after the request returned, and so
+    support can see exactly what was sent.
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="import_batches")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    source = models.CharField(max_length=10, choices=IMPORT_SOURCES, default="csv")
+    filename = models.CharField(max_length=255, blank=True)
+    content = models.TextField(blank=True)
+    state = models.CharField(max_length=10, choices=BATCH_STATES, default="queued")
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    orders_to_review = models.PositiveIntegerField(default=0)
+    orders_reviewed = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    reimported = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "import batches"
+        indexes = [models.Index(fields=["merchant", "created_at"], name="batch_merchant_created")]
+
+    def __str__(self):
+        return f"Import {self.pk} ({self.filename or self.get_source_display()})"
+
+    @property
+    def finished(self):
+        return self.state in ("done", "failed")
+
+    @property
+    def percent(self):
+        """Import and review each count for half of the progress bar."""
+        if self.finished:
+            return 100
+        imported = self.processed_rows / self.total_rows if self.total_rows else 0
+        reviewed = self.orders_reviewed / self.orders_to_review if self.orders_to_review else 0
+        return int(50 * imported + 50 * reviewed)
+
+
+class ImportRow(models.Model):
+    """What happened to one order of a batch: `row` is the (first) file row it came from, or
+    the row an error was found on."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="rows")
+    row = models.PositiveIntegerField()
+    number = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=10, choices=ROW_OUTCOMES)
+    field = models.CharField(max_length=40, blank=True)
+    message = models.TextField(blank=True)
+    order = models.ForeignKey(
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    earlier = models.ForeignKey(
+        Order,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The clean-swept row a reimport links to, or the order that blocked it.",
+    )
+
+    class Meta:
+        ordering = ["row", "id"]
+        indexes = [models.Index(fields=["batch", "outcome"], name="importrow_batch_outcome")]
+
+    def __str__(self):
+        return f"row {self.row} {self.number}: {self.outcome}"
+
+
+class ApiToken(models.Model):
+    """A merchant's bearer token for the JSON API. Only a SHA-256 of the token is stored; the
+    token itself is shown once when it is created."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="Which integration uses it, e.g. Shopify.")
+    prefix = models.CharField(max_length=12, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["merchant", "name"]
+        verbose_name = "API token"
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…) for {self.merchant}"
+
+    @property
+    def active(self):
+        return self.revoked_at is None

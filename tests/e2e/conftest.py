@@ -68,3 +68,15 @@ def sign_in(page, username, password):
 def screenshot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+@pytest.fixture(autouse=True)
+def orders_stay_where_the_test_puts_them():
+    """live_server tests commit for real, so every order created or sent back to Import Review
+    here would be reviewed at once (and usually accepted). The browser tests build exact
+    states themselves; the review step has its own tests (tests/test_review.py). Requests
+    served by the live server run in its own thread and still review as in production."""
+    from orders.tasks import reviews_deferred
+
+    with reviews_deferred():
+        yield

@@ -1,0 +1,648 @@
+"""Importing orders: one importer behind the CSV upload, `manage.py import_orders`, the JSON
+API and the new-order form.
+
+Sources are parsed into OrderInput values (order fields, lines, and any field errors with the
+row they were found on); `import_orders` then applies the SPEC's reimport rules to each, one
+transaction per order, so a bad order never stops the good ones and never leaves half an order:
+
+- no order with that number, or only clean-swept ones: create it (a reimport links to the
+  latest clean-swept row) and start review;
+- a live order exists: skipped, "already imported";
+- a cancelled order exists: refused, "cancelled: not reimported".
+
+Addresses, SKUs and ship options are not judged here: an order with an unknown SKU or an odd
+address is imported and the review holds it with the reason the merchant can act on.
+"""
+
+import csv
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import ImportBatch, ImportRow, Merchant, Order, OrderLine, StatusChange
+from .services import is_person, order_create
+
+log = logging.getLogger(__name__)
+
+MAX_BYTES = getattr(settings, "IMPORT_MAX_BYTES", 10 * 1024 * 1024)
+MAX_ROWS = getattr(settings, "IMPORT_MAX_ROWS", 20_000)
+MAX_QUANTITY = 10_000
+CHUNK = 500
+
+# CSV columns, in the template's order: one row per order line, the order's fields repeat.
+ORDER_COLUMNS = [
+    "order_number",
+    "draft",
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "ship_name",
+    "address1",
+    "address2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "ship_option",
+    "currency",
+    "total",
+    "payment",
+    "needs_approval",
+]
+LINE_COLUMNS = [
+    "sku",
+    "quantity",
+    "unit_price",
+    "item_name",
+    "personalization",
+    "personalization_complete",
+]
+COLUMNS = ORDER_COLUMNS + LINE_COLUMNS
+REQUIRED_COLUMNS = ["order_number", "sku", "quantity"]
+COLUMN_HELP = {
+    "order_number": "Your store's order number (required; identifies the order).",
+    "draft": "yes to save as a Draft that you submit later; empty or no to submit at once.",
+    "customer_name": "Buyer's name.",
+    "customer_email": "Buyer's email address.",
+    "customer_phone": "Buyer's phone number.",
+    "ship_name": "Recipient name.",
+    "address1": "Street address.",
+    "address2": "Apartment, suite, etc.",
+    "city": "City.",
+    "region": "State or province (required for US, CA, AU).",
+    "postal_code": "ZIP or postal code.",
+    "country": "Two-letter ISO country code, e.g. US, GB, DE.",
+    "ship_option": "Shipping option as your store names it (mapped to a carrier service).",
+    "currency": "Three-letter currency code; USD if empty.",
+    "total": "Order total; the sum of the lines if empty.",
+    "payment": "paid, pending or refused; pending if empty.",
+    "needs_approval": "yes to hold the order for manual approval.",
+    "sku": "Product SKU (required).",
+    "quantity": "Whole number of units, at least 1 (required).",
+    "unit_price": "Price per unit.",
+    "item_name": "Product name as your store shows it.",
+    "personalization": "Personalization text for this item.",
+    "personalization_complete": "no while the buyer has not finished personalising; yes if empty.",
+}
+TEMPLATE_EXAMPLE = [
+    {
+        "order_number": "1001",
+        "customer_name": "Ava Smith",
+        "customer_email": "ava@example.com",
+        "ship_name": "Ava Smith",
+        "address1": "1 Market Street",
+        "city": "New York",
+        "region": "NY",
+        "postal_code": "10001",
+        "country": "US",
+        "ship_option": "Standard",
+        "currency": "USD",
+        "payment": "paid",
+        "sku": "TEE-BLK-M",
+        "quantity": "2",
+        "unit_price": "24.00",
+    },
+    {
+        "order_number": "1001",
+        "customer_name": "Ava Smith",
+        "customer_email": "ava@example.com",
+        "ship_name": "Ava Smith",
+        "address1": "1 Market Street",
+        "city": "New York",
+        "region": "NY",
+        "postal_code": "10001",
+        "country": "US",
+        "ship_option": "Standard",
+        "currency": "USD",
+        "payment": "paid",
+        "sku": "MUG-11",
+        "quantity": "1",
+        "unit_price": "12.00",
+    },
+]
+
+TEXT_FIELDS = [
+    "customer_name",
+    "customer_phone",
+    "ship_name",
+    "address1",
+    "address2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "ship_option",
+]
+PAYMENTS = {"": "", "pending": "", "paid": "paid", "refused": "refused"}
+TRUE = {"yes", "y", "true", "1"}
+FALSE = {"no", "n", "false", "0", ""}
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported (size, encoding, columns, row count)."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class OrderInput:
+    number: str
+    row: int
+    fields: dict = field(default_factory=dict)
+    lines: list = field(default_factory=list)
+    draft: bool = False
+    payment: str = ""
+    errors: list = field(default_factory=list)  # (row, field, message)
+    rows: list = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    row: int
+    number: str
+    outcome: str
+    field: str = ""
+    message: str = ""
+    order: Order | None = None
+    earlier: Order | None = None
+
+    @property
+    def ok(self):
+        return self.outcome in ("created", "reimported")
+
+
+# --- cleaning values ---------------------------------------------------------------------
+
+
+def _text(value):
+    if value is None:
+        return ""
+    return str(value).strip()
+
+
+def _flag(value, name, errors, row, default=False):
+    if isinstance(value, bool):
+        return value
+    text = _text(value).lower()
+    if text == "":
+        return default
+    if text in TRUE:
+        return True
+    if text in FALSE:
+        return False
+    errors.append((row, name, f"'{value}' is not yes or no."))
+    return default
+
+
+def _decimal(value, name, errors, row):
+    text = _text(value)
+    if text == "":
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        errors.append((row, name, f"'{text}' is not a number (use a dot: 12.50)."))
+        return None
+    if not amount.is_finite() or amount < 0:
+        errors.append((row, name, f"'{text}' must be zero or more."))
+        return None
+    if amount >= Decimal("10000000000") or amount != amount.quantize(Decimal("0.01")):
+        errors.append((row, name, f"'{text}' must have at most 2 decimals and 10 digits."))
+        return None
+    return amount
+
+
+def _max_length(model, name):
+    return model._meta.get_field(name).max_length
+
+
+def clean_order_fields(raw, row, errors, prefix=""):
+    """Order-level values from a CSV row or an API object. Returns (number, fields, draft,
+    payment); problems are appended to `errors` as (row, field, message)."""
+    number_field = "number" if "number" in raw else "order_number"
+    number = _text(raw.get(number_field))
+    if not number:
+        errors.append((row, number_field, "The order number is required."))
+    elif len(number) > _max_length(Order, "number"):
+        errors.append((row, number_field, "The order number is longer than 64 characters."))
+    fields = {}
+    for name in TEXT_FIELDS:
+        value = _text(raw.get(name))
+        limit = _max_length(Order, name)
+        if len(value) > limit and name != "country":  # the country gets its own message
+            errors.append((row, prefix + name, f"At most {limit} characters."))
+        fields[name] = value
+    if fields["country"]:
+        fields["country"] = fields["country"].upper()
+        if not re.fullmatch(r"[A-Z]{2}", fields["country"]):
+            errors.append(
+                (row, prefix + "country", "Use the two-letter ISO country code, e.g. US.")
+            )
+    email = _text(raw.get("customer_email"))
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors.append((row, prefix + "customer_email", f"'{email}' is not an email address."))
+    fields["customer_email"] = email
+    currency = _text(raw.get("currency")).upper() or "USD"
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        errors.append((row, prefix + "currency", f"'{currency}' is not a 3-letter currency code."))
+    fields["currency"] = currency
+    total = _decimal(raw.get("total"), prefix + "total", errors, row)
+    if total is not None:
+        fields["total"] = total
+    fields["needs_approval"] = _flag(
+        raw.get("needs_approval"), prefix + "needs_approval", errors, row
+    )
+    draft = _flag(raw.get("draft"), prefix + "draft", errors, row)
+    payment_text = _text(raw.get("payment")).lower()
+    if payment_text not in PAYMENTS:
+        errors.append(
+            (row, prefix + "payment", f"'{payment_text}' is not one of paid, pending, refused.")
+        )
+    return number, fields, draft, PAYMENTS.get(payment_text, "")
+
+
+def clean_line(raw, row, errors, prefix=""):
+    sku = _text(raw.get("sku"))
+    if not sku:
+        errors.append((row, prefix + "sku", "The SKU is required."))
+    elif len(sku) > _max_length(OrderLine, "sku"):
+        errors.append((row, prefix + "sku", "The SKU is longer than 64 characters."))
+    quantity_text = _text(raw.get("quantity"))
+    quantity = 1
+    if not quantity_text:
+        errors.append((row, prefix + "quantity", "The quantity is required."))
+    elif not re.fullmatch(r"\d+", quantity_text) or not 1 <= int(quantity_text) <= MAX_QUANTITY:
+        errors.append(
+            (
+                row,
+                prefix + "quantity",
+                f"'{quantity_text}' is not a whole number from 1 to {MAX_QUANTITY}.",
+            )
+        )
+    else:
+        quantity = int(quantity_text)
+    name = _text(raw.get("item_name", raw.get("name")))
+    if len(name) > _max_length(OrderLine, "name"):
+        errors.append((row, prefix + "item_name", "At most 200 characters."))
+    price = _decimal(raw.get("unit_price"), prefix + "unit_price", errors, row)
+    return {
+        "sku": sku,
+        "quantity": quantity,
+        "name": name,
+        "unit_price": price if price is not None else Decimal("0"),
+        "personalization": _text(raw.get("personalization")),
+        "personalization_complete": _flag(
+            raw.get("personalization_complete"),
+            prefix + "personalization_complete",
+            errors,
+            row,
+            default=True,
+        ),
+    }
+
+
+def _finish(order_input):
+    if "total" not in order_input.fields:
+        order_input.fields["total"] = sum(
+            (line["unit_price"] * line["quantity"] for line in order_input.lines), Decimal("0")
+        )
+    return order_input
+
+
+# --- sources -----------------------------------------------------------------------------
+
+
+def decode_upload(data):
+    """Text of an uploaded file: UTF-8 with or without a byte-order mark."""
+    if len(data) > MAX_BYTES:
+        raise ImportFileError(
+            f"The file is {len(data) // 1024} KB; at most {MAX_BYTES // (1024 * 1024)} MB "
+            "can be imported at once. Split it into smaller files."
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            "The file is not UTF-8 text. Save it as 'CSV UTF-8' and upload it again."
+        ) from exc
+
+
+def parse_csv(text):
+    """OrderInputs from CSV text, rows of the same order number grouped (in order of first
+    appearance). Raises ImportFileError when the file as a whole is unusable."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFileError("The file is empty.") from None
+    except csv.Error as exc:
+        raise ImportFileError(f"The file is not valid CSV: {exc}.") from None
+    names = [h.strip().lower() for h in header]
+    unknown = [h for h in names if h and h not in COLUMNS]
+    if unknown:
+        raise ImportFileError(
+            f"Unknown column(s): {', '.join(unknown)}. Use the columns of the template."
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise ImportFileError(f"Missing column(s): {', '.join(missing)}.")
+    orders = {}
+    seen_order_values = {}
+    count = 0
+    try:
+        for values in reader:
+            row = reader.line_num
+            if not any(v.strip() for v in values):
+                continue
+            count += 1
+            if count > MAX_ROWS:
+                raise ImportFileError(
+                    f"The file has more than {MAX_ROWS:,} rows; split it into smaller files."
+                )
+            raw = dict(zip(names, values, strict=False))
+            errors = []
+            number, fields, draft, payment = clean_order_fields(raw, row, errors)
+            line = clean_line(raw, row, errors)
+            key = number or f"#row{row}"
+            order_input = orders.get(key)
+            order_values = {name: _text(raw.get(name)) for name in ORDER_COLUMNS}
+            if order_input is None:
+                order_input = orders[key] = OrderInput(
+                    number=number, row=row, fields=fields, draft=draft, payment=payment
+                )
+                seen_order_values[key] = order_values
+            else:
+                first = seen_order_values[key]
+                for name in ORDER_COLUMNS:
+                    if order_values[name] and first[name] and order_values[name] != first[name]:
+                        errors.append(
+                            (
+                                row,
+                                name,
+                                f"'{order_values[name]}' differs from row {order_input.row} "
+                                f"('{first[name]}') of the same order.",
+                            )
+                        )
+            order_input.rows.append(row)
+            order_input.lines.append(line)
+            order_input.errors.extend(errors)
+    except csv.Error as exc:
+        raise ImportFileError(f"Row {reader.line_num} is not valid CSV: {exc}.") from None
+    if count == 0:
+        raise ImportFileError("The file has a header but no order rows.")
+    return [_finish(o) for o in orders.values()], count
+
+
+def count_rows(text):
+    """Validate a CSV's header, size and row count without importing; returns the row count."""
+    return parse_csv(text)[1]
+
+
+def parse_api_order(data, index=1):
+    """An OrderInput from one API object: the CSV's order fields by name ("number" or
+    "order_number"), and "lines": a list of {sku, quantity, unit_price, name,
+    personalization, personalization_complete}."""
+    errors = []
+    if not isinstance(data, dict):
+        return OrderInput(number="", row=index, errors=[(index, "", "Each order is an object.")])
+    number, fields, draft, payment = clean_order_fields(data, index, errors)
+    lines = data.get("lines")
+    cleaned = []
+    if not isinstance(lines, list) or not lines:
+        errors.append((index, "lines", "At least one line is required."))
+    else:
+        for n, line in enumerate(lines):
+            if not isinstance(line, dict):
+                errors.append((index, f"lines[{n}]", "Each line is an object."))
+                continue
+            cleaned.append(clean_line(line, index, errors, prefix=f"lines[{n}]."))
+    order_input = OrderInput(
+        number=number,
+        row=index,
+        fields=fields,
+        lines=cleaned,
+        draft=draft,
+        payment=payment,
+        errors=errors,
+    )
+    return _finish(order_input)
+
+
+# --- the importer ------------------------------------------------------------------------
+
+
+def import_orders(*, merchant, inputs, by, on_chunk=None, chunk=CHUNK):
+    """Anyone allowed to import for `merchant` (a manager, a token of this merchant, the
+    command line): apply the reimport rules to each OrderInput and create what is new.
+
+    `by` is the user or system name recorded in the history. One transaction per order;
+    returns one Outcome per order (and one per error found in it). `on_chunk(outcomes,
+    rows_done)` is called after each chunk of orders, for progress and for storing reports.
+    """
+    outcomes = []
+    rows_done = 0
+    for start in range(0, len(inputs), chunk):
+        part = inputs[start : start + chunk]
+        existing = _existing_orders(merchant, [i.number for i in part if not i.errors])
+        new = []
+        for order_input in part:
+            new.extend(_import_one(merchant, order_input, by, existing))
+        outcomes.extend(new)
+        rows_done += sum(len(i.rows) or 1 for i in part)
+        if on_chunk:
+            on_chunk(new, rows_done)
+    return outcomes
+
+
+def _existing_orders(merchant, numbers):
+    found = {}
+    for order in Order.objects.filter(merchant=merchant, number__in=numbers).order_by(
+        "-created_at", "-id"
+    ):
+        found.setdefault(order.number, []).append(order)
+    return found
+
+
+def _import_one(merchant, order_input, by, existing):
+    number = order_input.number
+    if order_input.errors:
+        return [
+            Outcome(row=row, number=number, outcome="error", field=name, message=message)
+            for row, name, message in order_input.errors
+        ]
+    earlier = existing.get(number, [])
+    live = next((o for o in earlier if o.status != "clean_swept"), None)
+    if live is not None:
+        return [_blocked(order_input, live)]
+    swept = earlier[0] if earlier else None
+    try:
+        with transaction.atomic():
+            fields = dict(order_input.fields)
+            if order_input.payment:
+                fields["payment_status"] = order_input.payment
+            order = order_create(
+                merchant=merchant,
+                by=by,
+                number=number,
+                lines=order_input.lines,
+                draft=order_input.draft,
+                reimport_of=swept,
+                **fields,
+            )
+            if order_input.payment:
+                _record_payment(order, by)
+    except IntegrityError:
+        # Someone imported the same number between our look-up and our insert.
+        live = Order.objects.filter(merchant=merchant, number=number).visible().first()
+        if live is None:
+            raise
+        return [_blocked(order_input, live)]
+    existing[number] = [order, *earlier]
+    kind = "reimported" if swept else "created"
+    message = "Saved as a draft." if order_input.draft else ""
+    if swept:
+        message = f"Reimport of the clean-swept order from {swept.created_at:%Y-%m-%d}. {message}"
+    return [
+        Outcome(
+            row=order_input.row,
+            number=number,
+            outcome=kind,
+            message=message.strip(),
+            order=order,
+            earlier=swept,
+        )
+    ]
+
+
+def _blocked(order_input, live):
+    if live.status == "cancelled":
+        return Outcome(
+            row=order_input.row,
+            number=order_input.number,
+            outcome="refused",
+            message="cancelled: not reimported",
+            earlier=live,
+        )
+    return Outcome(
+        row=order_input.row,
+        number=order_input.number,
+        outcome="skipped",
+        message="already imported",
+        earlier=live,
+    )
+
+
+def _record_payment(order, by):
+    """The store reports the payment's state with the order: it is the payment's initial
+    state, recorded in the history like the order's own first row. Review holds an order
+    whose payment was refused (payment_refused) when it gets to that check."""
+    StatusChange.objects.create(
+        order=order,
+        field="payment_status",
+        transition="import",
+        source="",
+        target=order.payment_status,
+        actor=by if is_person(by) else None,
+        actor_name=by.get_username() if is_person(by) else str(by),
+        reason="as reported by the store",
+    )
+
+
+# --- batches -----------------------------------------------------------------------------
+
+
+def create_batch(*, merchant, content, by=None, filename="", source="csv"):
+    """Store an upload as a queued batch after checking the file as a whole; raises
+    ImportFileError with a message for the uploader otherwise."""
+    total = count_rows(content)
+    return ImportBatch.objects.create(
+        merchant=merchant,
+        created_by=by if getattr(by, "pk", None) else None,
+        source=source,
+        filename=filename[:255],
+        content=content,
+        total_rows=total,
+    )
+
+
+def run_batch(batch_id):
+    """The batch task (or the command): import a stored batch, store its report, then review
+    the orders it created, updating the progress the batch page shows. Running it again on
+    a finished batch does nothing."""
+    from .review import review_orders
+    from .tasks import reviews_deferred
+
+    claimed = ImportBatch.objects.filter(pk=batch_id, state="queued").update(
+        state="running", started_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    batch = ImportBatch.objects.select_related("merchant", "created_by").get(pk=batch_id)
+    try:
+        inputs, _count = parse_csv(batch.content)
+        by = batch.created_by or f"import batch {batch.pk}"
+        counts = dict.fromkeys(["created", "reimported", "skipped", "refused", "errors"], 0)
+        to_review = []
+
+        def store(outcomes, rows_done):
+            ImportRow.objects.bulk_create(_report_row(batch, o) for o in outcomes)
+            for o in outcomes:
+                counts["errors" if o.outcome == "error" else o.outcome] += 1
+                if o.ok and o.order.status == "import_review":
+                    to_review.append(o.order.pk)
+            ImportBatch.objects.filter(pk=batch.pk).update(processed_rows=rows_done, **counts)
+
+        # The batch reviews its own orders below, in one pass with shared reference data,
+        # instead of one task per order.
+        with reviews_deferred():
+            import_orders(merchant=batch.merchant, inputs=inputs, by=by, on_chunk=store)
+        ImportBatch.objects.filter(pk=batch.pk).update(orders_to_review=len(to_review))
+
+        def reviewed(done):
+            ImportBatch.objects.filter(pk=batch.pk).update(orders_reviewed=done)
+
+        review_orders(to_review, on_progress=reviewed)
+        ImportBatch.objects.filter(pk=batch.pk).update(state="done", finished_at=timezone.now())
+    except ImportFileError as exc:
+        _fail(batch, exc.message)
+    except Exception:
+        log.exception("import batch %s failed", batch.pk)
+        _fail(batch, "The import stopped because of an internal error; support has the details.")
+        raise
+    return batch.pk
+
+
+def _fail(batch, message):
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        state="failed", message=message, finished_at=timezone.now()
+    )
+
+
+def _report_row(batch, outcome):
+    return ImportRow(
+        batch=batch,
+        row=outcome.row,
+        number=outcome.number[:200],
+        outcome=outcome.outcome,
+        field=outcome.field,
+        message=outcome.message,
+        order=outcome.order,
+        earlier=outcome.earlier,
+    )
+
+
+def merchant_by_slug(slug):
+    return Merchant.objects.get(slug=slug)
