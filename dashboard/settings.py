@@ -5,6 +5,7 @@ The defaults are the embedded ones (SQLite, tasks run inline) so `make run` need
 installed; production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -56,6 +57,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "axes",
+    "csp",
     "orders",
     "dashboard",
 ]
@@ -70,6 +73,17 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Who changes orders from where: the client IP and path for the audit log.
+    "dashboard.security.AuditOriginMiddleware",
+    # Last, so it can swap a locked-out sign-in's answer for the lock-out page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes watches every sign-in (the dashboard's and the admin's) before the model backend.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -165,6 +179,7 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
@@ -176,7 +191,55 @@ if not DEBUG:
         # Joining the browsers' preload list binds every subdomain for a long time: that is
         # the operator's call (SECURE_HSTS_PRELOAD=1), not a default, so don't warn about it.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# The header the TLS-terminating proxy sets, as "Header-Name: value" (empty: no proxy, trust
+# only the connection itself). Only safe when that proxy overwrites the header on every
+# request; otherwise a client could claim HTTPS.
+_proxy_ssl = env("SECURE_PROXY_SSL_HEADER", "" if DEBUG else "X-Forwarded-Proto: https")
+if _proxy_ssl:
+    _name, _, _value = _proxy_ssl.partition(":")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _name.strip().upper().replace("-", "_"), _value.strip())
+# How many reverse proxies append to X-Forwarded-For in front of the app (0: use the
+# connection's address). The audit log and the sign-in throttle read the client IP this way.
+TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))
+
+# Content-Security-Policy (django-csp): only our own files, no inline code, no eval, no
+# framing. htmx is configured in base.html not to inject its indicator style or evaluate code.
+# Enforced in development too, so the browser tests would catch a violation;
+# CSP_REPORT_ONLY=1 only reports (to the browser console) while trying something out.
+_csp = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp
+else:
+    CONTENT_SECURITY_POLICY = _csp
+
+# Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username
+# from one IP, that pair is locked out for the cool-off; a correct sign-in resets the count.
+# Counting the pair (not the IP alone) keeps one office's typo from locking out colleagues.
+AXES_FAILURE_LIMIT = int(env("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(env("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Attempts during a lock-out do not extend it: the page promises a fixed wait.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "dashboard.security.locked_out"
+AXES_CLIENT_IP_CALLABLE = "dashboard.security.client_ip"
+AXES_VERBOSE = False
+# Who a locked-out user should ask (shown on the lock-out page).
+SUPPORT_CONTACT = env("SUPPORT_CONTACT", "support@example.com")
 
 LOGGING = {
     "version": 1,
@@ -184,5 +247,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One line per attempted change to orders (also stored as AuditEntry rows).
+        "orders.audit": {"level": "INFO"},
+    },
 }

@@ -14,3 +14,8 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 # Tests never run collectstatic: serve static files straight from the finders.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# django-axes stays on in tests; only the test client's request-less login() gets an address.
+AUTHENTICATION_BACKENDS = [
+    "tests.auth_backends.TestClientAxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
