@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 
+from orders import audit
 from orders.models import MANAGER, Merchant, Order, merchant_roles
 
 SESSION_KEY = "merchant_id"
@@ -71,7 +72,20 @@ def require_manager(request, merchant):
     """Changing anything needs the manager role for this merchant (staff included: they
     change orders in the admin, not here)."""
     if not is_manager(request, merchant):
-        raise PermissionDenied("Only a manager of this merchant can change orders.")
+        message = "Only a manager of this merchant can change orders."
+        if request.method == "POST":
+            # Someone tried to change something: the audit log keeps the attempt.
+            match = request.resolver_match
+            kwargs = match.kwargs if match else {}
+            audit.record(
+                kwargs.get("action") or (match.url_name if match else "") or request.path,
+                by=request.user,
+                merchant=merchant,
+                numbers=[kwargs.get("number", "")],
+                outcome=audit.REFUSED,
+                reason=message,
+            )
+        raise PermissionDenied(message)
 
 
 def orders_for(request):

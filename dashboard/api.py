@@ -13,6 +13,7 @@ from django.http import JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
+from orders import audit
 from orders.importing import import_orders, parse_api_order
 from orders.models import Order
 from orders.services import ActionRefused, order_submit
@@ -42,6 +43,7 @@ def _authenticated(view):
             response["WWW-Authenticate"] = 'Bearer realm="orders"'
             return response
         request.api_token = token
+        audit.note(token=token.prefix)
         return view(request, *args, **kwargs)
 
     wrapped.__name__ = view.__name__
@@ -140,7 +142,7 @@ def orders(request):
         return _error(400, f"At most {MAX_ORDERS_PER_REQUEST} orders per request.")
     token = request.api_token
     inputs = [parse_api_order(item, index) for index, item in enumerate(items, start=1)]
-    outcomes = import_orders(merchant=token.merchant, inputs=inputs, by=f"api: {token.name}")
+    outcomes = import_orders(merchant=token.merchant, inputs=inputs, by=audit.api_actor(token))
     results = []
     for order_input in inputs:
         mine = [o for o in outcomes if o.row == order_input.row]
@@ -204,7 +206,7 @@ def order_submit_view(request, number):
     if order is None:
         return _error(404, f"No order {number}.")
     try:
-        order_submit(order=order, by=f"api: {token.name}")
+        order_submit(order=order, by=audit.api_actor(token))
     except ActionRefused as exc:
         return _error(409, exc.message)
     log.info("api submit merchant=%s token=%s number=%s", token.merchant.slug, token.name, number)

@@ -17,6 +17,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from orders import audit
 from orders import statuses as st
 from orders.carriers import tracking_url
 from orders.counts import status_counts
@@ -253,6 +254,7 @@ def bulk_action(request):
         if not filterset.is_valid():
             # Ignoring a bad filter here would act on more orders than the user chose.
             messages.error(request, "Fix the filter first: nothing was done.")
+            _bulk_refused(request, merchant, action, "the filter has errors")
             return HttpResponseRedirect(back)
         orders = filterset.qs
     else:
@@ -264,6 +266,7 @@ def bulk_action(request):
             f"{total:,} orders match: bulk actions work on at most {BULK_LIMIT:,} at a time. "
             "Narrow the filter (for example by created date) and try again. Nothing was done.",
         )
+        _bulk_refused(request, merchant, action, f"{total} orders match, over {BULK_LIMIT}")
         return HttpResponseRedirect(back)
     context = {
         "action": action,
@@ -294,6 +297,13 @@ def bulk_action(request):
     context["done"] = sum(1 for r in results if r["ok"])
     context["refused"] = len(results) - context["done"]
     return render(request, "dashboard/bulk_result.html", context)
+
+
+def _bulk_refused(request, merchant, action, reason):
+    """A bulk action refused as a whole; once it runs, the service records each order."""
+    audit.record(
+        f"bulk_{action}", by=request.user, merchant=merchant, outcome=audit.REFUSED, reason=reason
+    )
 
 
 # --- CSV export --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from .holds import order_stock_arrived
 from .models import (
     AddressChange,
     ApiToken,
+    AuditEntry,
     FulfillmentCenter,
     ImportBatch,
     ImportRow,
@@ -654,6 +655,43 @@ class ImportBatchAdmin(admin.ModelAdmin):
         return [f.name for f in self.model._meta.fields if f.name != "content"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log, read only: search by merchant, user, action or order number."""
+
+    list_display = [
+        "created_at",
+        "actor",
+        "merchant",
+        "action",
+        "numbers",
+        "outcome",
+        "reason",
+        "ip",
+    ]
+    list_filter = ["outcome", "action", "merchant"]
+    list_select_related = ["merchant"]
+    search_fields = [
+        "actor",
+        "user__username",
+        "merchant__name",
+        "merchant__slug",
+        "action",
+        "numbers",
+        "ip",
+    ]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

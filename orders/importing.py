@@ -27,6 +27,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from . import audit
 from .models import ImportBatch, ImportRow, Merchant, Order, OrderLine, StatusChange
 from .services import is_person, order_create
 
@@ -454,12 +455,18 @@ def import_orders(*, merchant, inputs, by, on_chunk=None, chunk=CHUNK):
     """
     outcomes = []
     rows_done = 0
+    audited = audit.is_audited(by)
     for start in range(0, len(inputs), chunk):
         part = inputs[start : start + chunk]
         existing = _existing_orders(merchant, [i.number for i in part if not i.errors])
         new = []
+        entries = []
         for order_input in part:
-            new.extend(_import_one(merchant, order_input, by, existing))
+            result = _import_one(merchant, order_input, by, existing)
+            new.extend(result)
+            if audited:
+                entries.append(_audit_entry(merchant, order_input, by, result))
+        audit.record_many(entries)
         outcomes.extend(new)
         rows_done += sum(len(i.rows) or 1 for i in part)
         if on_chunk:
@@ -508,8 +515,12 @@ def _import_one(merchant, order_input, by, existing):
         # Someone imported the same number between our look-up and our insert.
         live = Order.objects.filter(merchant=merchant, number=number).visible().first()
         if live is None:
-            raise
+            return [_failed(order_input)]
         return [_blocked(order_input, live)]
+    except Exception:
+        # The order's transaction rolled back whole (no order, lines or history are left);
+        # report it and go on with the others rather than stop the import half-way.
+        return [_failed(order_input)]
     existing[number] = [order, *earlier]
     kind = "reimported" if swept else "created"
     message = "Saved as a draft." if order_input.draft else ""
@@ -525,6 +536,37 @@ def _import_one(merchant, order_input, by, existing):
             earlier=swept,
         )
     ]
+
+
+def _failed(order_input):
+    log.exception("importing order %r failed; nothing of it was stored", order_input.number)
+    return Outcome(
+        row=order_input.row,
+        number=order_input.number,
+        outcome="error",
+        message="This order could not be stored because of an internal error; nothing of it "
+        "was imported. Try again later; support has the details.",
+    )
+
+
+def _audit_entry(merchant, order_input, by, outcomes):
+    """One audit entry per order of an import: done when created, refused with why not."""
+    ok = [o for o in outcomes if o.ok]
+    if ok:
+        return audit.entry(
+            "import", by=by, merchant=merchant, numbers=[ok[0].number], outcome=audit.DONE
+        )
+    reason = "; ".join(
+        f"row {o.row} {o.field}: {o.message}" if o.field else o.message for o in outcomes
+    )
+    return audit.entry(
+        "import",
+        by=by,
+        merchant=merchant,
+        numbers=[order_input.number],
+        outcome=audit.REFUSED,
+        reason=reason,
+    )
 
 
 def _blocked(order_input, live):
@@ -568,7 +610,7 @@ def create_batch(*, merchant, content, by=None, filename="", source="csv"):
     """Store an upload as a queued batch after checking the file as a whole; raises
     ImportFileError with a message for the uploader otherwise."""
     total = count_rows(content)
-    return ImportBatch.objects.create(
+    batch = ImportBatch.objects.create(
         merchant=merchant,
         created_by=by if getattr(by, "pk", None) else None,
         source=source,
@@ -576,6 +618,17 @@ def create_batch(*, merchant, content, by=None, filename="", source="csv"):
         content=content,
         total_rows=total,
     )
+    if audit.is_audited(by):
+        # The batch's orders are recorded when it runs, under this entry's IP and page.
+        audit.note(batch=batch.pk)
+        audit.record(
+            "import_upload",
+            by=by,
+            merchant=merchant,
+            outcome=audit.DONE,
+            reason=f"{filename or 'upload'}: {total} rows queued as batch {batch.pk}",
+        )
+    return batch
 
 
 def run_batch(batch_id):
@@ -607,7 +660,7 @@ def run_batch(batch_id):
 
         # The batch reviews its own orders below, in one pass with shared reference data,
         # instead of one task per order.
-        with reviews_deferred():
+        with reviews_deferred(), audit.batch_origin(batch):
             import_orders(merchant=batch.merchant, inputs=inputs, by=by, on_chunk=store)
         ImportBatch.objects.filter(pk=batch.pk).update(orders_to_review=len(to_review))
 

@@ -28,6 +28,12 @@ from django_fsm import (
 )
 
 from . import statuses as st
+from .integrity import (
+    AppendOnlyModel,
+    AppendOnlyQuerySet,
+    UndeletableModel,
+    UndeletableQuerySet,
+)
 from .signals import review_requested
 
 STUCK_AFTER = datetime.timedelta(minutes=10)
@@ -225,7 +231,7 @@ class ShipOptionMapping(models.Model):
 # --- orders --------------------------------------------------------------------------------
 
 
-class OrderQuerySet(models.QuerySet):
+class OrderQuerySet(UndeletableQuerySet):
     def for_merchant(self, merchant):
         return self.filter(merchant=merchant)
 
@@ -256,7 +262,7 @@ LATE_CANDIDATES = [s for s in st.STATES_BY_GROUP["processing"] if s != "labeled"
 ]
 
 
-class Order(ConcurrentTransitionMixin, models.Model):
+class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="orders")
     number = models.CharField("order number", max_length=64)
     flow = models.CharField(max_length=10, choices=st.FLOW_CHOICES, default=st.STOCK)
@@ -861,8 +867,8 @@ class OrderLine(models.Model):
         return f"{self.quantity} x {self.sku}"
 
 
-class StatusChange(models.Model):
-    """One row per transition of either status field. Append-only."""
+class StatusChange(AppendOnlyModel, models.Model):
+    """One row per transition of either status field. Append-only (orders/integrity.py)."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="history")
     field = models.CharField(max_length=20)
@@ -875,6 +881,8 @@ class StatusChange(models.Model):
     actor_name = models.CharField(max_length=150)
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -1067,3 +1075,48 @@ class ApiToken(models.Model):
     @property
     def active(self):
         return self.revoked_at is None
+
+
+# --- audit log -----------------------------------------------------------------------------
+
+AUDIT_OUTCOMES = [("done", "Done"), ("refused", "Refused")]
+
+
+class AuditEntry(AppendOnlyModel, models.Model):
+    """Who tried to change which orders, from where, and what came of it: one row per
+    attempted dashboard action, admin transition, API call or imported order, done or refused
+    (with the reason). Written by orders/audit.py; never changed. StatusChange keeps what
+    was applied; this keeps who asked, including what was refused."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor = models.CharField(max_length=150, help_text="Username, or 'api: <token name>'.")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=40)
+    numbers = models.TextField("order numbers", blank=True, help_text="Space-separated.")
+    outcome = models.CharField(max_length=10, choices=AUDIT_OUTCOMES)
+    reason = models.TextField(blank=True)
+    ip = models.GenericIPAddressField("client IP", null=True, blank=True)
+    path = models.CharField(max_length=300, blank=True, help_text="Request path or batch.")
+    detail = models.JSONField(default=dict, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["merchant", "created_at"], name="audit_merchant_time"),
+            models.Index(fields=["action", "created_at"], name="audit_action_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.outcome}"

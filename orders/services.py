@@ -6,10 +6,13 @@ review step and the carrier webhook all come through here.
 as "review" or "carrier" (machines are trusted callers and skip the user check).
 """
 
+import functools
+
 from django.db import transaction
 from django.db.models import Model
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, has_transition_perm
 
+from . import audit
 from . import statuses as st
 from .addresses import address_errors, normalize
 from .models import (
@@ -40,6 +43,39 @@ class OrderChanged(ActionRefused):
 
 def is_person(by):
     return isinstance(by, Model)
+
+
+def audited(action=None):
+    """Record every call of a service in the audit log (orders/audit.py): done, or refused
+    with the message the caller gets. `action` defaults to the transition's name.
+
+    A done entry is written in the same transaction as the change, so there is never a
+    change without its entry; a refused one after the rollback, so it is kept."""
+
+    def decorate(service):
+        @functools.wraps(service)
+        def wrapper(**kwargs):
+            by = kwargs["by"]
+            if not audit.is_audited(by):
+                return service(**kwargs)
+            order = kwargs["order"]
+            name = action or kwargs["name"]
+            where = {"by": by, "merchant": order.merchant_id, "numbers": [order.number]}
+            try:
+                with transaction.atomic():
+                    result = service(**kwargs)
+                    audit.record(name, outcome=audit.DONE, **where)
+            except ActionRefused as exc:
+                errors = getattr(exc, "errors", None) or {}
+                details = "; ".join(f"{k}: {v}" for k, v in errors.items())
+                reason = f"{exc.message} ({details})" if details else exc.message
+                audit.record(name, outcome=audit.REFUSED, reason=reason, **where)
+                raise
+            return result
+
+        return wrapper
+
+    return decorate
 
 
 # --- saying why not ------------------------------------------------------------------------
@@ -101,6 +137,7 @@ def _permission_refusal(order, name, user):
 # --- the one way to apply a transition -----------------------------------------------------
 
 
+@audited()
 def order_transition(*, order, name, by, note="", expected_status=None, params=None):
     """Apply transition `name` to `order` as `by`, under a row lock, with history.
 
@@ -176,6 +213,7 @@ def order_retry(*, order, by, note="", expected_status=None):
     )
 
 
+@audited("address_edit")
 def order_edit_address(*, order, by, address):
     """Merchant manager: replace the shipping address while the order can still be
     cancelled. An order held for an invalid address goes back to review on save.
@@ -213,6 +251,7 @@ def order_edit_address(*, order, by, address):
     return locked
 
 
+@audited("address_request")
 def order_request_address_change(*, order, by, address, note=""):
     """Merchant manager: once labelled or printed, ask for an address change. It is
     recorded and shown as requested, not guaranteed."""
