@@ -6,6 +6,7 @@ through Model.delete() or QuerySet.delete(), so they keep working.
 """
 
 from django.db import models
+from django.db.models.signals import pre_delete
 
 
 class OrderNotDeletable(Exception):
@@ -63,3 +64,14 @@ class AppendOnlyModel:
         raise HistoryIsAppendOnly(f"{type(self).__name__} rows are append-only: never deleted.")
 
     delete.alters_data = True
+
+
+def _refuse_order_delete(sender, instance, **kwargs):
+    raise OrderNotDeletable(ORDER_MESSAGE)
+
+
+# Also a listener, so that Django's deletion collector loads whole orders when something
+# they point to (a merchant, a facility) is deleted: it then answers with ProtectedError.
+# Without any listener it would load orders with only their keys, and a deferred status
+# field recurses in django-fsm.
+pre_delete.connect(_refuse_order_delete, sender="orders.Order", dispatch_uid="order_never_deleted")
