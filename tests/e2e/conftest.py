@@ -50,7 +50,20 @@ def browser_page(live_server):
                     viewport={"width": width, "height": height},
                 )
                 context.set_default_timeout(10_000)
-                yield context.new_page()
+                page = context.new_page()
+                # The pages run under an enforced Content-Security-Policy: anything it blocks
+                # (an inline script or style, eval in htmx) fails the test.
+                blocked = []
+                page.on(
+                    "console",
+                    lambda message: (
+                        blocked.append(message.text)
+                        if "Content Security Policy" in message.text
+                        else None
+                    ),
+                )
+                yield page
+                assert not blocked, "\n".join(blocked)
             finally:
                 browser.close()
 
@@ -67,7 +80,9 @@ def sign_in(page, username, password):
 
 def screenshot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    # caret="initial": hiding the caret makes Playwright inject a <style>, which the page's
+    # Content-Security-Policy (rightly) blocks and the browser_page fixture reports.
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True, caret="initial")
 
 
 @pytest.fixture(autouse=True)
