@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django_fsm.admin import FSMAdminMixin
 
+from . import audit
 from .forms import (
     TRACKING_CSV_HEADER,
     BulkHandOverForm,
@@ -415,6 +416,15 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         fields = [f for f in form.changed_data if f in {x.name for x in Order._meta.fields}]
         if fields:
             Order.objects.filter(pk=obj.pk).update(**{f: getattr(obj, f) for f in fields})
+            if audit.is_audited(request.user):
+                audit.record(
+                    "admin_edit",
+                    by=request.user,
+                    merchant=obj.merchant_id,
+                    numbers=[obj.number],
+                    outcome=audit.DONE,
+                    reason=f"changed {', '.join(fields)}",
+                )
 
     # -- bulk transitions -------------------------------------------------------------------
 

@@ -335,3 +335,24 @@ def test_client_ip_behind_one_proxy_takes_the_entry_it_appended():
     # The client wrote the first entry itself; the proxy appended the real address.
     assert client_ip(_request("10.0.0.2", "1.2.3.4, 198.51.100.1")) == "198.51.100.1"
     assert client_ip(_request("10.0.0.2", "not-an-ip")) == "10.0.0.2"
+
+
+def test_staff_field_edit_in_the_admin_is_recorded(staff, make_order):
+    from django.contrib import admin as django_admin
+    from django.test import RequestFactory
+
+    order = make_order(number="S-2")
+    request = RequestFactory().post("/admin/orders/order/1/change/")
+    request.user = staff
+    order.city = "Boston"
+    form = mock.Mock(changed_data=["city"])
+    with audit.origin(ip=IP, path=request.path):
+        django_admin.site._registry[Order].save_model(request, order, form, change=True)
+    assert Order.objects.get(pk=order.pk).city == "Boston"
+    entry = only_entry(action="admin_edit")
+    assert (entry.user, entry.numbers, entry.reason, entry.ip) == (
+        staff,
+        "S-2",
+        "changed city",
+        IP,
+    )
