@@ -277,6 +277,35 @@ def test_carrier_events_vs_merchant_cancel_on_a_shipped_order(make_order, manage
     assert RACES["carrier/cancel"] == ROUNDS
 
 
+def test_two_carrier_events_for_one_parcel_at_once(make_order, staff):
+    """The carrier sends "out for delivery" and, delayed, the earlier "in transit" scan at
+    the same moment: whichever arrives first, the parcel ends out for delivery, both events
+    are kept, and each applied move has its one history row."""
+    for n in range(ROUNDS):
+        order = advance(accepted_order(make_order), TO_SHIPPED, staff)
+        rows_before = len(history(order))
+        later = tracking_event(order, f"EV-{n}-ofd", "out_for_delivery", minutes_ago=1)
+        earlier = tracking_event(order, f"EV-{n}-transit", "in_transit", minutes_ago=30)
+        outcomes = race(
+            lambda ev=later: record_tracking_event(event=ev),
+            lambda ev=earlier: record_tracking_event(event=ev),
+        )
+        assert kinds(outcomes) == ["ok", "ok"]
+        assert outcomes[0][1].moved  # the newest event always moves the order
+        after = fresh(order)
+        assert after.status == "out_for_delivery"
+        assert TrackingEvent.objects.filter(order=order).count() == 2
+        moves = [r[1] for r in history(order)[rows_before:]]
+        # In transit first then out for delivery, or straight to out for delivery (the older
+        # scan then arrives late and is stored only).
+        assert moves in (["scan", "out_for_delivery"], ["out_for_delivery"])
+        assert outcomes[1][1].moved == (moves == ["scan", "out_for_delivery"])
+        assert_history_chains(order)
+        assert_stock_consistent()
+        RACES["carrier/carrier"] += 1
+    assert RACES["carrier/carrier"] == ROUNDS
+
+
 def test_last_moment_cancel_vs_pack_and_label(make_order, manager, staff):
     """Picked is the last state a stock order can be cancelled in: the cancel and the
     packer race for it."""
