@@ -9,7 +9,7 @@ N ?= 1000000
 SIMULATE ?= 1
 SIM_INTERVAL ?= 5
 
-.PHONY: install run serve test lint format bench graph clean
+.PHONY: install run serve test lint format bench graph clean loadtest
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,14 @@ test: install
 		echo "      Install it with 'apt-get install -y chromium' to run them."; \
 	fi
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The load client only: start gunicorn on PostgreSQL first (see loadtest/README.md).
+LOADTEST_URL ?= http://127.0.0.1:8100
+LOADTEST_DURATION ?= 180
+LOADTEST_WORKERS ?= 8
+loadtest: install
+	$(PY) loadtest/run.py --base-url $(LOADTEST_URL) --duration $(LOADTEST_DURATION) \
+		--workers $(LOADTEST_WORKERS) --json loadtest/last-run.json
 
 lint: install
 	$(VENV)/bin/ruff check .

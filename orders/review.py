@@ -62,8 +62,13 @@ def review_order(order_id, *, cache=None):
     """
     cache = cache or ReviewCache()
     with transaction.atomic():
+        # Lock only the order's row: a plain FOR UPDATE would also lock the joined merchant
+        # row, so every review of one merchant would wait for the one running.
         order = (
-            Order.objects.select_for_update().select_related("merchant").filter(pk=order_id).first()
+            Order.objects.select_for_update(of=("self",))
+            .select_related("merchant")
+            .filter(pk=order_id)
+            .first()
         )
         if order is None or order.status != "import_review":
             return order

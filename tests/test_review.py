@@ -10,6 +10,7 @@ from orders import review
 from orders.models import InventoryLevel, Order, Product, StatusChange
 from orders.review import review_order
 from orders.services import order_create, order_submit, order_transition
+from orders.tasks import reviews_deferred
 from tests.conftest import US_ADDRESS
 
 DE_ADDRESS = {
@@ -291,7 +292,13 @@ def test_two_concurrent_reviews_for_the_last_unit(new_order, products, centers, 
         pytest.skip("needs PostgreSQL row locks; the sequential test above covers SQLite")
     InventoryLevel.objects.filter(product=products["stock"], center=centers[0]).update(on_hand=1)
     InventoryLevel.objects.filter(product=products["stock"], center=centers[1]).update(on_hand=0)
-    orders = [new_order(), new_order()]
+    # Deferred: created orders would otherwise be reviewed at once, one after the other,
+    # and the threads below would find nothing left to review.
+    with reviews_deferred():
+        orders = [new_order(), new_order()]
+    assert set(
+        Order.objects.filter(pk__in=[o.pk for o in orders]).values_list("status", flat=True)
+    ) == {"import_review"}
     both_looked = threading.Barrier(2, timeout=10)
     real = review.candidate_centers
 
