@@ -62,8 +62,14 @@ def review_order(order_id, *, cache=None):
     """
     cache = cache or ReviewCache()
     with transaction.atomic():
+        # Lock the order row only: a plain FOR UPDATE over the join would also lock the
+        # merchant's row, serialising every review of a merchant and deadlocking with
+        # inserts that check their foreign key to that merchant at commit.
         order = (
-            Order.objects.select_for_update().select_related("merchant").filter(pk=order_id).first()
+            Order.objects.select_for_update(of=("self",))
+            .select_related("merchant")
+            .filter(pk=order_id)
+            .first()
         )
         if order is None or order.status != "import_review":
             return order
