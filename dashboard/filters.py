@@ -3,7 +3,10 @@ bookmarked and shared; invalid values become form errors, never a 500."""
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThan, StartsWith
 
 from orders import statuses as st
 from orders.models import FulfillmentCenter, Order, OrderLine
@@ -26,7 +29,47 @@ _SORT_FIELDS = {
     "changed": ["status_changed_at", "id"],
     "number": ["number", "id"],
 }
+# How each sort key's values travel in a page cursor (dashboard/paging.py).
+SORT_KINDS = {
+    "created": ["datetime", "int"],
+    "changed": ["datetime", "int"],
+    "number": ["str", "int"],
+}
 DEFAULT_SORT = "-created"
+# Past this many matches a filtered list says "1,000+" instead of counting them all.
+COUNT_LIMIT = 1000
+# The highest code point: every text starting with p sorts before p + this, byte-wise.
+_TOP = "\U0010ffff"
+
+
+def _fold(value):
+    """The search text folded the way the database's lower() folds stored values: SQLite's
+    lower() changes ASCII letters only, PostgreSQL's all of them."""
+    if connection.vendor == "sqlite":
+        return value.translate(_ASCII_LOWER)
+    return value.lower()
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def starts_with(field, value):
+    """Case-insensitive prefix match that an index on (merchant, lower(field)) answers.
+
+    PostgreSQL: lower(field) LIKE 'value%' with a text_pattern_ops index. SQLite: its LIKE
+    cannot use an expression index, so the same prefix is a range on lower(field), which
+    it can. The indexes are created in orders/migrations/0005_list_indexes.py."""
+    folded = _fold(value)
+    if connection.vendor == "sqlite":
+        return Q(GreaterThanOrEqual(Lower(F(field)), folded)) & Q(
+            LessThan(Lower(F(field)), folded + _TOP)
+        )
+    return Q(StartsWith(Lower(F(field)), folded))
+
+
+def same_text(field, value):
+    """Case-insensitive equality on lower(field), answered by the same indexes."""
+    return Q(Exact(Lower(F(field)), _fold(value)))
 
 
 class OrderFilter(django_filters.FilterSet):
@@ -47,7 +90,10 @@ class OrderFilter(django_filters.FilterSet):
         choices=st.STATUS_CHOICES, label="Sub-status", empty_label="Any sub-status"
     )
     hold_reason = django_filters.ChoiceFilter(
-        choices=st.HOLD_REASON_CHOICES, label="Hold reason", empty_label="Any hold reason"
+        choices=st.HOLD_REASON_CHOICES,
+        method="filter_hold_reason",
+        label="Hold reason",
+        empty_label="Any hold reason",
     )
     payment_status = django_filters.ChoiceFilter(
         choices=st.PAYMENT_STATUSES, label="Payment", empty_label="Any payment"
@@ -82,14 +128,20 @@ class OrderFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        sku = OrderLine.objects.filter(order=OuterRef("pk"), sku__iexact=value)
+        # Every term is answered by an index: the order number, the customer's name and
+        # email from their start, the whole tracking number, a line's whole SKU.
+        sku_orders = OrderLine.objects.filter(same_text("sku", value)).values("order_id")
         return queryset.filter(
-            Q(number__istartswith=value)
-            | Q(customer_name__icontains=value)
-            | Q(customer_email__icontains=value)
-            | Q(tracking_number__iexact=value)
-            | Exists(sku)
+            starts_with("number", value)
+            | starts_with("customer_name", value)
+            | starts_with("customer_email", value)
+            | same_text("tracking_number", value)
+            | Q(pk__in=sku_orders)
         )
+
+    def filter_hold_reason(self, queryset, name, value):
+        # Only held orders have a reason: saying so lets the status index answer.
+        return queryset.filter(status="action_required", hold_reason=value)
 
     def filter_view(self, queryset, name, value):
         if value == "attention":
@@ -112,11 +164,44 @@ class OrderFilter(django_filters.FilterSet):
         # Clean-swept rows left the dashboard: only shown when asked for by name.
         if data.get("group") != "clean_sweep" and data.get("status") != "clean_swept":
             queryset = queryset.visible()
+        sort, fields, descending = self.sort_fields()
+        return queryset.order_by(*[f"-{f}" if descending else f for f in fields])
+
+    def sort_fields(self):
+        """(sort value, [fields], descending) of the list's order; the last field is unique."""
+        data = self.form.cleaned_data if hasattr(self.form, "cleaned_data") else {}
         sort = data.get("sort") or DEFAULT_SORT
-        fields = _SORT_FIELDS[sort.lstrip("-")]
-        if sort.startswith("-"):
-            fields = [f"-{f}" for f in fields]
-        return queryset.order_by(*fields)
+        return sort, _SORT_FIELDS[sort.lstrip("-")], sort.startswith("-")
+
+    def sort_kinds(self):
+        return SORT_KINDS[self.sort_fields()[0].lstrip("-")]
+
+    def kept_count(self, counts):
+        """How many orders the list holds, from the kept status counts, when only the status
+        filters (tab, sub-status, hold reason) are in use; None when it needs counting."""
+        if not self.is_bound:
+            return None
+        data = self.form.cleaned_data if hasattr(self.form, "cleaned_data") else {}
+        narrowing = ["q", "view", "payment_status", "flow", "center"]
+        if any(data.get(name) for name in narrowing):
+            return None
+        created = data.get("created")
+        if created and (created.start or created.stop):
+            return None
+        statuses = {s.value for s in st.STATES}
+        if data.get("group"):
+            statuses &= set(st.STATES_BY_GROUP[data["group"]])
+        if data.get("status"):
+            statuses &= {data["status"]}
+        if data.get("group") != "clean_sweep" and data.get("status") != "clean_swept":
+            statuses.discard("clean_swept")
+        reason = data.get("hold_reason")
+        return sum(
+            n
+            for (status, hold), n in counts.items()
+            if status in statuses
+            and (not reason or (status == "action_required" and hold == reason))
+        )
 
     def exact_number(self):
         """The search text when it looks like a whole order number (for the jump)."""

@@ -328,9 +328,23 @@ class Order(ConcurrentTransitionMixin, models.Model):
                 name="hold_reason_exactly_when_on_hold",
             ),
         ]
+        # The dashboard list reads one merchant's orders in a sort order, 50 at a time from a
+        # cursor: each sort (and each status tab in the default sort) has an index that ends
+        # in the sort's tie-breaker, id. Search indexes on lower(...) are created in
+        # migration 0005_list_indexes, per database (PostgreSQL needs text_pattern_ops).
         indexes = [
-            models.Index(fields=["merchant", "status", "created_at"], name="order_merchant_status"),
-            models.Index(fields=["merchant", "created_at"], name="order_merchant_created"),
+            models.Index(
+                fields=["merchant", "status", "created_at", "id"], name="order_merchant_status"
+            ),
+            models.Index(fields=["merchant", "created_at", "id"], name="order_merchant_created"),
+            models.Index(
+                fields=["merchant", "status_changed_at", "id"], name="order_merchant_changed"
+            ),
+            models.Index(
+                fields=["merchant", "hold_reason", "created_at", "id"],
+                condition=Q(status="action_required"),
+                name="order_merchant_hold",
+            ),
             # The carrier webhook finds its order by tracking number.
             models.Index(fields=["tracking_number"], name="order_tracking_number"),
         ]
