@@ -337,6 +337,8 @@ class Order(ConcurrentTransitionMixin, models.Model):
                 fields=["merchant", "status", "created_at", "id"], name="order_merchant_status"
             ),
             models.Index(fields=["merchant", "created_at", "id"], name="order_merchant_created"),
+            # The order page finds its order by number, clean-swept rows included.
+            models.Index(fields=["merchant", "number", "id"], name="order_merchant_number"),
             models.Index(
                 fields=["merchant", "status_changed_at", "id"], name="order_merchant_changed"
             ),

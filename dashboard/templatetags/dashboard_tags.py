@@ -1,12 +1,15 @@
+from urllib.parse import quote
+
 from django import template
-from django.contrib.humanize.templatetags.humanize import naturalday
-from django.template.defaultfilters import date as date_filter
 from django.template.loader import get_template
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.timezone import template_localtime
+from django.utils.translation import gettext as _
 
 from orders.carriers import tracking_url as carrier_tracking_url
 
@@ -57,11 +60,30 @@ LATE_FLAG = (
 DASH = '<span class="muted">—</span>'
 
 
+# Every order page URL is this one with the (quoted) number put in, as reverse() would.
+PLACEHOLDER = "ORDERNUMBER"
+URL_SAFE = "!$&'()*+,;=/~:@"
+
+
+def _day(moment, today):
+    """What humanize's naturalday(moment, "M j") says, without formatting machinery."""
+    delta = (moment.date() - today).days
+    if delta == 0:
+        return _("today")
+    if delta == 1:
+        return _("tomorrow")
+    if delta == -1:
+        return _("yesterday")
+    return f"{MONTHS_3[moment.month].title()} {moment.day}"
+
+
 @register.simple_tag
 def order_rows(orders, now, can_manage):
     badge = get_template("dashboard/includes/_badge.html")
     badges = {}
     out = []
+    detail = reverse("order_detail", args=[PLACEHOLDER])
+    today = template_localtime(timezone.now()).date()
     for order in orders:
         key = (order.status, order.hold_reason)
         if key not in badges:
@@ -88,13 +110,13 @@ def order_rows(orders, now, can_manage):
                 '<td class="col-number"><a href="{}">{}</a></td>'
                 '<td>{}<span class="sub">{}</span></td>'
                 '<td class="col-created"><time datetime="{}" title="{} UTC">{}</time></td>',
-                reverse("order_detail", args=[order.number]),
+                detail.replace(PLACEHOLDER, quote(order.number, safe=URL_SAFE)),
                 order.number,
                 order.customer_name or "—",
                 order.customer_email,
-                date_filter(created, "c"),
-                date_filter(created, "Y-m-d H:i"),
-                naturalday(created, "M j"),
+                created.isoformat(),
+                f"{created:%Y-%m-%d %H:%M}",
+                _day(created, today),
             )
         )
         flags = (STUCK_FLAG if order.is_stuck(now) else "") + (

@@ -61,5 +61,9 @@ class Migration(migrations.Migration):
             model_name='order',
             index=models.Index(condition=models.Q(('status', 'action_required')), fields=['merchant', 'hold_reason', 'created_at', 'id'], name='order_merchant_hold'),
         ),
+        migrations.AddIndex(
+            model_name='order',
+            index=models.Index(fields=['merchant', 'number', 'id'], name='order_merchant_number'),
+        ),
         migrations.RunPython(create_search_indexes, drop_search_indexes),
     ]
