@@ -218,7 +218,9 @@ def order_list(request):
     # bound, so a broad search never counts a million rows.
     total = filterset.kept_count(counts)
     total_capped = False
-    if total is None:
+    if total is None and page.start_index <= 1 and not page.has_next:
+        total = len(page.object_list)  # everything that matches is on this page
+    elif total is None:
         total = filterset.qs.order_by()[: COUNT_LIMIT + 1].count()
         total_capped = total > COUNT_LIMIT
         total = min(total, COUNT_LIMIT)
