@@ -1,6 +1,9 @@
 """The order list's filters. The whole state lives in the query string, so any view can be
 bookmarked and shared; invalid values become form errors, never a 500."""
 
+import operator
+from functools import reduce
+
 import django_filters
 from django import forms
 from django.db import connection
@@ -41,6 +44,8 @@ SORT_KINDS = {
 DEFAULT_SORT = "-created"
 # Past this many matches a filtered list says "1,000+" instead of counting them all.
 COUNT_LIMIT = 1000
+# Up to this many order lines, a SKU search matches their orders by id (search_terms).
+SKU_IDS = 10_000
 # The highest code point: every text starting with p sorts before p + this, byte-wise.
 _TOP = "\U0010ffff"
 
@@ -73,6 +78,29 @@ def starts_with(field, value):
 def same_text(field, value):
     """Case-insensitive equality on lower(field), answered by the same indexes."""
     return Q(Exact(Lower(F(field)), _fold(value)))
+
+
+def search_terms(value):
+    """What the search box matches, each term answered by an index: the order number, the
+    customer's name and email from their start, the whole tracking number, a line's SKU."""
+    sku_orders = (
+        OrderLine.objects.filter(same_text("sku", value))
+        .order_by()
+        .values_list("order_id", flat=True)
+    )
+    # A SKU on a few thousand lines is looked up first and matched by id: as a subquery,
+    # PostgreSQL walks the newest orders probing each one's lines, and for a SKU nobody
+    # ordered that walk reads every order. A SKU on more lines stays a subquery, where that
+    # walk finds a page of matches soon.
+    found = list(sku_orders[: SKU_IDS + 1])
+    sku = Q(pk__in=found) if len(found) <= SKU_IDS else Q(pk__in=sku_orders)
+    return [
+        starts_with("number", value),
+        starts_with("customer_name", value),
+        starts_with("customer_email", value),
+        same_text("tracking_number", value),
+        sku,
+    ]
 
 
 class QuickSelect(forms.Select):
@@ -165,19 +193,12 @@ class OrderFilter(django_filters.FilterSet):
         self.now = now
 
     def filter_search(self, queryset, name, value):
+        # Applied in filter_queryset, after the other filters, so the list can also run each
+        # term on its own (search_branches).
         value = value.strip()
-        if not value:
-            return queryset
-        # Every term is answered by an index: the order number, the customer's name and
-        # email from their start, the whole tracking number, a line's whole SKU.
-        sku_orders = OrderLine.objects.filter(same_text("sku", value)).values("order_id")
-        return queryset.filter(
-            starts_with("number", value)
-            | starts_with("customer_name", value)
-            | starts_with("customer_email", value)
-            | same_text("tracking_number", value)
-            | Q(pk__in=sku_orders)
-        )
+        if value:
+            self.search_terms = search_terms(value)
+        return queryset
 
     def filter_hold_reason(self, queryset, name, value):
         # Only held orders have a reason: saying so lets the status index answer.
@@ -193,19 +214,40 @@ class OrderFilter(django_filters.FilterSet):
         return queryset
 
     def filter_group(self, queryset, name, value):
-        return queryset.filter(status__in=st.STATES_BY_GROUP[value])
+        states = st.STATES_BY_GROUP[value]
+        status = self.form.cleaned_data.get("status")
+        if status:
+            # A sub-status of the tab: its own equality is enough, and a second condition
+            # on the column keeps PostgreSQL from reading the index in order.
+            return queryset if status in states else queryset.none()
+        return queryset.filter(status__in=states)
 
     def filter_sort(self, queryset, name, value):
         return queryset  # applied last, in filter_queryset
 
     def filter_queryset(self, queryset):
+        self.search_terms = []
         queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data if hasattr(self.form, "cleaned_data") else {}
         # Clean-swept rows left the dashboard: only shown when asked for by name.
         if data.get("group") != "clean_sweep" and data.get("status") != "clean_swept":
             queryset = queryset.visible()
         sort, fields, descending = self.sort_fields()
-        return queryset.order_by(*[f"-{f}" if descending else f for f in fields])
+        queryset = queryset.order_by(*[f"-{f}" if descending else f for f in fields])
+        self.unsearched = queryset
+        if self.search_terms:
+            queryset = queryset.filter(reduce(operator.or_, self.search_terms))
+        return queryset
+
+    def search_branches(self):
+        """The search as one queryset per term (all other filters applied), or None without
+        a search. One OR over all terms makes PostgreSQL filter a scan of every order (the
+        SKU term is a subquery, which cannot join a bitmap OR); each term alone is a short
+        index range, so the list asks each for its first page and merges them."""
+        self.qs  # noqa: B018 - runs filter_queryset, which collects the terms
+        if not self.search_terms:
+            return None
+        return [self.unsearched.filter(term) for term in self.search_terms]
 
     def sort_fields(self):
         """(sort value, [fields], descending) of the list's order; the last field is unique."""

@@ -190,6 +190,19 @@ def _tabs(counts, filterset):
     return tabs, chips
 
 
+def _bounded_count(filterset):
+    """How many orders match, counting no further than COUNT_LIMIT + 1."""
+    branches = filterset.search_branches()
+    if branches is None:
+        return filterset.qs.order_by()[: COUNT_LIMIT + 1].count()
+    ids = set()
+    for branch in branches:
+        ids.update(branch.order_by().values_list("pk", flat=True)[: COUNT_LIMIT + 1])
+        if len(ids) > COUNT_LIMIT:
+            break
+    return len(ids)
+
+
 @login_required
 @require_GET
 def order_list(request):
@@ -213,6 +226,7 @@ def order_list(request):
         kinds=filterset.sort_kinds(),
         cursor=request.GET.get("cursor"),
         size=PAGE_SIZE,
+        branches=filterset.search_branches(),
     )
     # The tabs' kept counts answer the status filters; anything else is counted, up to a
     # bound, so a broad search never counts a million rows.
@@ -221,7 +235,7 @@ def order_list(request):
     if total is None and page.start_index <= 1 and not page.has_next:
         total = len(page.object_list)  # everything that matches is on this page
     elif total is None:
-        total = filterset.qs.order_by()[: COUNT_LIMIT + 1].count()
+        total = _bounded_count(filterset)
         total_capped = total > COUNT_LIMIT
         total = min(total, COUNT_LIMIT)
     tabs, chips = _tabs(counts, filterset)
