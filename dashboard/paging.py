@@ -110,13 +110,16 @@ def _past(fields, values, descending, forward):
     return Q(**{f"{fields[0]}__{op_eq}": values[0]}) & tie
 
 
-def keyset_page(queryset, *, sort, fields, descending, kinds, cursor, size, branches=None):
+def keyset_page(
+    queryset, *, sort, fields, descending, kinds, cursor, size, branches=None, base=None
+):
     """One page of `queryset` (already ordered by `fields`, all ascending or all descending,
     the last one unique) starting at `cursor`.
 
-    `branches`, when given, are querysets whose union is `queryset` (a search's terms): the
-    page is then the first rows of the union of each branch's own first page, which is the
-    same page, found with one short index range per branch."""
+    `branches`, when given, are querysets whose union is `queryset` (a search's terms, each
+    `base` narrowed by one term): the page is then the first rows of the union of each
+    branch's own first page, which is the same page, found with one short index range per
+    branch."""
     decoded = decode_cursor(cursor, sort, kinds)
     order = [f"-{f}" if descending else f for f in fields]
     reverse = [f if descending else f"-{f}" for f in fields]
@@ -130,8 +133,8 @@ def keyset_page(queryset, *, sort, fields, descending, kinds, cursor, size, bran
                 forward = True
             ranked = branch.order_by(*(order if forward else reverse))
             ids.update(ranked.values_list("pk", flat=True)[: size + 1])
-        # The full query again, narrowed to those ids: the primary key answers it.
-        queryset = queryset.filter(pk__in=sorted(ids))
+        # Those ids came from the branches, so the base query narrowed to them is the page.
+        queryset = (base if base is not None else queryset).filter(pk__in=sorted(ids))
     if decoded is None:
         rows = list(queryset.order_by(*order)[: size + 1])
         more_after, more_before, position = len(rows) > size, False, 1

@@ -211,7 +211,7 @@ def order_list(request):
         return home(request)
     filterset = _filterset(request, merchant)
     number = filterset.exact_number()
-    if number and filterset.qs.filter(number=number).exists():
+    if number and filterset.has_number(number):
         url = reverse("order_detail", args=[number])
         if request.htmx:
             return HttpResponseClientRedirect(url)
@@ -227,6 +227,7 @@ def order_list(request):
         cursor=request.GET.get("cursor"),
         size=PAGE_SIZE,
         branches=filterset.search_branches(),
+        base=filterset.unsearched,
     )
     # The tabs' kept counts answer the status filters; anything else is counted, up to a
     # bound, so a broad search never counts a million rows.
