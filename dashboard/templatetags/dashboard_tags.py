@@ -1,3 +1,4 @@
+from html import escape as _e
 from urllib.parse import quote
 
 from django import template
@@ -5,7 +6,6 @@ from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.timezone import template_localtime
@@ -91,61 +91,45 @@ def order_rows(orders, now, can_manage):
                 {"state": order.state, "group": order.group, "hold": order.hold_info}
             )
         created = template_localtime(order.created_at)
+        number = _e(order.number)
         parts = ["<tr>"]
         if can_manage:
+            pk = order.pk
             parts.append(
-                format_html(
-                    '<td class="col-check"><input type="checkbox" name="selected" value="{}" '
-                    'id="sel-{}" aria-label="Select order {}"><input type="hidden" '
-                    'name="seen-{}" value="{}"></td>',
-                    order.pk,
-                    order.pk,
-                    order.number,
-                    order.pk,
-                    order.status,
-                )
+                f'<td class="col-check"><input type="checkbox" name="selected" value="{pk}" '
+                f'id="sel-{pk}" aria-label="Select order {number}"><input type="hidden" '
+                f'name="seen-{pk}" value="{_e(order.status)}"></td>'
             )
+        link = _e(detail.replace(PLACEHOLDER, quote(order.number, safe=URL_SAFE)))
         parts.append(
-            format_html(
-                '<td class="col-number"><a href="{}">{}</a></td>'
-                '<td>{}<span class="sub">{}</span></td>'
-                '<td class="col-created"><time datetime="{}" title="{} UTC">{}</time></td>',
-                detail.replace(PLACEHOLDER, quote(order.number, safe=URL_SAFE)),
-                order.number,
-                order.customer_name or "—",
-                order.customer_email,
-                created.isoformat(),
-                f"{created:%Y-%m-%d %H:%M}",
-                _day(created, today),
-            )
+            f'<td class="col-number"><a href="{link}">{number}</a></td>'
+            f"<td>{_e(order.customer_name or '—')}"
+            f'<span class="sub">{_e(order.customer_email)}</span></td>'
+            f'<td class="col-created"><time datetime="{created.isoformat()}" '
+            f'title="{created:%Y-%m-%d %H:%M} UTC">{_e(_day(created, today))}</time></td>'
         )
         flags = (STUCK_FLAG if order.is_stuck(now) else "") + (
             LATE_FLAG if order.is_late(now) else ""
         )
-        parts.append(format_html('<td class="col-status">{}{}</td>', badges[key], mark_safe(flags)))
+        parts.append(f'<td class="col-status">{badges[key]}{flags}</td>')
         if order.center_id:
+            center = order.center
             parts.append(
-                format_html(
-                    '<td class="col-center"><span title="{}">{}</span></td>',
-                    order.center.name,
-                    order.center.code,
-                )
+                f'<td class="col-center"><span title="{_e(center.name)}">'
+                f"{_e(center.code)}</span></td>"
             )
         else:
-            parts.append(format_html('<td class="col-center">{}</td>', mark_safe(DASH)))
+            parts.append(f'<td class="col-center">{DASH}</td>')
         if order.tracking_number:
+            url = _e(carrier_tracking_url(order.carrier, order.tracking_number))
+            shown = _e(Truncator(order.tracking_number).chars(14))
             parts.append(
-                format_html(
-                    '<td class="col-tracking"><a href="{}" rel="noopener noreferrer" '
-                    'target="_blank">{} {}<span class="visually-hidden"> (opens the '
-                    "carrier's site)</span></a></td>",
-                    carrier_tracking_url(order.carrier, order.tracking_number),
-                    order.carrier,
-                    Truncator(order.tracking_number).chars(14),
-                )
+                f'<td class="col-tracking"><a href="{url}" rel="noopener noreferrer" '
+                f'target="_blank">{_e(order.carrier)} {shown}<span class="visually-hidden"> '
+                "(opens the carrier's site)</span></a></td>"
             )
         else:
-            parts.append(format_html('<td class="col-tracking">{}</td>', mark_safe(DASH)))
+            parts.append(f'<td class="col-tracking">{DASH}</td>')
         parts.append("</tr>")
         out.append("".join(parts))
-    return mark_safe("\n".join(out))  # every value went through format_html
+    return mark_safe("\n".join(out))  # every value above went through _e (html.escape)
