@@ -46,6 +46,8 @@ DEFAULT_SORT = "-created"
 COUNT_LIMIT = 1000
 # Up to this many order lines, a SKU search matches their orders by id (search_terms).
 SKU_IDS = 10_000
+# From this many ids on, SQLite walks the list's index instead of looking each id up (InIds).
+SQLITE_WALK_IDS = 2_000
 # The highest code point: every text starting with p sorts before p + this, byte-wise.
 _TOP = "\U0010ffff"
 
@@ -105,34 +107,51 @@ class InIds(Lookup):
     lookup_name = "in_ids"
     prepare_rhs = False
 
+    def __init__(self, lhs, rhs, walk=True):
+        super().__init__(lhs, rhs)
+        self.walk = walk
+
     def as_sql(self, compiler, connection):
         lhs, params = self.process_lhs(compiler, connection)
         if connection.vendor == "postgresql":
             return f"{lhs} = ANY(%s::bigint[])", [*params, "{" + self.rhs + "}"]
+        if self.walk and self.rhs.count(",") >= SQLITE_WALK_IDS:
+            # For a sorted first page, many ids are dense among the orders: walking the sort
+            # index and testing each row beats fetching every id and sorting them, and SQLite
+            # does not weigh that by itself. A unary + keeps it from using the primary key.
+            lhs = f"+{lhs}"
         return f"{lhs} IN (SELECT value FROM json_each(%s))", [*params, f"[{self.rhs}]"]
 
 
-def search_terms(value):
+def sku_orders(value):
+    """The orders with a line of SKU `value`: their ids as text ("3,17,42") when there are
+    up to SKU_IDS of them, else None (then a subquery is used)."""
+    lines = OrderLine.objects.filter(same_text("sku", value)).order_by().values("order_id")
+    ids = lines[: SKU_IDS + 1].aggregate(ids=IdList("order_id"))["ids"] or ""
+    return (ids if ids.count(",") < SKU_IDS else None), lines
+
+
+def search_terms(value, sku, *, ordered=True):
     """What the search box matches, each term answered by an index: the order number, the
-    customer's name and email from their start, the whole tracking number, a line's SKU."""
-    sku_orders = OrderLine.objects.filter(same_text("sku", value)).order_by().values("order_id")
-    # A SKU on a few thousand lines is looked up first and matched by id: as a subquery,
-    # PostgreSQL walks the newest orders probing each one's lines, and for a SKU nobody
-    # ordered that walk reads every order. A SKU on more lines stays a subquery, where that
-    # walk finds a page of matches soon.
-    ids = sku_orders[: SKU_IDS + 1].aggregate(ids=IdList("order_id"))["ids"] or ""
-    if not ids:
-        sku = Q(pk__in=[])
-    elif ids.count(",") < SKU_IDS:
-        sku = Q(InIds(F("pk"), ids))
+    customer's name and email from their start, the whole tracking number, a line's SKU.
+
+    A SKU on a few thousand lines is matched by the ids sku_orders() found: as a subquery,
+    PostgreSQL walks the newest orders probing each one's lines, and for a SKU nobody ordered
+    that walk reads every order. A SKU on more lines stays a subquery, where that walk finds
+    a page of matches soon. `ordered` says the query reads a sorted first page (see InIds)."""
+    ids, lines = sku
+    if ids == "":
+        by_sku = Q(pk__in=[])
+    elif ids is not None:
+        by_sku = Q(InIds(F("pk"), ids, walk=ordered))
     else:
-        sku = Q(pk__in=sku_orders)
+        by_sku = Q(pk__in=lines)
     return [
         starts_with("number", value),
         starts_with("customer_name", value),
         starts_with("customer_email", value),
         same_text("tracking_number", value),
-        sku,
+        by_sku,
     ]
 
 
@@ -230,7 +249,9 @@ class OrderFilter(django_filters.FilterSet):
         # term on its own (search_branches).
         value = value.strip()
         if value:
-            self.search_terms = search_terms(value)
+            self.search_value = value
+            self.search_sku = sku_orders(value)
+            self.search_terms = search_terms(value, self.search_sku)
         return queryset
 
     def filter_hold_reason(self, queryset, name, value):
@@ -281,6 +302,13 @@ class OrderFilter(django_filters.FilterSet):
         if not self.search_terms:
             return None
         return [self.unsearched.filter(term) for term in self.search_terms]
+
+    def search_count_branches(self):
+        """search_branches() for counting: no sorted page, so ids are looked up directly."""
+        if self.search_branches() is None:
+            return None
+        terms = search_terms(self.search_value, self.search_sku, ordered=False)
+        return [self.unsearched.filter(term) for term in terms]
 
     def sort_fields(self):
         """(sort value, [fields], descending) of the list's order; the last field is unique."""

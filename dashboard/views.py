@@ -192,7 +192,7 @@ def _tabs(counts, filterset):
 
 def _bounded_count(filterset):
     """How many orders match, counting no further than COUNT_LIMIT + 1."""
-    branches = filterset.search_branches()
+    branches = filterset.search_count_branches()
     if branches is None:
         return filterset.qs.order_by()[: COUNT_LIMIT + 1].count()
     ids = set()

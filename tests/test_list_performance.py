@@ -143,3 +143,25 @@ def test_order_page_queries_do_not_grow_with_history(client, manager, staff, mak
         counts.append(len(ctx.captured_queries))
     # session, user, merchants, roles, order, lines, history, events, address changes
     assert counts == [9, 9]
+
+
+@pytest.mark.parametrize(
+    ("sku_ids", "walk_from"),
+    [(10_000, 2_000), (10_000, 0), (1, 2_000)],
+    ids=["ids looked up", "ids while walking the sort index", "a subquery for many lines"],
+)
+def test_sku_search_finds_the_same_orders_whichever_way_it_runs(
+    client, manager, staff, make_order, drive, monkeypatch, sku_ids, walk_from
+):
+    from dashboard import filters
+
+    monkeypatch.setattr(filters, "SKU_IDS", sku_ids)
+    monkeypatch.setattr(filters, "SQLITE_WALK_IDS", walk_from)
+    for i in range(55):
+        make_order(number=f"SK-{i:03d}", kind="print" if i % 2 else "stock")
+    login(client, manager)
+    _queries, response = list_queries(client, {"q": "poster-1", "sort": "number"})
+    first = re.findall(r'class="col-number"><a href="[^"]+">([^<]+)</a>', response.text)
+    assert first == [f"SK-{i:03d}" for i in range(1, 55, 2)]
+    _queries, response = list_queries(client, {"q": "TEE-1", "sort": "number"})
+    assert "1–28 of 28" in response.text
