@@ -24,6 +24,9 @@ class Page:
     start_index: int
     newer: str | None  # cursor of the page before (towards the start of the sort)
     older: str | None  # cursor of the page after
+    # For a search's first page: each branch's ids when it had no more than the page
+    # (all of that branch), else None. Counting needs to ask again only for the others.
+    complete: list | None = None
 
     @property
     def end_index(self):
@@ -121,10 +124,12 @@ def keyset_page(
     branch's own first page, which is the same page, found with one short index range per
     branch."""
     decoded = decode_cursor(cursor, sort, kinds)
+    complete = None
     order = [f"-{f}" if descending else f for f in fields]
     reverse = [f if descending else f"-{f}" for f in fields]
     if branches is not None:
         ids = set()
+        complete = []
         for branch in branches:
             if decoded is not None:
                 forward = decoded[0] == NEXT
@@ -132,7 +137,9 @@ def keyset_page(
             else:
                 forward = True
             ranked = branch.order_by(*(order if forward else reverse))
-            ids.update(ranked.values_list("pk", flat=True)[: size + 1])
+            found = list(ranked.values_list("pk", flat=True)[: size + 1])
+            ids.update(found)
+            complete.append(set(found) if decoded is None and len(found) <= size else None)
         # Those ids came from the branches, so the base query narrowed to them is the page.
         queryset = (base if base is not None else queryset).filter(pk__in=sorted(ids))
     if decoded is None:
@@ -167,4 +174,10 @@ def keyset_page(
         newer = encode_cursor(sort, PREV, key(rows[0]), position)
     if rows and more_after:
         older = encode_cursor(sort, NEXT, key(rows[-1]), position + len(rows))
-    return Page(object_list=rows, start_index=position if rows else 0, newer=newer, older=older)
+    return Page(
+        object_list=rows,
+        start_index=position if rows else 0,
+        newer=newer,
+        older=older,
+        complete=complete if branches is not None else None,
+    )

@@ -190,14 +190,18 @@ def _tabs(counts, filterset):
     return tabs, chips
 
 
-def _bounded_count(filterset):
-    """How many orders match, counting no further than COUNT_LIMIT + 1."""
+def _bounded_count(filterset, page):
+    """How many orders match, counting no further than COUNT_LIMIT + 1. A search's terms
+    that fit on the first page are already known whole."""
     branches = filterset.search_count_branches()
     if branches is None:
         return filterset.qs.order_by()[: COUNT_LIMIT + 1].count()
+    known = page.complete or [None] * len(branches)
     ids = set()
-    for branch in branches:
-        ids.update(branch.order_by().values_list("pk", flat=True)[: COUNT_LIMIT + 1])
+    for branch, whole in zip(branches, known, strict=True):
+        if whole is None:
+            whole = branch.order_by().values_list("pk", flat=True)[: COUNT_LIMIT + 1]
+        ids.update(whole)
         if len(ids) > COUNT_LIMIT:
             break
     return len(ids)
@@ -236,7 +240,7 @@ def order_list(request):
     if total is None and page.start_index <= 1 and not page.has_next:
         total = len(page.object_list)  # everything that matches is on this page
     elif total is None:
-        total = _bounded_count(filterset)
+        total = _bounded_count(filterset, page)
         total_capped = total > COUNT_LIMIT
         total = min(total, COUNT_LIMIT)
     tabs, chips = _tabs(counts, filterset)
