@@ -1,9 +1,18 @@
 """The order list's filters. The whole state lives in the query string, so any view can be
 bookmarked and shared; invalid values become form errors, never a 500."""
 
+import operator
+from functools import reduce
+
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection
+from django.db.models import Aggregate, F, Lookup, Q, TextField
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThan, StartsWith
+from django.forms.utils import flatatt
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from orders import statuses as st
 from orders.models import FulfillmentCenter, Order, OrderLine
@@ -26,7 +35,148 @@ _SORT_FIELDS = {
     "changed": ["status_changed_at", "id"],
     "number": ["number", "id"],
 }
+# How each sort key's values travel in a page cursor (dashboard/paging.py).
+SORT_KINDS = {
+    "created": ["datetime", "int"],
+    "changed": ["datetime", "int"],
+    "number": ["str", "int"],
+}
 DEFAULT_SORT = "-created"
+# Past this many matches a filtered list says "1,000+" instead of counting them all.
+COUNT_LIMIT = 1000
+# Up to this many order lines, a SKU search matches their orders by id (search_terms).
+SKU_IDS = 10_000
+# From this many ids on, SQLite walks the list's index instead of looking each id up (InIds).
+SQLITE_WALK_IDS = 2_000
+# The highest code point: every text starting with p sorts before p + this, byte-wise.
+_TOP = "\U0010ffff"
+
+
+def _fold(value):
+    """The search text folded the way the database's lower() folds stored values: SQLite's
+    lower() changes ASCII letters only, PostgreSQL's all of them."""
+    if connection.vendor == "sqlite":
+        return value.translate(_ASCII_LOWER)
+    return value.lower()
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def starts_with(field, value):
+    """Case-insensitive prefix match that an index on (merchant, lower(field)) answers.
+
+    PostgreSQL: lower(field) LIKE 'value%' with a text_pattern_ops index. SQLite: its LIKE
+    cannot use an expression index, so the same prefix is a range on lower(field), which
+    it can. The indexes are created in orders/migrations/0005_list_indexes.py."""
+    folded = _fold(value)
+    if connection.vendor == "sqlite":
+        return Q(GreaterThanOrEqual(Lower(F(field)), folded)) & Q(
+            LessThan(Lower(F(field)), folded + _TOP)
+        )
+    return Q(StartsWith(Lower(F(field)), folded))
+
+
+def same_text(field, value):
+    """Case-insensitive equality on lower(field), answered by the same indexes."""
+    return Q(Exact(Lower(F(field)), _fold(value)))
+
+
+class IdList(Aggregate):
+    """The ids as one comma-separated text ("3,17,42"): a few thousand ids travel as one
+    value instead of one row each."""
+
+    function = "STRING_AGG"
+    output_field = TextField()
+
+    def as_sql(self, compiler, connection, **extra):
+        if connection.vendor == "postgresql":
+            return super().as_sql(
+                compiler, connection, template="STRING_AGG((%(expressions)s)::text, ',')"
+            )
+        return super().as_sql(
+            compiler, connection, template="GROUP_CONCAT(%(expressions)s, ',')", **extra
+        )
+
+
+class InIds(Lookup):
+    """`column IN (ids)` with the ids as one text parameter ("3,17,42"): thousands of ids
+    bound one by one cost more than the query. PostgreSQL gets `= ANY(array)` (the plan of
+    an IN list), SQLite reads them as a JSON array."""
+
+    lookup_name = "in_ids"
+    prepare_rhs = False
+
+    def __init__(self, lhs, rhs, walk=True):
+        super().__init__(lhs, rhs)
+        self.walk = walk
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s::bigint[])", [*params, "{" + self.rhs + "}"]
+        if self.walk and self.rhs.count(",") >= SQLITE_WALK_IDS:
+            # For a sorted first page, many ids are dense among the orders: walking the sort
+            # index and testing each row beats fetching every id and sorting them, and SQLite
+            # does not weigh that by itself. A unary + keeps it from using the primary key.
+            lhs = f"+{lhs}"
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*params, f"[{self.rhs}]"]
+
+
+def sku_orders(value):
+    """The orders with a line of SKU `value`: their ids as text ("3,17,42") when there are
+    up to SKU_IDS of them, else None (then a subquery is used)."""
+    lines = OrderLine.objects.filter(same_text("sku", value)).order_by().values("order_id")
+    ids = lines[: SKU_IDS + 1].aggregate(ids=IdList("order_id"))["ids"] or ""
+    return (ids if ids.count(",") < SKU_IDS else None), lines
+
+
+def search_terms(value, sku, *, ordered=True):
+    """What the search box matches, each term answered by an index: the order number, the
+    customer's name and email from their start, the whole tracking number, a line's SKU.
+
+    A SKU on a few thousand lines is matched by the ids sku_orders() found: as a subquery,
+    PostgreSQL walks the newest orders probing each one's lines, and for a SKU nobody ordered
+    that walk reads every order. A SKU on more lines stays a subquery, where that walk finds
+    a page of matches soon. `ordered` says the query reads a sorted first page (see InIds)."""
+    ids, lines = sku
+    if ids == "":
+        by_sku = Q(pk__in=[])
+    elif ids is not None:
+        by_sku = Q(InIds(F("pk"), ids, walk=ordered))
+    else:
+        by_sku = Q(pk__in=lines)
+    return [
+        starts_with("number", value),
+        starts_with("customer_name", value),
+        starts_with("customer_email", value),
+        same_text("tracking_number", value),
+        by_sku,
+    ]
+
+
+class QuickSelect(forms.Select):
+    """A <select> written in Python: the same markup as Django's template-rendered one, but
+    the list renders eight of these with ~70 options on every request and the template for
+    each option costs more than the page's queries."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = [
+            format_html(
+                '<option value="{}"{}>{}</option>',
+                option["value"],
+                mark_safe(" selected") if option["selected"] else "",
+                option["label"],
+            )
+            for _group, group_options, _index in widget["optgroups"]
+            for option in group_options
+        ]
+        return format_html(
+            "<select{}>\n  {}\n</select>",
+            flatatt({"name": widget["name"], **widget["attrs"]}),
+            mark_safe("\n  ".join(options)),
+        )
 
 
 class OrderFilter(django_filters.FilterSet):
@@ -38,24 +188,40 @@ class OrderFilter(django_filters.FilterSet):
         ),
     )
     view = django_filters.ChoiceFilter(
-        choices=VIEWS, method="filter_view", label="View", empty_label="All orders"
+        widget=QuickSelect,
+        choices=VIEWS,
+        method="filter_view",
+        label="View",
+        empty_label="All orders",
     )
     group = django_filters.ChoiceFilter(
-        choices=st.GROUP_CHOICES, method="filter_group", label="Status", empty_label="Any status"
+        widget=QuickSelect,
+        choices=st.GROUP_CHOICES,
+        method="filter_group",
+        label="Status",
+        empty_label="Any status",
     )
     status = django_filters.ChoiceFilter(
-        choices=st.STATUS_CHOICES, label="Sub-status", empty_label="Any sub-status"
+        widget=QuickSelect,
+        choices=st.STATUS_CHOICES,
+        label="Sub-status",
+        empty_label="Any sub-status",
     )
     hold_reason = django_filters.ChoiceFilter(
-        choices=st.HOLD_REASON_CHOICES, label="Hold reason", empty_label="Any hold reason"
+        widget=QuickSelect,
+        choices=st.HOLD_REASON_CHOICES,
+        method="filter_hold_reason",
+        label="Hold reason",
+        empty_label="Any hold reason",
     )
     payment_status = django_filters.ChoiceFilter(
-        choices=st.PAYMENT_STATUSES, label="Payment", empty_label="Any payment"
+        widget=QuickSelect, choices=st.PAYMENT_STATUSES, label="Payment", empty_label="Any payment"
     )
     flow = django_filters.ChoiceFilter(
-        choices=st.FLOW_CHOICES, label="Flow", empty_label="Any flow"
+        widget=QuickSelect, choices=st.FLOW_CHOICES, label="Flow", empty_label="Any flow"
     )
     center = django_filters.ModelChoiceFilter(
+        widget=QuickSelect,
         queryset=FulfillmentCenter.objects.all(),
         label="Fulfillment center",
         empty_label="Any center",
@@ -67,7 +233,7 @@ class OrderFilter(django_filters.FilterSet):
         widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
     )
     sort = django_filters.ChoiceFilter(
-        choices=SORTS, method="filter_sort", label="Sort by", empty_label=None
+        widget=QuickSelect, choices=SORTS, method="filter_sort", label="Sort by", empty_label=None
     )
 
     class Meta:
@@ -79,17 +245,18 @@ class OrderFilter(django_filters.FilterSet):
         self.now = now
 
     def filter_search(self, queryset, name, value):
+        # Applied in filter_queryset, after the other filters, so the list can also run each
+        # term on its own (search_branches).
         value = value.strip()
-        if not value:
-            return queryset
-        sku = OrderLine.objects.filter(order=OuterRef("pk"), sku__iexact=value)
-        return queryset.filter(
-            Q(number__istartswith=value)
-            | Q(customer_name__icontains=value)
-            | Q(customer_email__icontains=value)
-            | Q(tracking_number__iexact=value)
-            | Exists(sku)
-        )
+        if value:
+            self.search_value = value
+            self.search_sku = sku_orders(value)
+            self.search_terms = search_terms(value, self.search_sku)
+        return queryset
+
+    def filter_hold_reason(self, queryset, name, value):
+        # Only held orders have a reason: saying so lets the status index answer.
+        return queryset.filter(status="action_required", hold_reason=value)
 
     def filter_view(self, queryset, name, value):
         if value == "attention":
@@ -101,28 +268,95 @@ class OrderFilter(django_filters.FilterSet):
         return queryset
 
     def filter_group(self, queryset, name, value):
-        return queryset.filter(status__in=st.STATES_BY_GROUP[value])
+        states = st.STATES_BY_GROUP[value]
+        status = self.form.cleaned_data.get("status")
+        if status:
+            # A sub-status of the tab: its own equality is enough, and a second condition
+            # on the column keeps PostgreSQL from reading the index in order.
+            return queryset if status in states else queryset.none()
+        return queryset.filter(status__in=states)
 
     def filter_sort(self, queryset, name, value):
         return queryset  # applied last, in filter_queryset
 
     def filter_queryset(self, queryset):
+        self.search_terms = []
         queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data if hasattr(self.form, "cleaned_data") else {}
         # Clean-swept rows left the dashboard: only shown when asked for by name.
         if data.get("group") != "clean_sweep" and data.get("status") != "clean_swept":
             queryset = queryset.visible()
+        sort, fields, descending = self.sort_fields()
+        queryset = queryset.order_by(*[f"-{f}" if descending else f for f in fields])
+        self.unsearched = queryset
+        if self.search_terms:
+            queryset = queryset.filter(reduce(operator.or_, self.search_terms))
+        return queryset
+
+    def search_branches(self):
+        """The search as one queryset per term (all other filters applied), or None without
+        a search. One OR over all terms makes PostgreSQL filter a scan of every order (the
+        SKU term is a subquery, which cannot join a bitmap OR); each term alone is a short
+        index range, so the list asks each for its first page and merges them."""
+        self.qs  # noqa: B018 - runs filter_queryset, which collects the terms
+        if not self.search_terms:
+            return None
+        return [self.unsearched.filter(term) for term in self.search_terms]
+
+    def search_count_branches(self):
+        """search_branches() for counting: no sorted page, so ids are looked up directly."""
+        if self.search_branches() is None:
+            return None
+        terms = search_terms(self.search_value, self.search_sku, ordered=False)
+        return [self.unsearched.filter(term) for term in terms]
+
+    def sort_fields(self):
+        """(sort value, [fields], descending) of the list's order; the last field is unique."""
+        data = self.form.cleaned_data if hasattr(self.form, "cleaned_data") else {}
         sort = data.get("sort") or DEFAULT_SORT
-        fields = _SORT_FIELDS[sort.lstrip("-")]
-        if sort.startswith("-"):
-            fields = [f"-{f}" for f in fields]
-        return queryset.order_by(*fields)
+        return sort, _SORT_FIELDS[sort.lstrip("-")], sort.startswith("-")
+
+    def sort_kinds(self):
+        return SORT_KINDS[self.sort_fields()[0].lstrip("-")]
+
+    def kept_count(self, counts):
+        """How many orders the list holds, from the kept status counts, when only the status
+        filters (tab, sub-status, hold reason) are in use; None when it needs counting."""
+        if not self.is_bound:
+            return None
+        data = self.form.cleaned_data if hasattr(self.form, "cleaned_data") else {}
+        narrowing = ["q", "view", "payment_status", "flow", "center"]
+        if any(data.get(name) for name in narrowing):
+            return None
+        created = data.get("created")
+        if created and (created.start or created.stop):
+            return None
+        statuses = {s.value for s in st.STATES}
+        if data.get("group"):
+            statuses &= set(st.STATES_BY_GROUP[data["group"]])
+        if data.get("status"):
+            statuses &= {data["status"]}
+        if data.get("group") != "clean_sweep" and data.get("status") != "clean_swept":
+            statuses.discard("clean_swept")
+        reason = data.get("hold_reason")
+        return sum(
+            n
+            for (status, hold), n in counts.items()
+            if status in statuses
+            and (not reason or (status == "action_required" and hold == reason))
+        )
 
     def exact_number(self):
         """The search text when it looks like a whole order number (for the jump)."""
         if not self.is_valid():
             return ""
         return (self.form.cleaned_data.get("q") or "").strip()
+
+    def has_number(self, number):
+        """Is `number` an order of this (filtered) list? A whole number also matches the
+        search, so the other filters are enough to ask."""
+        self.qs  # noqa: B018 - runs filter_queryset
+        return self.unsearched.filter(number=number).exists()
 
     def active(self):
         """[(param names to drop, "Words", value)] for each filter in use, so the page can say

@@ -7,8 +7,7 @@ from itertools import chain
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,6 +20,7 @@ from orders import audit
 from orders import statuses as st
 from orders.carriers import tracking_url
 from orders.counts import status_counts
+from orders.models import AddressChange
 from orders.services import (
     ActionRefused,
     OrderChanged,
@@ -33,8 +33,9 @@ from orders.services import (
 )
 
 from . import access
-from .filters import VIEWS, OrderFilter
+from .filters import COUNT_LIMIT, VIEWS, OrderFilter
 from .forms import AddressForm, BulkActionForm
+from .paging import keyset_page
 
 PAGE_SIZE = 50
 BULK_LIMIT = 5000
@@ -126,7 +127,7 @@ def _filterset(request, merchant):
 
 def _without(request, names):
     params = request.GET.copy()
-    for name in [*names, "page"]:
+    for name in [*names, "page", "cursor"]:
         params.pop(name, None)
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
@@ -190,6 +191,23 @@ def _tabs(counts, filterset):
     return tabs, chips
 
 
+def _bounded_count(filterset, page):
+    """How many orders match, counting no further than COUNT_LIMIT + 1. A search's terms
+    that fit on the first page are already known whole."""
+    branches = filterset.search_count_branches()
+    if branches is None:
+        return filterset.qs.order_by()[: COUNT_LIMIT + 1].count()
+    known = page.complete or [None] * len(branches)
+    ids = set()
+    for branch, whole in zip(branches, known, strict=True):
+        if whole is None:
+            whole = branch.order_by().values_list("pk", flat=True)[: COUNT_LIMIT + 1]
+        ids.update(whole)
+        if len(ids) > COUNT_LIMIT:
+            break
+    return len(ids)
+
+
 @login_required
 @require_GET
 def order_list(request):
@@ -198,14 +216,35 @@ def order_list(request):
         return home(request)
     filterset = _filterset(request, merchant)
     number = filterset.exact_number()
-    if number and filterset.qs.filter(number=number).exists():
+    if number and filterset.has_number(number):
         url = reverse("order_detail", args=[number])
         if request.htmx:
             return HttpResponseClientRedirect(url)
         return redirect(url)
-    paginator = Paginator(filterset.qs, PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
-    tabs, chips = _tabs(status_counts(merchant), filterset)
+    counts = status_counts(merchant)
+    sort, fields, descending = filterset.sort_fields()
+    page = keyset_page(
+        filterset.qs,
+        sort=sort,
+        fields=fields,
+        descending=descending,
+        kinds=filterset.sort_kinds(),
+        cursor=request.GET.get("cursor"),
+        size=PAGE_SIZE,
+        branches=filterset.search_branches(),
+        base=filterset.unsearched,
+    )
+    # The tabs' kept counts answer the status filters; anything else is counted, up to a
+    # bound, so a broad search never counts a million rows.
+    total = filterset.kept_count(counts)
+    total_capped = False
+    if total is None and page.start_index <= 1 and not page.has_next:
+        total = len(page.object_list)  # everything that matches is on this page
+    elif total is None:
+        total = _bounded_count(filterset, page)
+        total_capped = total > COUNT_LIMIT
+        total = min(total, COUNT_LIMIT)
+    tabs, chips = _tabs(counts, filterset)
     active = [
         {"label": label, "value": value, "remove": _without(request, names)}
         for names, label, value in filterset.active()
@@ -214,6 +253,8 @@ def order_list(request):
         "merchant": merchant,
         "filter": filterset,
         "page": page,
+        "total": total,
+        "total_capped": total_capped,
         "tabs": tabs,
         "chips": chips,
         "active_filters": active,
@@ -468,7 +509,11 @@ def _load_order(request, number):
     order = access.get_order_for_user(request, number)
     # One query per related list, however many lines, events and changes there are.
     prefetch_related_objects(
-        [order], "lines", "history", "tracking_events", "address_changes__requested_by"
+        [order],
+        "lines",
+        "history",
+        "tracking_events",
+        Prefetch("address_changes", AddressChange.objects.select_related("requested_by")),
     )
     return order
 

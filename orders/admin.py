@@ -7,12 +7,14 @@ from collections import defaultdict
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db import transaction
 from django.db.models import F
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django_fsm.admin import FSMAdminMixin
 
 from . import audit
+from .counts import add_counts
 from .forms import (
     TRACKING_CSV_HEADER,
     BulkHandOverForm,
@@ -413,9 +415,29 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         """Write only the fields staff changed on the form: the status fields, the stock
         flag and everything a transition set meanwhile (a carrier event, a hand-over) are
         left as they are in the database, never overwritten with what the page showed."""
-        fields = [f for f in form.changed_data if f in {x.name for x in Order._meta.fields}]
-        if fields:
+        # Status fields only ever change through transitions and Order.save(), which also
+        # keep the status counts; never through this plain UPDATE.
+        kept = {"status", "payment_status", "hold_reason"}
+        fields = [
+            f
+            for f in form.changed_data
+            if f in {x.name for x in Order._meta.fields} and f not in kept
+        ]
+        if not fields:
+            return
+        with transaction.atomic():
+            # Moving an order to another merchant moves its unit in the status counts too.
+            before = (
+                Order.objects.select_for_update()
+                .filter(pk=obj.pk)
+                .values_list("merchant_id", "status", "hold_reason")
+                .first()
+            )
             Order.objects.filter(pk=obj.pk).update(**{f: getattr(obj, f) for f in fields})
+            if before and "merchant" in fields and before[0] != obj.merchant_id:
+                moves = {before[0]: -1, obj.merchant_id: 1}
+                for merchant_id in sorted(moves):  # a fixed lock order, as in Order.save()
+                    add_counts(merchant_id, {before[1:]: moves[merchant_id]})
             if audit.is_audited(request.user):
                 audit.record(
                     "admin_edit",

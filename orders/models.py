@@ -21,6 +21,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django_fsm import (
     RETURN_VALUE,
+    ConcurrentTransition,
     ConcurrentTransitionMixin,
     FSMField,
     post_transition,
@@ -333,9 +334,25 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
                 name="hold_reason_exactly_when_on_hold",
             ),
         ]
+        # The dashboard list reads one merchant's orders in a sort order, 50 at a time from a
+        # cursor: each sort (and each status tab in the default sort) has an index that ends
+        # in the sort's tie-breaker, id. Search indexes on lower(...) are created in
+        # migration 0005_list_indexes, per database (PostgreSQL needs text_pattern_ops).
         indexes = [
-            models.Index(fields=["merchant", "status", "created_at"], name="order_merchant_status"),
-            models.Index(fields=["merchant", "created_at"], name="order_merchant_created"),
+            models.Index(
+                fields=["merchant", "status", "created_at", "id"], name="order_merchant_status"
+            ),
+            models.Index(fields=["merchant", "created_at", "id"], name="order_merchant_created"),
+            # The order page finds its order by number, clean-swept rows included.
+            models.Index(fields=["merchant", "number", "id"], name="order_merchant_number"),
+            models.Index(
+                fields=["merchant", "status_changed_at", "id"], name="order_merchant_changed"
+            ),
+            models.Index(
+                fields=["merchant", "hold_reason", "created_at", "id"],
+                condition=Q(status="action_required"),
+                name="order_merchant_hold",
+            ),
             # The carrier webhook finds its order by tracking number.
             models.Index(fields=["tracking_number"], name="order_tracking_number"),
         ]
@@ -404,12 +421,82 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
         self._reason = reason
         return self
 
+    # -- kept status counts -----------------------------------------------------------------
+    # StatusCount holds how many orders each merchant has per (status, hold_reason). save()
+    # moves this order's unit from the key it was loaded with to the key it is saved with,
+    # in the save's own transaction. The UPDATE of a loaded order is conditional on that
+    # loaded key (status by ConcurrentTransitionMixin, merchant and hold_reason below), so a
+    # concurrent change makes this save fail instead of counting from a stale key.
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._remember_count_key()
+        return instance
+
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        self._remember_count_key()
+
+    def _remember_count_key(self):
+        loaded = self.__dict__
+        if all(name in loaded for name in ("merchant_id", "status", "hold_reason")):
+            self._count_key = (loaded["merchant_id"], loaded["status"], loaded["hold_reason"])
+        else:
+            self._count_key = None  # a deferred field: save() reads the row instead
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update, **kw):
+        key = self.__dict__.get("_count_key")
+        if key is None:
+            return super()._do_update(
+                base_qs, using, pk_val, values, update_fields, forced_update, **kw
+            )
+        guarded = base_qs.filter(merchant_id=key[0], hold_reason=key[2])
+        updated = super()._do_update(
+            guarded, using, pk_val, values, update_fields, forced_update, **kw
+        )
+        if not updated and base_qs.filter(pk=pk_val).using(using).exists():
+            raise ConcurrentTransition(
+                "Cannot save the order: its merchant or hold reason changed since it was read."
+            )
+        return updated
+
+    def _count_move(self, adding, update_fields):
+        """(old key or None, new key) for the counts, or None when the save cannot move it."""
+        new = (self.merchant_id, self.status, self.hold_reason)
+        if adding:
+            return None, new
+        old = self.__dict__.get("_count_key")
+        if old is None:
+            old = (
+                Order.objects.select_for_update()
+                .filter(pk=self.pk)
+                .values_list("merchant_id", "status", "hold_reason")
+                .first()
+            )
+            self._count_key = old
+        if update_fields is not None:
+            saved = set(update_fields)
+            new = tuple(
+                value if name in saved or f"{name}_id" in saved else previous
+                for name, value, previous in zip(
+                    ("merchant", "status", "hold_reason"), new, old, strict=True
+                )
+            )
+        return (old, new) if old != new else None
+
     def save(self, *args, **kwargs):
         pending = self.__dict__.get("_pending_changes") or []
+        adding = self._state.adding
         with transaction.atomic():
             if pending:
                 _apply_stock_effects(self, pending)
+            move = self._count_move(adding, kwargs.get("update_fields"))
             super().save(*args, **kwargs)
+            if move:
+                old, new = move
+                _move_counts(old, new)
+                self._count_key = new
             if pending:
                 if any(f == "status" and t == "import_review" for f, _n, _s, t in pending):
                     order_id = self.pk
@@ -846,6 +933,40 @@ def _apply_stock_effects(order, changes):
                     reserved=F("reserved") - qty
                 )
             order.stock_reserved = False
+
+
+def _move_counts(old, new):
+    from .counts import add_counts
+
+    deltas = {}
+    if old is not None:
+        deltas.setdefault(old[0], {})[old[1:]] = -1
+    deltas.setdefault(new[0], {})
+    deltas[new[0]][new[1:]] = deltas[new[0]].get(new[1:], 0) + 1
+    for merchant_id in sorted(deltas):  # a fixed order avoids lock-order deadlocks
+        add_counts(merchant_id, deltas[merchant_id])
+
+
+class StatusCount(models.Model):
+    """How many orders a merchant has in one (status, hold_reason): the dashboard's tab and
+    chip numbers without counting a million rows. Kept exact by Order.save() (and by bulk
+    importers through orders.counts.add_counts) in the same transaction as the change;
+    `rebuild_status_counts` recomputes it from the orders."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=30)
+    hold_reason = models.CharField(max_length=30, blank=True, default="")
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "status", "hold_reason"], name="one_count_per_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.merchant_id} {self.status} {self.hold_reason}: {self.n}"
 
 
 class OrderLine(models.Model):

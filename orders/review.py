@@ -62,8 +62,9 @@ def review_order(order_id, *, cache=None):
     """
     cache = cache or ReviewCache()
     with transaction.atomic():
-        # Lock only the order's row: a plain FOR UPDATE would also lock the joined merchant
-        # row, so every review of one merchant would wait for the one running.
+        # Lock the order row only: a plain FOR UPDATE over the join would also lock the
+        # merchant's row, serialising every review of a merchant and deadlocking with
+        # inserts that check their foreign key to that merchant at commit.
         order = (
             Order.objects.select_for_update(of=("self",))
             .select_related("merchant")

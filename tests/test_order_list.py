@@ -1,4 +1,5 @@
 import datetime
+import html
 import re
 
 import pytest
@@ -17,6 +18,13 @@ def numbers(response):
     body = response.content.decode()
     table = body.split('<table class="orders">', 1)[1].split("</table>", 1)[0]
     return re.findall(r'class="col-number"><a href="[^"]+">([^<]+)</a>', table)
+
+
+def page_link(response, rel):
+    """The URL of the list's Previous or Next link."""
+    match = re.search(rf'href="([^"]+)"[^>]*rel="{rel}"', response.content.decode())
+    assert match, f"no {rel} link"
+    return html.unescape(match.group(1))
 
 
 def tab_count(response, label):
@@ -216,11 +224,26 @@ def test_fifty_per_page_and_pages_keep_the_filter(client, manager, make_order):
     first = client.get("/orders/", {"q": "PG-", "sort": "number"})
     assert numbers(first) == [f"PG-{i:03d}" for i in range(50)]
     assert b"1\xe2\x80\x9350 of 55" in first.content
-    assert "?q=PG-&amp;sort=number&amp;page=2" in first.content.decode()
-    second = client.get("/orders/", {"q": "PG-", "sort": "number", "page": 2})
+    assert 'rel="prev"' not in first.content.decode()
+    # Pages link with a cursor and keep the filter and the sort.
+    following = page_link(first, "next")
+    assert following.startswith("/orders/?q=PG-&sort=number&cursor=")
+    second = client.get(following)
     assert numbers(second) == [f"PG-{i:03d}" for i in range(50, 55)]
-    assert client.get("/orders/", {"page": "999"}).status_code == 200
-    assert client.get("/orders/", {"page": "nonsense"}).status_code == 200
+    assert b"51\xe2\x80\x9355 of 55" in second.content
+    assert 'rel="next"' not in second.content.decode()
+    back = client.get(page_link(second, "prev"))
+    assert numbers(back) == numbers(first)
+    assert b"1\xe2\x80\x9350 of 55" in back.content
+    # Old page numbers and cursors that cannot be read show the first page.
+    for junk in [{"page": "999"}, {"page": "nonsense"}, {"cursor": "bm9wZQ"}, {"cursor": "%%"}]:
+        response = client.get("/orders/", {"q": "PG-", "sort": "number", **junk})
+        assert response.status_code == 200
+        assert numbers(response) == numbers(first)
+    # A cursor made for another sort is not applied to this one.
+    assert numbers(client.get(following.replace("sort=number", "sort=-number"))) == [
+        f"PG-{i:03d}" for i in range(54, 4, -1)
+    ]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,183 @@
+"""Keyset (cursor) paging for the order list.
+
+OFFSET paging makes the database walk past every earlier row, so page 1,000 of a large
+merchant costs a thousand times page 1. Here a page link carries an opaque cursor: the sort
+values of the row the next page starts after (or the previous page ends before). The query
+asks for rows past that key along the same index the first page uses, so every page costs
+the same. A cursor that cannot be read (edited, or from another sort) starts at page one.
+"""
+
+import base64
+import binascii
+import datetime
+import json
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+NEXT, PREV = "n", "p"
+
+
+@dataclass
+class Page:
+    object_list: list
+    start_index: int
+    newer: str | None  # cursor of the page before (towards the start of the sort)
+    older: str | None  # cursor of the page after
+    # For a search's first page: each branch's ids when it had no more than the page
+    # (all of that branch), else None. Counting needs to ask again only for the others.
+    complete: list | None = None
+
+    @property
+    def end_index(self):
+        return self.start_index + len(self.object_list) - 1
+
+    @property
+    def has_previous(self):
+        return self.newer is not None
+
+    @property
+    def has_next(self):
+        return self.older is not None
+
+
+def _encode_value(value):
+    if isinstance(value, datetime.datetime):
+        return {"t": value.isoformat()}
+    return value
+
+
+def _decode_value(value, kind):
+    if kind == "datetime":
+        if not isinstance(value, dict) or not isinstance(value.get("t"), str):
+            raise ValueError("not a time")
+        parsed = datetime.datetime.fromisoformat(value["t"])
+        if parsed.tzinfo is None:
+            raise ValueError("naive time")
+        return parsed
+    if kind == "int":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError("not a number")
+        return value
+    if not isinstance(value, str):
+        raise ValueError("not text")
+    return value
+
+
+def encode_cursor(sort, direction, values, position):
+    raw = json.dumps(
+        {"s": sort, "d": direction, "v": [_encode_value(v) for v in values], "p": position},
+        separators=(",", ":"),
+    )
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor, sort, kinds):
+    """(direction, values, position) or None when the cursor cannot be used for this sort."""
+    if not cursor or len(cursor) > 400:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        if not isinstance(data, dict) or data.get("s") != sort:
+            return None
+        direction = data.get("d")
+        values = data.get("v")
+        position = data.get("p")
+        if direction not in (NEXT, PREV) or not isinstance(values, list):
+            return None
+        if len(values) != len(kinds) or not isinstance(position, int) or position < 1:
+            return None
+        return (
+            direction,
+            [_decode_value(v, k) for v, k in zip(values, kinds, strict=True)],
+            position,
+        )
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError):
+        return None
+
+
+def _past(fields, values, descending, forward):
+    """Rows strictly past `values` in the sort order (forward) or strictly before it.
+
+    Written as `first <= v AND (first < v OR (first = v AND ... ))`: the leading range is
+    what lets the database start its index scan at the cursor instead of filtering from the
+    top of the index."""
+    later = descending == forward  # moving towards smaller values
+    op = "lt" if later else "gt"
+    op_eq = "lte" if later else "gte"
+    tie = Q()
+    for i in range(len(fields) - 1, -1, -1):
+        strict = Q(**{f"{fields[i]}__{op}": values[i]})
+        tie = strict if i == len(fields) - 1 else strict | (Q(**{fields[i]: values[i]}) & tie)
+    return Q(**{f"{fields[0]}__{op_eq}": values[0]}) & tie
+
+
+def keyset_page(
+    queryset, *, sort, fields, descending, kinds, cursor, size, branches=None, base=None
+):
+    """One page of `queryset` (already ordered by `fields`, all ascending or all descending,
+    the last one unique) starting at `cursor`.
+
+    `branches`, when given, are querysets whose union is `queryset` (a search's terms, each
+    `base` narrowed by one term): the page is then the first rows of the union of each
+    branch's own first page, which is the same page, found with one short index range per
+    branch."""
+    decoded = decode_cursor(cursor, sort, kinds)
+    complete = None
+    order = [f"-{f}" if descending else f for f in fields]
+    reverse = [f if descending else f"-{f}" for f in fields]
+    if branches is not None:
+        ids = set()
+        complete = []
+        for branch in branches:
+            if decoded is not None:
+                forward = decoded[0] == NEXT
+                branch = branch.filter(_past(fields, decoded[1], descending, forward))
+            else:
+                forward = True
+            ranked = branch.order_by(*(order if forward else reverse))
+            found = list(ranked.values_list("pk", flat=True)[: size + 1])
+            ids.update(found)
+            complete.append(set(found) if decoded is None and len(found) <= size else None)
+        # Those ids came from the branches, so the base query narrowed to them is the page.
+        queryset = (base if base is not None else queryset).filter(pk__in=sorted(ids))
+    if decoded is None:
+        rows = list(queryset.order_by(*order)[: size + 1])
+        more_after, more_before, position = len(rows) > size, False, 1
+        rows = rows[:size]
+    else:
+        direction, values, position = decoded
+        if direction == NEXT:
+            rows = list(
+                queryset.filter(_past(fields, values, descending, True)).order_by(*order)[
+                    : size + 1
+                ]
+            )
+            more_after, more_before = len(rows) > size, True
+            rows = rows[:size]
+        else:
+            rows = list(
+                queryset.filter(_past(fields, values, descending, False)).order_by(*reverse)[
+                    : size + 1
+                ]
+            )
+            more_before, more_after = len(rows) > size, True
+            rows = rows[:size][::-1]
+            position = max(position - size, 1) if more_before else 1
+
+    def key(row):
+        return [getattr(row, f) for f in fields]
+
+    newer = older = None
+    if rows and more_before:
+        newer = encode_cursor(sort, PREV, key(rows[0]), position)
+    if rows and more_after:
+        older = encode_cursor(sort, NEXT, key(rows[-1]), position + len(rows))
+    return Page(
+        object_list=rows,
+        start_index=position if rows else 0,
+        newer=newer,
+        older=older,
+        complete=complete if branches is not None else None,
+    )
