@@ -496,7 +496,8 @@ def order_action(request, number, action):
         done = info["service"](
             order=order,
             by=request.user,
-            note=request.POST.get("note", "")[:500],
+            # The note lands in a history row; PostgreSQL cannot store NUL characters.
+            note=request.POST.get("note", "").replace("\x00", "")[:500],
             expected_status=expected,
         )
     except OrderChanged as exc:

@@ -27,6 +27,7 @@ from django.utils.dateparse import parse_datetime
 from . import statuses as st
 from .models import Order, TrackingEvent
 from .services import ActionRefused, order_transition
+from .text import unstorable
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +147,10 @@ def parse_event(body):
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise WebhookRefused(400, f"Field {key} must be a string.")
         texts[key] = str(value).strip()
+        problem = unstorable(texts[key])
+        if problem:
+            # Else PostgreSQL refuses the look-up: a 503 the carrier would retry for ever.
+            raise WebhookRefused(400, f"Field {key} {problem}")
     if len(texts["event_id"]) > 100:
         raise WebhookRefused(400, "event_id is longer than 100 characters.")
     if len(texts["tracking_number"]) > 64:
