@@ -166,6 +166,12 @@ def parse_event(body):
         raise WebhookRefused(400, "occurred_at must be an ISO 8601 date and time.")
     if timezone.is_naive(occurred_at):
         occurred_at = timezone.make_aware(occurred_at, datetime.UTC)
+    try:
+        # Stored in UTC: PostgreSQL refuses offsets beyond 15:59, and 0001-01-01 at +01:00
+        # is before the first representable moment.
+        occurred_at = occurred_at.astimezone(datetime.UTC)
+    except OverflowError:
+        raise WebhookRefused(400, "occurred_at is out of range.") from None
     if occurred_at > timezone.now() + MAX_FUTURE_EVENT:
         # It would count as the parcel's latest event and block every real one after it.
         raise WebhookRefused(400, "occurred_at is in the future: check the time zone offset.")

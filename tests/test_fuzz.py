@@ -11,6 +11,7 @@ each other's orders.
 
 import contextlib
 import csv
+import datetime
 import io
 import json
 import os
@@ -570,15 +571,22 @@ TRACKING = "1Z999AA10123456784"  # what the drive fixture hands over with
 
 
 @st.composite
-def events(draw):
+def events(draw, numbers=(TRACKING, TRACKING, "UNKNOWN1"), keys=EVENT_KEYS):
     event = {
         "event_id": f"evt-{draw(st.integers(0, 10**6))}",
-        "tracking_number": draw(st.sampled_from([TRACKING, TRACKING, "UNKNOWN1"])),
+        "tracking_number": draw(st.sampled_from(numbers)),
         "code": draw(st.sampled_from(["in_transit", "delivered", "exception", "label_created"])),
         "occurred_at": draw(
             st.one_of(
-                st.just(timezone.now().isoformat()),
+                st.builds(lambda: timezone.now().isoformat()),
                 st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
+                st.builds(
+                    lambda when, minutes: when.replace(
+                        tzinfo=datetime.timezone(datetime.timedelta(minutes=minutes))
+                    ).isoformat(),
+                    st.datetimes(max_value=datetime.datetime(2026, 1, 1)),  # not "future"
+                    st.integers(min_value=-1439, max_value=1439),
+                ),
                 st.sampled_from(
                     [
                         "0001-01-01T00:00:00+23:59",
@@ -591,7 +599,7 @@ def events(draw):
             )
         ),
     }
-    for key in draw(st.lists(st.sampled_from(EVENT_KEYS), max_size=2)):
+    for key in draw(st.lists(st.sampled_from(keys), max_size=2)):
         event[key] = draw(field_values)
     return event
 
@@ -611,7 +619,7 @@ def shipped(make_order, drive):
 @FUZZ
 @given(
     body=webhook_bodies,
-    signing=st.sampled_from(["signed", "signed", "unsigned", "wrong", "stale", "junk"]),
+    signing=st.sampled_from(["signed"] * 5 + ["unsigned", "wrong", "stale", "junk"]),
 )
 def test_fuzz_webhook_bodies_signed_and_unsigned(client, settings, shipped, body, signing):
     secret = settings.TRACKING_WEBHOOK_SECRET
@@ -639,6 +647,31 @@ def test_fuzz_webhook_bodies_signed_and_unsigned(client, settings, shipped, body
             assert Order.objects.get(pk=shipped.pk).status == status_before
         else:
             assert after["events"] == before["events"] + 1
+
+
+@FUZZ
+@given(event=events(numbers=[TRACKING], keys=["event_id", "code", "description", "location"]))
+def test_fuzz_signed_events_for_a_real_parcel_are_stored_or_refused_cleanly(
+    client, settings, shipped, event
+):
+    """Signed and for a real parcel, so every event reaches the parser and the database."""
+    body = json.dumps(event).encode()
+    with isolated():
+        before = counts()
+        response = client.post(
+            "/webhooks/tracking/",
+            data=body,
+            content_type="application/json",
+            headers=signed_headers(settings.TRACKING_WEBHOOK_SECRET, body),
+        )
+        after = counts()
+    assert response.status_code in (200, 400), response.content[:300]
+    if response.status_code == 400:
+        assert response.json()["error"]
+        assert after == before
+    else:
+        assert after["events"] == before["events"] + 1
+        assert after["history"] - before["history"] in (0, 1)
 
 
 # --- CSV export neutralises formulas ---------------------------------------------------------
@@ -761,6 +794,36 @@ def test_webhook_refuses_text_the_database_cannot_store(client, settings, shippe
     assert response.status_code == 400
     assert field in response.json()["error"]
     assert not TrackingEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "status"),
+    [
+        ("0001-01-01T00:00:00+23:59", 400),  # before the first representable moment in UTC
+        ("0001-01-01T00:00:00-23:59", 200),  # an offset PostgreSQL cannot store as given
+        ("2026-01-01T10:00:00+15:30", 200),
+    ],
+)
+def test_webhook_event_times_with_odd_offsets(client, settings, shipped, occurred_at, status):
+    """These were a 503 'retry later' on PostgreSQL, which a carrier retries for ever."""
+    body = json.dumps(
+        {
+            "event_id": "evt-tz",
+            "tracking_number": TRACKING,
+            "code": "in_transit",
+            "occurred_at": occurred_at,
+        }
+    ).encode()
+    response = client.post(
+        "/webhooks/tracking/",
+        data=body,
+        content_type="application/json",
+        headers=signed_headers(settings.TRACKING_WEBHOOK_SECRET, body),
+    )
+    assert response.status_code == status, response.content
+    assert TrackingEvent.objects.count() == (status == 200)
+    if status == 400:
+        assert response.json()["error"] == "occurred_at is out of range."
 
 
 def test_a_nul_in_the_cancel_note_does_not_break_the_cancel(client, manager, make_order):
