@@ -30,6 +30,7 @@ from orders.services import (
     order_retry,
     refusal_reason,
 )
+from orders.text import safe_cell
 
 from . import access
 from .filters import VIEWS, OrderFilter
@@ -298,7 +299,6 @@ def bulk_action(request):
 
 # --- CSV export --------------------------------------------------------------------------------
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_COLUMNS = [
     "order_number",
     "created_at",
@@ -318,14 +318,6 @@ EXPORT_COLUMNS = [
     "tracking_number",
     "tracking_url",
 ]
-
-
-def safe_cell(value):
-    """Spreadsheets run cells that start like a formula; a leading ' keeps them as text."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_START):
-        return "'" + text
-    return text
 
 
 class _Echo:
