@@ -19,7 +19,18 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from dashboard.converters import OrderNumberConverter
-from orders.models import AddressChange, ImportBatch, Order, StatusChange, TrackingEvent
+from orders.models import (
+    AddressChange,
+    ApiToken,
+    ImportBatch,
+    ImportRow,
+    InventoryLevel,
+    Membership,
+    Order,
+    Product,
+    StatusChange,
+    TrackingEvent,
+)
 from orders.tracking import signed_headers
 
 # Route prefixes the walker does not visit, and why. Everything else is walked.
@@ -180,7 +191,24 @@ def snapshot(merchant):
         "history": StatusChange.objects.filter(order__merchant=merchant).count(),
         "address_changes": AddressChange.objects.filter(order__merchant=merchant).count(),
         "tracking_events": TrackingEvent.objects.filter(order__merchant=merchant).count(),
-        "batches": ImportBatch.objects.filter(merchant=merchant).count(),
+        "batches": list(
+            ImportBatch.objects.filter(merchant=merchant)
+            .order_by("pk")
+            .values_list("pk", "state", "created")
+        ),
+        "import_rows": ImportRow.objects.filter(batch__merchant=merchant).count(),
+        "tokens": list(
+            ApiToken.objects.filter(merchant=merchant)
+            .order_by("pk")
+            .values_list("pk", "revoked_at")
+        ),
+        "stock": list(
+            InventoryLevel.objects.filter(product__merchant=merchant)
+            .order_by("pk")
+            .values_list("pk", "on_hand", "reserved")
+        ),
+        "products": Product.objects.filter(merchant=merchant).count(),
+        "memberships": Membership.objects.filter(merchant=merchant).count(),
     }
 
 
@@ -370,14 +398,7 @@ class _Walk:
         if not shipped:
             self.problems.append(f"{route.route}: the victim has no shipped order to target")
             return
-        body = json.dumps(
-            {
-                "event_id": "walker-evt-1",
-                "tracking_number": shipped[0].tracking_number,
-                "code": "delivered",
-                "occurred_at": "2026-01-01T00:00:00Z",
-            }
-        ).encode()
+        body = webhook_body(shipped[0])
         wrong = signed_headers("not-the-secret", body)
         with_b_token = signed_headers(self.attacker.raw_token, body)
         attempts = {
@@ -408,6 +429,18 @@ class _Walk:
                 content_type="application/json",
                 expect="refused",
             )
+
+
+def webhook_body(order):
+    """A well-formed carrier event for the victim's parcel: only the signature is wrong."""
+    return json.dumps(
+        {
+            "event_id": "walker-evt-1",
+            "tracking_number": order.tracking_number,
+            "code": "delivered",
+            "occurred_at": "2026-01-01T00:00:00Z",
+        }
+    ).encode()
 
 
 def _api_order(number):

@@ -12,6 +12,7 @@ from orders.importing import create_batch, run_batch
 from orders.models import Order
 from orders.services import order_clean_sweep
 from orders.tokens import token_create
+from orders.tracking import signed_headers
 
 from . import tenancy
 from .dashboard_helpers import hold
@@ -120,6 +121,25 @@ def test_the_walker_values_reach_the_real_pages_for_the_owner(client, victim, ma
             assert response.status_code in (200, 302, 405), (url, response.status_code)
             opened += response.status_code == 200
     assert opened >= 10
+
+
+def test_the_walker_requests_work_with_the_right_credentials(client, victim, settings):
+    """A's own token reads A's orders and a correctly signed copy of the walker's webhook
+    body is applied: so the walker's 401s and 404s come from the credentials alone."""
+    headers = {"Authorization": f"Bearer {victim.raw_token}"}
+    shipped = victim.orders[3]
+    response = client.get(f"/api/v1/orders/{shipped.number}", headers=headers)
+    assert response.status_code == 200
+    assert response.json()["number"] == shipped.number
+    body = tenancy.webhook_body(shipped)
+    response = client.post(
+        "/webhooks/tracking/",
+        data=body,
+        content_type="application/json",
+        headers=signed_headers(settings.TRACKING_WEBHOOK_SECRET, body),
+    )
+    assert response.status_code == 200
+    assert Order.objects.get(pk=shipped.pk).status == "delivered"
 
 
 # --- proof that the walker can fail ------------------------------------------------------------
