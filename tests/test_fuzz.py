@@ -974,3 +974,59 @@ def test_submitting_a_draft_goes_back_only_to_a_path_of_this_site(
     assert response.status_code == 302
     assert response["Location"] == lands_on
     assert Order.objects.get(number="D-1").status == "import_review"
+
+
+@FUZZ
+@given(
+    pair_list=pairs,
+    raw=st.lists(raw_fragments, max_size=2),
+    htmx=st.booleans(),
+    pick=st.integers(0),
+)
+def test_fuzz_every_dashboard_page_takes_any_query_string_without_a_500(
+    own_forms, pair_list, raw, htmx, pick
+):
+    client, urls = own_forms
+    extra = [("seen", "\x00"), ("part", "progress"), ("outcome", "error")]
+    url = urls[pick % len(urls)]
+    query = _query(pair_list + extra[: pick % 4], raw)
+    headers = {"HX-Request": "true"} if htmx else {}
+    with isolated():
+        before = counts()
+        response = client.get(f"{url}?{query}", headers=headers)
+        assert response.status_code < 500, (url, response.status_code)
+        assert counts() == before  # a GET changes nothing
+
+
+@FUZZ
+@given(
+    cells=st.lists(
+        st.lists(st.one_of(nasty_text, st.sampled_from(["TEE-1", "1", "F-1", "US"])), max_size=8),
+        min_size=1,
+        max_size=8,
+    ),
+    columns=st.lists(st.sampled_from(COLUMNS), min_size=3, max_size=8, unique=True),
+    separator=st.sampled_from([",", ";", "\t"]),
+)
+def test_fuzz_csv_rows_of_any_text_never_half_import(uploader, cells, columns, separator):
+    columns = [*REQUIRED_COLUMNS, *[c for c in columns if c not in REQUIRED_COLUMNS]]
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=separator)
+    writer.writerow(columns)
+    for row in cells:
+        writer.writerow([c.encode("utf-8", "replace").decode().replace("\x00", "") for c in row])
+    with isolated():
+        before = counts()
+        response = uploader(out.getvalue().encode())
+        if response.status_code == 302:
+            batch = ImportBatch.objects.get()
+            assert batch.state == "done", batch.message
+            created = batch.created + batch.reimported
+            assert counts()["orders"] - before["orders"] == created
+            for error in ImportRow.objects.filter(batch=batch, outcome="error"):
+                assert error.field in [*COLUMNS, "total"] and error.message and error.row >= 2
+            assert_whole_orders()
+        else:
+            assert response.status_code == 400
+            assert b'class="errorlist' in response.content
+            assert counts() == before
