@@ -132,7 +132,8 @@ def parse_event(body):
     """The event in a webhook body, checked; WebhookRefused(400) says what is wrong."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: arrays or objects nested thousands deep.
         raise WebhookRefused(400, "Body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise WebhookRefused(400, "Body must be a JSON object.")

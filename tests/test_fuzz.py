@@ -517,12 +517,17 @@ def api_orders(draw):
     return order
 
 
+# Valid JSON nested deeper than Python's json module can recurse.
+deeply_nested = st.tuples(
+    st.sampled_from(["[", '{"a":']), st.integers(min_value=500, max_value=100_000)
+).map(lambda t: t[0] * t[1] + ("]" if t[0] == "[" else "}") * t[1])
 api_bodies = st.one_of(
     api_orders().map(json.dumps),
     st.lists(api_orders(), min_size=1, max_size=4).map(json.dumps),
     json_values.map(json.dumps),
     st.binary(max_size=200),
     st.sampled_from(["", "{", "[]", "null", '{"lines": [}', "\ufeff{}"]),
+    deeply_nested,
 )
 
 
@@ -609,6 +614,7 @@ webhook_bodies = st.one_of(
     events().map(lambda e: json.dumps(e).encode()),
     json_values.map(lambda v: json.dumps(v).encode()),
     st.binary(max_size=200),
+    deeply_nested.map(str.encode),
 )
 
 
@@ -1030,3 +1036,24 @@ def test_fuzz_csv_rows_of_any_text_never_half_import(uploader, cells, columns, s
             assert response.status_code == 400
             assert b'class="errorlist' in response.content
             assert counts() == before
+
+
+@pytest.mark.parametrize("opening", ["[", '{"a":'])
+def test_json_nested_too_deep_is_a_400_not_a_500(api_client, client, settings, opening):
+    """json.loads raises RecursionError (not ValueError) for arrays nested 100,000 deep."""
+    closing = "]" if opening == "[" else "}"
+    body = (opening * 100_000 + closing * 100_000).encode()
+    api, headers = api_client
+    response = api.post(
+        "/api/v1/orders", data=body, content_type="application/json", headers=headers
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "The body is not valid JSON."
+    response = client.post(
+        "/webhooks/tracking/",
+        data=body,
+        content_type="application/json",
+        headers=signed_headers(settings.TRACKING_WEBHOOK_SECRET, body),
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "Body is not valid JSON."
