@@ -294,7 +294,17 @@ class _Walk:
             },
             {"action": "clean_sweep", "scope": "all", "confirmed": "1"},
         ]
-        queries = [{}, {"q": victim.orders[0].customer_email, "page": "2", "outcome": "error"}]
+        queries = [
+            {},
+            # A search for A's customer, a second page, the batch report's filter and part.
+            {
+                "q": victim.orders[0].customer_email,
+                "page": "2",
+                "outcome": "error",
+                "part": "progress",
+                "seen": "import_review",
+            },
+        ]
         for url in urls:
             self.send("anonymous", self.anonymous, "get", url, expect="login")
             self.send("anonymous", self.anonymous, "post", url, data=posts[0], expect="login")
