@@ -1057,3 +1057,24 @@ def test_json_nested_too_deep_is_a_400_not_a_500(api_client, client, settings, o
     )
     assert response.status_code == 400
     assert response.json()["error"] == "Body is not valid JSON."
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"carrier": "C" * 41, "tracking_number": "1Z1"},
+        {"carrier": "UPS", "tracking_number": "1" * 65},
+        {"carrier": "UPS", "tracking_number": "1Z1", "service": "S" * 61},
+        {"carrier": "UPS", "tracking_number": "1Z\x001"},
+    ],
+)
+def test_hand_over_refuses_values_its_columns_cannot_hold(make_order, drive, staff, params):
+    """The service took any length from its callers; PostgreSQL then raised a DataError."""
+    from orders.services import ActionRefused, order_transition
+
+    order = drive(make_order(), "labeled")
+    with pytest.raises(ActionRefused, match="at most"):
+        order_transition(order=order, name="hand_over", by=staff, params=params)
+    fresh = Order.objects.get(pk=order.pk)
+    assert (fresh.status, fresh.tracking_number) == ("labeled", "")
+    assert not StatusChange.objects.filter(order=order, transition="hand_over").exists()
