@@ -132,7 +132,8 @@ def orders(request):
         data = json.loads(request.body or b"null")
     except RequestDataTooBig:
         return _error(413, "The request is too large; send at most a few hundred orders at once.")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: arrays or objects nested thousands deep.
         return _error(400, "The body is not valid JSON.")
     single = isinstance(data, dict)
     items = [data] if single else data

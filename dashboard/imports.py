@@ -10,7 +10,7 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -194,6 +194,11 @@ def submit_draft(request, number):
             request, f"Order {current.number} submitted: it is now {current.sub_status_label}."
         )
     back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
+    # Only a path of this site: redirect() would read any other word as a view name (500).
+    if not (
+        back.startswith("/")
+        and back.isprintable()
+        and url_has_allowed_host_and_scheme(back, {request.get_host()})
+    ):
         back = reverse("new_order")
-    return redirect(back or reverse("new_order"))
+    return HttpResponseRedirect(back)

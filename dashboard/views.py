@@ -31,6 +31,7 @@ from orders.services import (
     order_retry,
     refusal_reason,
 )
+from orders.text import safe_cell
 
 from . import access
 from .filters import COUNT_LIMIT, VIEWS, OrderFilter
@@ -349,7 +350,6 @@ def _bulk_refused(request, merchant, action, reason):
 
 # --- CSV export --------------------------------------------------------------------------------
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_COLUMNS = [
     "order_number",
     "created_at",
@@ -369,14 +369,6 @@ EXPORT_COLUMNS = [
     "tracking_number",
     "tracking_url",
 ]
-
-
-def safe_cell(value):
-    """Spreadsheets run cells that start like a formula; a leading ' keeps them as text."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_START):
-        return "'" + text
-    return text
 
 
 class _Echo:
@@ -551,7 +543,8 @@ def order_action(request, number, action):
         done = info["service"](
             order=order,
             by=request.user,
-            note=request.POST.get("note", "")[:500],
+            # The note lands in a history row; PostgreSQL cannot store NUL characters.
+            note=request.POST.get("note", "").replace("\x00", "")[:500],
             expected_status=expected,
         )
     except OrderChanged as exc:

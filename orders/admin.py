@@ -42,6 +42,7 @@ from .models import (
 )
 from .queues import QUEUE_BY_VALUE, QUEUES
 from .services import ActionRefused, order_transition
+from .text import safe_cell
 from .tokens import token_create, token_revoke
 
 # Staff transitions offered as bulk actions, in the order work flows through a facility.
@@ -575,7 +576,10 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
             mapping = mapped.get((order.merchant_id, order.ship_option))
             carrier = order.carrier or (mapping.carrier if mapping else "")
             service = order.service or (mapping.service if mapping else "")
-            writer.writerow([order.number, order.tracking_number, carrier, service])
+            # Order numbers come from merchants' stores: no formulas in staff's spreadsheet.
+            writer.writerow(
+                [safe_cell(v) for v in (order.number, order.tracking_number, carrier, service)]
+            )
         return response
 
 

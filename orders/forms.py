@@ -7,6 +7,7 @@ from django import forms
 
 from . import statuses as st
 from .models import InventoryLevel
+from .text import unsafe_cell
 
 
 class HoldForm(forms.Form):
@@ -97,7 +98,9 @@ class BulkHandOverForm(forms.Form):
         for order in self.orders:
             by_number.setdefault(order.number, []).append(order)
         plan, errors, seen_orders, seen_tracking = {}, [], set(), {}
-        for lineno, fields in _rows(text):
+        for lineno, cells in _rows(text):
+            # Our download writes formula-looking cells with a leading ' (orders.text).
+            fields = [unsafe_cell(c.strip()) for c in cells]
             if lineno == 1 and fields[0].strip().lower() in ("order_number", "number", "order"):
                 continue  # a header row
             number = fields[0].strip()

@@ -30,12 +30,14 @@ from django.utils import timezone
 from . import audit
 from .models import ImportBatch, ImportRow, Merchant, Order, OrderLine, StatusChange
 from .services import is_person, order_create
+from .text import unstorable
 
 log = logging.getLogger(__name__)
 
 MAX_BYTES = getattr(settings, "IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 MAX_ROWS = getattr(settings, "IMPORT_MAX_ROWS", 20_000)
 MAX_QUANTITY = 10_000
+TOTAL_LIMIT = Decimal("10000000000")
 CHUNK = 500
 
 # CSV columns, in the template's order: one row per order line, the order's fields repeat.
@@ -217,7 +219,7 @@ def _decimal(value, name, errors, row):
     if not amount.is_finite() or amount < 0:
         errors.append((row, name, f"'{text}' must be zero or more."))
         return None
-    if amount >= Decimal("10000000000") or amount != amount.quantize(Decimal("0.01")):
+    if amount >= TOTAL_LIMIT or amount != amount.quantize(Decimal("0.01")):
         errors.append((row, name, f"'{text}' must have at most 2 decimals and 10 digits."))
         return None
     return amount
@@ -225,6 +227,20 @@ def _decimal(value, name, errors, row):
 
 def _max_length(model, name):
     return model._meta.get_field(name).max_length
+
+
+def _storable(values, row, errors, prefix=""):
+    """Report text the database would refuse (API bodies can carry NUL and lone surrogates;
+    an uploaded file is checked as a whole in decode_upload)."""
+    for name, value in values.items():
+        problem = isinstance(value, str) and unstorable(value)
+        if problem:
+            errors.append((row, prefix + name, f"The value {problem}"))
+
+
+# The dashboard and the API put the number in URLs (dashboard/converters.py), where "/" would
+# end the path segment and "." or ".." would be folded away by browsers.
+_NUMBER_NOT_IN_URL = re.compile(r"/|^\.{1,2}$")
 
 
 def clean_order_fields(raw, row, errors, prefix=""):
@@ -236,6 +252,8 @@ def clean_order_fields(raw, row, errors, prefix=""):
         errors.append((row, number_field, "The order number is required."))
     elif len(number) > _max_length(Order, "number"):
         errors.append((row, number_field, "The order number is longer than 64 characters."))
+    elif _NUMBER_NOT_IN_URL.search(number):
+        errors.append((row, number_field, "The order number cannot contain '/' or be '.' or '..'."))
     fields = {}
     for name in TEXT_FIELDS:
         value = _text(raw.get(name))
@@ -255,7 +273,13 @@ def clean_order_fields(raw, row, errors, prefix=""):
             validate_email(email)
         except ValidationError:
             errors.append((row, prefix + "customer_email", f"'{email}' is not an email address."))
+        else:
+            limit = _max_length(Order, "customer_email")
+            # Email syntax allows up to 320 characters; the column holds 254.
+            if len(email) > limit:
+                errors.append((row, prefix + "customer_email", f"At most {limit} characters."))
     fields["customer_email"] = email
+    _storable({number_field: number, **fields}, row, errors, prefix)
     currency = _text(raw.get("currency")).upper() or "USD"
     if not re.fullmatch(r"[A-Z]{3}", currency):
         errors.append((row, prefix + "currency", f"'{currency}' is not a 3-letter currency code."))
@@ -299,12 +323,16 @@ def clean_line(raw, row, errors, prefix=""):
     if len(name) > _max_length(OrderLine, "name"):
         errors.append((row, prefix + "item_name", "At most 200 characters."))
     price = _decimal(raw.get("unit_price"), prefix + "unit_price", errors, row)
+    personalization = _text(raw.get("personalization"))
+    _storable(
+        {"sku": sku, "item_name": name, "personalization": personalization}, row, errors, prefix
+    )
     return {
         "sku": sku,
         "quantity": quantity,
         "name": name,
         "unit_price": price if price is not None else Decimal("0"),
-        "personalization": _text(raw.get("personalization")),
+        "personalization": personalization,
         "personalization_complete": _flag(
             raw.get("personalization_complete"),
             prefix + "personalization_complete",
@@ -317,9 +345,20 @@ def clean_line(raw, row, errors, prefix=""):
 
 def _finish(order_input):
     if "total" not in order_input.fields:
-        order_input.fields["total"] = sum(
+        total = sum(
             (line["unit_price"] * line["quantity"] for line in order_input.lines), Decimal("0")
         )
+        # Quantity times price can outgrow the total's 12 digits, which PostgreSQL refuses.
+        if total >= TOTAL_LIMIT:
+            order_input.errors.append(
+                (
+                    order_input.row,
+                    "total",
+                    f"The lines add up to {total}: more than an order "
+                    "total can hold (under 10,000,000,000).",
+                )
+            )
+        order_input.fields["total"] = total
     return order_input
 
 
@@ -334,11 +373,18 @@ def decode_upload(data):
             "can be imported at once. Split it into smaller files."
         )
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ImportFileError(
             "The file is not UTF-8 text. Save it as 'CSV UTF-8' and upload it again."
         ) from exc
+    if "\x00" in text:
+        # Valid UTF-8 but not text: UTF-16 without a byte-order mark, or a binary file.
+        raise ImportFileError(
+            "The file contains NUL characters, so it is not a UTF-8 text file (perhaps "
+            "UTF-16 or a spreadsheet). Save it as 'CSV UTF-8' and upload it again."
+        )
+    return text
 
 
 def parse_csv(text):

@@ -740,9 +740,19 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
         consumed on save."""
         if not str(carrier).strip() or not str(tracking_number).strip():
             raise ValueError("Hand-over needs a carrier and a tracking number.")
-        self.carrier = str(carrier).strip()
-        self.service = str(service or self.service).strip()
-        self.tracking_number = str(tracking_number).strip()
+        values = {
+            "carrier": str(carrier).strip(),
+            "service": str(service or self.service).strip(),
+            "tracking_number": str(tracking_number).strip(),
+        }
+        # Checked here, not only in the admin's forms: PostgreSQL refuses what does not fit.
+        for name, value in values.items():
+            limit = self._meta.get_field(name).max_length
+            if len(value) > limit or "\x00" in value:
+                raise ValueError(
+                    f"The {name.replace('_', ' ')} must be text of at most {limit} characters."
+                )
+            setattr(self, name, value)
 
     @transition(
         status,

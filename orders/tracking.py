@@ -27,6 +27,7 @@ from django.utils.dateparse import parse_datetime
 from . import statuses as st
 from .models import Order, TrackingEvent
 from .services import ActionRefused, order_transition
+from .text import unstorable
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +132,8 @@ def parse_event(body):
     """The event in a webhook body, checked; WebhookRefused(400) says what is wrong."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: arrays or objects nested thousands deep.
         raise WebhookRefused(400, "Body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise WebhookRefused(400, "Body must be a JSON object.")
@@ -146,6 +148,10 @@ def parse_event(body):
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise WebhookRefused(400, f"Field {key} must be a string.")
         texts[key] = str(value).strip()
+        problem = unstorable(texts[key])
+        if problem:
+            # Else PostgreSQL refuses the look-up: a 503 the carrier would retry for ever.
+            raise WebhookRefused(400, f"Field {key} {problem}")
     if len(texts["event_id"]) > 100:
         raise WebhookRefused(400, "event_id is longer than 100 characters.")
     if len(texts["tracking_number"]) > 64:
@@ -161,6 +167,12 @@ def parse_event(body):
         raise WebhookRefused(400, "occurred_at must be an ISO 8601 date and time.")
     if timezone.is_naive(occurred_at):
         occurred_at = timezone.make_aware(occurred_at, datetime.UTC)
+    try:
+        # Stored in UTC: PostgreSQL refuses offsets beyond 15:59, and 0001-01-01 at +01:00
+        # is before the first representable moment.
+        occurred_at = occurred_at.astimezone(datetime.UTC)
+    except OverflowError:
+        raise WebhookRefused(400, "occurred_at is out of range.") from None
     if occurred_at > timezone.now() + MAX_FUTURE_EVENT:
         # It would count as the parcel's latest event and block every real one after it.
         raise WebhookRefused(400, "occurred_at is in the future: check the time zone offset.")
