@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Model
 
+from .text import storable
+
 log = logging.getLogger("orders.audit")
 
 API_ACTOR_PREFIX = "api: "
@@ -39,7 +41,7 @@ _origin = contextvars.ContextVar("audit_origin", default=None)
 @contextlib.contextmanager
 def origin(*, ip=None, path="", **detail):
     """Record changes made inside this block as coming from `ip` / `path`."""
-    token = _origin.set(Origin(ip=ip, path=path[:300], detail=dict(detail)))
+    token = _origin.set(Origin(ip=ip, path=storable(path)[:300], detail=dict(detail)))
     try:
         yield _origin.get()
     finally:
@@ -84,12 +86,13 @@ def entry(action, *, by, merchant, numbers=(), outcome, reason=""):
     merchant_id = merchant if isinstance(merchant, int) or merchant is None else merchant.pk
     return AuditEntry(
         user=user,
-        actor=actor[:150],
+        # What was asked for is recorded even when it was refused for being unstorable.
+        actor=storable(actor)[:150],
         merchant_id=merchant_id,
         action=action[:40],
-        numbers=" ".join(str(n) for n in numbers if n),
+        numbers=storable(" ".join(str(n) for n in numbers if n)),
         outcome=outcome,
-        reason=reason,
+        reason=storable(reason),
         ip=current.ip,
         path=current.path,
         detail=dict(current.detail),

@@ -22,6 +22,15 @@ def unstorable(value):
     return None
 
 
+def storable(value):
+    """`value` as text any database keeps: NUL and lone surrogates become U+FFFD. For what
+    we record about input (the audit log), never for the input itself, which is refused."""
+    text = str(value)
+    if unstorable(text) is None:
+        return text
+    return "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in text)
+
+
 def safe_cell(value):
     """Spreadsheets run cells that start like a formula; a leading ' keeps them as text."""
     text = "" if value is None else str(value)

@@ -241,6 +241,24 @@ def test_api_create_and_refusal_are_recorded_with_the_token(api_token, merchant,
     assert refused.outcome == "refused" and refused.reason == "already imported"
 
 
+def test_refused_unstorable_number_is_recorded_with_a_replacement_character(api_token, products):
+    """A number the database cannot store (a lone surrogate, a NUL) is refused, and the
+    refusal is still recorded: the audit entry keeps what it can."""
+    _token, raw = api_token
+    body = '{"number": "A\\ud800\\u0000B", "customer_name": "Ava", "country": "US", "lines": []}'
+    response = Client().post(
+        "/api/v1/orders",
+        body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {raw}"},
+        REMOTE_ADDR=IP,
+    )
+    assert response.status_code == 400
+    assert not Order.objects.exists()
+    entry = only_entry(action="import")
+    assert entry.outcome == "refused" and entry.numbers == "A\ufffd\ufffdB"
+
+
 def test_api_submit_is_recorded(api_token, make_order):
     _token, raw = api_token
     make_order(number="D-1", draft=True)
