@@ -15,3 +15,12 @@ def status_counts(merchant):
         .order_by()
     )
     return {(status, reason): n for status, reason, n in rows}
+
+
+def add_counts(merchant_id, deltas):
+    """Adjust the kept counts of one merchant by `deltas`, {(status, hold_reason): +/-n}, for
+    changes written without Order.save() (the importer's bulk inserts). Call it inside the
+    transaction that writes the rows.
+
+    On this branch the counts are not kept: status_counts() groups the orders on every read,
+    so there is nothing to adjust. The kept per-merchant table replaces this function."""

@@ -20,15 +20,17 @@ import logging
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from itertools import chain
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError
+from django.db.models import Q
 from django.utils import timezone
 
-from .models import ImportBatch, ImportRow, Merchant, Order, OrderLine, StatusChange
-from .services import is_person, order_create
+from .models import ImportBatch, ImportRow, Merchant, Order, OrderLine
+from .services import order_create_many
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ MAX_BYTES = getattr(settings, "IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 MAX_ROWS = getattr(settings, "IMPORT_MAX_ROWS", 20_000)
 MAX_QUANTITY = 10_000
 CHUNK = 500
+# The store reports the payment's state with the order: it is recorded like the first row.
+PAYMENT_REASON = "as reported by the store"
 
 # CSV columns, in the template's order: one row per order line, the order's fields repeat.
 ORDER_COLUMNS = [
@@ -444,22 +448,24 @@ def parse_api_order(data, index=1):
 # --- the importer ------------------------------------------------------------------------
 
 
-def import_orders(*, merchant, inputs, by, on_chunk=None, chunk=CHUNK):
+def import_orders(*, merchant, inputs, by, on_chunk=None, chunk=None):
     """Anyone allowed to import for `merchant` (a manager, a token of this merchant, the
     command line): apply the reimport rules to each OrderInput and create what is new.
 
-    `by` is the user or system name recorded in the history. One transaction per order;
-    returns one Outcome per order (and one per error found in it). `on_chunk(outcomes,
-    rows_done)` is called after each chunk of orders, for progress and for storing reports.
+    `by` is the user or system name recorded in the history. Orders are looked up and created
+    a chunk at a time, each chunk in one transaction with bulk inserts; if a chunk cannot be
+    written (an order the database refuses, or the same number imported elsewhere meanwhile)
+    that chunk is redone one order per transaction, so the bad order is reported and never
+    half there while the others come in. Returns one Outcome per order (and one per error
+    found in it). `on_chunk(outcomes, rows_done)` is called after each chunk, for progress
+    and for storing reports.
     """
+    chunk = chunk or CHUNK
     outcomes = []
     rows_done = 0
     for start in range(0, len(inputs), chunk):
         part = inputs[start : start + chunk]
-        existing = _existing_orders(merchant, [i.number for i in part if not i.errors])
-        new = []
-        for order_input in part:
-            new.extend(_import_one(merchant, order_input, by, existing))
+        new = _import_chunk(merchant, part, by)
         outcomes.extend(new)
         rows_done += sum(len(i.rows) or 1 for i in part)
         if on_chunk:
@@ -467,64 +473,132 @@ def import_orders(*, merchant, inputs, by, on_chunk=None, chunk=CHUNK):
     return outcomes
 
 
+def _import_chunk(merchant, part, by):
+    existing = _existing_orders(merchant, [i.number for i in part if not i.errors])
+    results = {}
+    to_create = []  # (position, input, clean-swept row it reimports)
+    repeated = []  # a number twice in one chunk: the second is "already imported"
+    numbers = set()
+    for position, order_input in enumerate(part):
+        if order_input.errors:
+            results[position] = _error_outcomes(order_input)
+            continue
+        earlier = existing.get(order_input.number, [])
+        live = next((o for o in earlier if o.status != "clean_swept"), None)
+        if live is not None:
+            results[position] = [_blocked(order_input, live)]
+        elif order_input.number in numbers:
+            repeated.append(position)
+        else:
+            numbers.add(order_input.number)
+            to_create.append((position, order_input, earlier[0] if earlier else None))
+    try:
+        orders = order_create_many(
+            merchant=merchant,
+            by=by,
+            items=[_item(order_input, swept) for _p, order_input, swept in to_create],
+            payment_reason=PAYMENT_REASON,
+        )
+    except (IntegrityError, DataError):
+        log.info("import: a chunk of %s could not be written at once; one by one", merchant)
+        for position, order_input, _swept in to_create:
+            results[position] = _import_one(merchant, order_input, by, existing)
+        for position in repeated:
+            results[position] = _import_one(merchant, part[position], by, existing)
+    else:
+        for (position, order_input, swept), order in zip(to_create, orders, strict=True):
+            existing[order_input.number] = [order, *existing.get(order_input.number, [])]
+            results[position] = [_created(order_input, order, swept)]
+        for position in repeated:
+            order_input = part[position]
+            results[position] = [_blocked(order_input, existing[order_input.number][0])]
+    return [outcome for position in range(len(part)) for outcome in results[position]]
+
+
+def _item(order_input, swept):
+    fields = dict(order_input.fields)
+    if order_input.payment:
+        fields["payment_status"] = order_input.payment
+    return {
+        "number": order_input.number,
+        "lines": order_input.lines,
+        "draft": order_input.draft,
+        "reimport_of": swept,
+        "fields": fields,
+    }
+
+
 def _existing_orders(merchant, numbers):
+    """{number: [orders with it, newest first]}. The live order is found through the unique
+    index of live numbers (the query repeats its condition so the index applies); clean-swept
+    rows through the status index."""
     found = {}
-    for order in Order.objects.filter(merchant=merchant, number__in=numbers).order_by(
-        "-created_at", "-id"
-    ):
+    if not numbers:
+        return found
+    mine = Order.objects.filter(merchant=merchant, number__in=numbers)
+    live = mine.filter(~Q(status="clean_swept"))
+    swept = mine.filter(status="clean_swept").order_by("-created_at", "-id")
+    for order in chain(live, swept):
         found.setdefault(order.number, []).append(order)
     return found
 
 
+def _error_outcomes(order_input):
+    return [
+        Outcome(row=row, number=order_input.number, outcome="error", field=name, message=message)
+        for row, name, message in order_input.errors
+    ]
+
+
+def _created(order_input, order, swept):
+    kind = "reimported" if swept else "created"
+    message = "Saved as a draft." if order_input.draft else ""
+    if swept:
+        message = f"Reimport of the clean-swept order from {swept.created_at:%Y-%m-%d}. {message}"
+    return Outcome(
+        row=order_input.row,
+        number=order_input.number,
+        outcome=kind,
+        message=message.strip(),
+        order=order,
+        earlier=swept,
+    )
+
+
 def _import_one(merchant, order_input, by, existing):
+    """One order in its own transaction: the fallback when a chunk could not be written."""
     number = order_input.number
     if order_input.errors:
-        return [
-            Outcome(row=row, number=number, outcome="error", field=name, message=message)
-            for row, name, message in order_input.errors
-        ]
+        return _error_outcomes(order_input)
     earlier = existing.get(number, [])
     live = next((o for o in earlier if o.status != "clean_swept"), None)
     if live is not None:
         return [_blocked(order_input, live)]
     swept = earlier[0] if earlier else None
     try:
-        with transaction.atomic():
-            fields = dict(order_input.fields)
-            if order_input.payment:
-                fields["payment_status"] = order_input.payment
-            order = order_create(
-                merchant=merchant,
-                by=by,
-                number=number,
-                lines=order_input.lines,
-                draft=order_input.draft,
-                reimport_of=swept,
-                **fields,
-            )
-            if order_input.payment:
-                _record_payment(order, by)
+        (order,) = order_create_many(
+            merchant=merchant,
+            by=by,
+            items=[_item(order_input, swept)],
+            payment_reason=PAYMENT_REASON,
+        )
     except IntegrityError:
         # Someone imported the same number between our look-up and our insert.
         live = Order.objects.filter(merchant=merchant, number=number).visible().first()
         if live is None:
             raise
         return [_blocked(order_input, live)]
+    except DataError:
+        return [
+            Outcome(
+                row=order_input.row,
+                number=number,
+                outcome="error",
+                message="The database refused a value of this order (too long or malformed).",
+            )
+        ]
     existing[number] = [order, *earlier]
-    kind = "reimported" if swept else "created"
-    message = "Saved as a draft." if order_input.draft else ""
-    if swept:
-        message = f"Reimport of the clean-swept order from {swept.created_at:%Y-%m-%d}. {message}"
-    return [
-        Outcome(
-            row=order_input.row,
-            number=number,
-            outcome=kind,
-            message=message.strip(),
-            order=order,
-            earlier=swept,
-        )
-    ]
+    return [_created(order_input, order, swept)]
 
 
 def _blocked(order_input, live):
@@ -542,22 +616,6 @@ def _blocked(order_input, live):
         outcome="skipped",
         message="already imported",
         earlier=live,
-    )
-
-
-def _record_payment(order, by):
-    """The store reports the payment's state with the order: it is the payment's initial
-    state, recorded in the history like the order's own first row. Review holds an order
-    whose payment was refused (payment_refused) when it gets to that check."""
-    StatusChange.objects.create(
-        order=order,
-        field="payment_status",
-        transition="import",
-        source="",
-        target=order.payment_status,
-        actor=by if is_person(by) else None,
-        actor_name=by.get_username() if is_person(by) else str(by),
-        reason="as reported by the store",
     )
 
 
