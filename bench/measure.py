@@ -50,12 +50,49 @@ def _time(client, url, runs):
         client.get(url)
     times.sort()
     p90 = times[max(0, int(round(0.9 * len(times))) - 1)]
+    slowest = max(ctx.captured_queries, key=lambda q: float(q["time"]), default=None)
     return {
         "median": statistics.median(times),
         "p90": p90,
         "queries": len(ctx.captured_queries),
         "status": response.status_code,
+        "slowest": slowest["sql"] if slowest else "",
+        "slowest_ms": float(slowest["time"]) * 1000 if slowest else 0,
     }
+
+
+def explain(sql):
+    """The plan of one captured query (with real run times on PostgreSQL)."""
+    prefix = (
+        "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS) "
+    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(prefix + sql)
+            rows = cursor.fetchall()
+    except Exception as exc:  # a captured query is not always runnable as text
+        return f"(no plan: {exc})"
+    if connection.vendor == "sqlite":
+        return "\n".join(f"{row[0]:>3} {row[1]:>3} {row[-1]}" for row in rows)
+    return "\n".join(row[0] for row in rows)
+
+
+def write_explains(n, pages):
+    """bench/explain-<db>-<N>.txt: the slowest query of each case of ours and its plan."""
+    out = []
+    for r in pages:
+        ours = r["ours"]
+        out += [
+            f"== {r['case']}: {r['url']}",
+            f"slowest query ({ours['slowest_ms']:.1f} ms):",
+            ours["slowest"],
+            "plan:",
+            explain(ours["slowest"]),
+            "",
+        ]
+    path = BENCH_DIR / f"explain-{connection.vendor}-{n}.txt"
+    path.write_text("\n".join(out))
+    return path
 
 
 def _runs_for(client, url):
@@ -359,6 +396,7 @@ def run(n, parts, started):
     if "pages" in parts:
         print("Pages (ours, then the admin's) ...")
         pages = measure_pages(n)
+        print(f"Plans of the slowest queries: {write_explains(n, pages).name}")
     if "export" in parts:
         print("CSV export ...")
         export = measure_export(n)
