@@ -347,22 +347,7 @@ def decode_upload(data):
 def parse_csv(text):
     """OrderInputs from CSV text, rows of the same order number grouped (in order of first
     appearance). Raises ImportFileError when the file as a whole is unusable."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ImportFileError("The file is empty.") from None
-    except csv.Error as exc:
-        raise ImportFileError(f"The file is not valid CSV: {exc}.") from None
-    names = [h.strip().lower() for h in header]
-    unknown = [h for h in names if h and h not in COLUMNS]
-    if unknown:
-        raise ImportFileError(
-            f"Unknown column(s): {', '.join(unknown)}. Use the columns of the template."
-        )
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
-    if missing:
-        raise ImportFileError(f"Missing column(s): {', '.join(missing)}.")
+    reader, names = _reader(text)
     orders = {}
     seen_order_values = {}
     count = 0
@@ -410,9 +395,47 @@ def parse_csv(text):
     return [_finish(o) for o in orders.values()], count
 
 
+def _reader(text):
+    """A CSV reader past the header, and the header's column names; raises ImportFileError
+    when the header is unusable."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFileError("The file is empty.") from None
+    except csv.Error as exc:
+        raise ImportFileError(f"The file is not valid CSV: {exc}.") from None
+    names = [h.strip().lower() for h in header]
+    unknown = [h for h in names if h and h not in COLUMNS]
+    if unknown:
+        raise ImportFileError(
+            f"Unknown column(s): {', '.join(unknown)}. Use the columns of the template."
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise ImportFileError(f"Missing column(s): {', '.join(missing)}.")
+    return reader, names
+
+
 def count_rows(text):
-    """Validate a CSV's header, size and row count without importing; returns the row count."""
-    return parse_csv(text)[1]
+    """Validate a CSV's header, CSV syntax and row count without importing (values are
+    checked by the import, row by row); returns the row count."""
+    reader, _names = _reader(text)
+    count = 0
+    try:
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            count += 1
+            if count > MAX_ROWS:
+                raise ImportFileError(
+                    f"The file has more than {MAX_ROWS:,} rows; split it into smaller files."
+                )
+    except csv.Error as exc:
+        raise ImportFileError(f"Row {reader.line_num} is not valid CSV: {exc}.") from None
+    if count == 0:
+        raise ImportFileError("The file has a header but no order rows.")
+    return count
 
 
 def parse_api_order(data, index=1):
