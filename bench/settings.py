@@ -16,5 +16,7 @@ from dashboard.settings import *  # noqa: E402,F403
 
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WHITENOISE_USE_FINDERS = True
+# No collectstatic here: look files up per request instead of listing STATIC_ROOT at start.
+WHITENOISE_AUTOREFRESH = True
 # Users are created once per database; hashing their passwords slowly buys nothing here.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

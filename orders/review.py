@@ -210,12 +210,11 @@ REVIEW_CHUNK = 200
 def review_orders(order_ids, *, on_progress=None, chunk=None):
     """System only: review many orders (an import batch's) with shared reference data.
 
-    Orders are reviewed a chunk at a time: one transaction per chunk locks the chunk's rows
-    (`select_for_update`, in id order so two runs cannot deadlock), reads their lines in one
-    query, and applies each order's accept or hold through its transition and Order.save()
-    (history row, stock reservation, kept counts), exactly as `review_order` does for one.
-    A chunk that fails is rolled back as a whole and redone one order at a time, so one bad
-    order cannot stop the others. `on_progress(done)` is called after each chunk.
+    Orders are reviewed a chunk at a time (see _review_chunk) with the same checks and the
+    same outcomes as `review_order`: the same transitions, history rows, stock reservations
+    and status counts. A chunk that fails is rolled back as a whole and redone one order at a
+    time through `review_order`, so one bad order cannot stop the others.
+    `on_progress(done)` is called after each chunk.
     """
     cache = ReviewCache()
     chunk = chunk or REVIEW_CHUNK
@@ -252,12 +251,14 @@ REVIEWED_FIELDS = [
 
 
 def _review_chunk(order_ids, cache):
-    """Review a chunk in one transaction. Each order goes through its `accept` or `hold`
-    transition (django-fsm checks it, and it is recorded for the history) on a locked row;
-    the rows the transitions produced are then written together: the orders with one
-    bulk_update, their history rows with one insert, the stock with one conditional UPDATE
-    per (facility, product), and the kept status counts with add_counts(), because these
-    writes do not go through Order.save()."""
+    """Review a chunk in one transaction. The chunk's rows are locked (`select_for_update`,
+    in id order so two runs cannot deadlock) and their lines read in one query; each order
+    goes through its `accept` or `hold` transition (django-fsm checks it and records it for
+    the history) on its locked row. What the transitions produced is then written together,
+    because one Order.save() per order would cost ten times as much: the stock with one
+    conditional UPDATE per (facility, product), the orders with one prepared UPDATE, their
+    history rows with one insert, and the kept status counts with add_counts(), since these
+    writes do not go through Order.save() (which keeps them for single changes)."""
     with transaction.atomic():
         orders = list(
             Order.objects.select_for_update()
