@@ -46,6 +46,11 @@ def main(argv=None):
     else:
         call_command("migrate", verbosity=0, interactive=False)
         print(f"Reusing the benchmark database ({connection.vendor}, N={args.n:,}).")
+        from django.core.management import get_commands
+
+        # A migration may have added kept counts since the data was written.
+        if "rebuild_status_counts" in get_commands():
+            call_command("rebuild_status_counts")
     if args.generate_only:
         return 0
     parts = set(filter(None, args.only.split(","))) or {"pages", "export", "import"}
