@@ -357,9 +357,11 @@ def _ratio(value):
 
 def render(n, pages, export, imported, elapsed):
     vendor = connection.vendor
-    version = connection.Database.sqlite_version if vendor == "sqlite" else (
-        connection.cursor().connection.info.server_version
-    )  # fmt: skip
+    if vendor == "sqlite":
+        version = connection.Database.sqlite_version
+    else:
+        number = connection.cursor().connection.info.server_version  # e.g. 150020
+        version = f"{number // 10000}.{number % 10000}"
     lines = [
         f"### {'SQLite' if vendor == 'sqlite' else 'PostgreSQL'} {version}, N = {n:,}",
         "",
