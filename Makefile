@@ -57,6 +57,12 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# The benchmark: builds (or reuses) a database with N orders and measures the list, search,
+# order page, export and import beside the Django admin. SQLite by default (bench/bench-N.sqlite3);
+# DATABASE_URL=postgres://... measures PostgreSQL. Results: stdout and bench/results-<db>-<N>.md.
+bench: install
+	$(PY) -m bench --n $(N)
+
 graph: install
 	DEBUG=1 $(PY) manage.py graph_transitions orders.Order.status > docs/status-machine.dot
 	DEBUG=1 $(PY) manage.py graph_transitions orders.Order.payment_status > docs/payment-machine.dot

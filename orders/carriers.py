@@ -26,6 +26,11 @@ def _carrier_key(carrier):
     return _ALIASES.get(folded, folded)
 
 
+def tracking_page(carrier):
+    """The tracking page template of a carrier ("{number}" marks where the number goes)."""
+    return _TRACKING_PAGES.get(_carrier_key(carrier), GENERIC_TRACKING_PAGE)
+
+
 def tracking_url(carrier, tracking_number):
     """The public tracking page for a parcel, or "" without a tracking number.
 
@@ -34,5 +39,4 @@ def tracking_url(carrier, tracking_number):
     number = str(tracking_number or "").strip()
     if not number:
         return ""
-    template = _TRACKING_PAGES.get(_carrier_key(carrier), GENERIC_TRACKING_PAGE)
-    return template.format(number=quote(number, safe=""))
+    return tracking_page(carrier).format(number=quote(number, safe=""))

@@ -20,16 +20,18 @@ import logging
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from itertools import chain
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError
+from django.db.models import Q
 from django.utils import timezone
 
 from . import audit
-from .models import ImportBatch, ImportRow, Merchant, Order, OrderLine, StatusChange
-from .services import is_person, order_create
+from .models import ImportBatch, ImportRow, Merchant, Order, OrderLine
+from .services import order_create_many
 from .text import unstorable
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ MAX_ROWS = getattr(settings, "IMPORT_MAX_ROWS", 20_000)
 MAX_QUANTITY = 10_000
 TOTAL_LIMIT = Decimal("10000000000")
 CHUNK = 500
+# The store reports the payment's state with the order: it is recorded like the first row.
+PAYMENT_REASON = "as reported by the store"
 
 # CSV columns, in the template's order: one row per order line, the order's fields repeat.
 ORDER_COLUMNS = [
@@ -390,22 +394,7 @@ def decode_upload(data):
 def parse_csv(text):
     """OrderInputs from CSV text, rows of the same order number grouped (in order of first
     appearance). Raises ImportFileError when the file as a whole is unusable."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ImportFileError("The file is empty.") from None
-    except csv.Error as exc:
-        raise ImportFileError(f"The file is not valid CSV: {exc}.") from None
-    names = [h.strip().lower() for h in header]
-    unknown = [h for h in names if h and h not in COLUMNS]
-    if unknown:
-        raise ImportFileError(
-            f"Unknown column(s): {', '.join(unknown)}. Use the columns of the template."
-        )
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
-    if missing:
-        raise ImportFileError(f"Missing column(s): {', '.join(missing)}.")
+    reader, names = _reader(text)
     orders = {}
     seen_order_values = {}
     count = 0
@@ -453,9 +442,47 @@ def parse_csv(text):
     return [_finish(o) for o in orders.values()], count
 
 
+def _reader(text):
+    """A CSV reader past the header, and the header's column names; raises ImportFileError
+    when the header is unusable."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFileError("The file is empty.") from None
+    except csv.Error as exc:
+        raise ImportFileError(f"The file is not valid CSV: {exc}.") from None
+    names = [h.strip().lower() for h in header]
+    unknown = [h for h in names if h and h not in COLUMNS]
+    if unknown:
+        raise ImportFileError(
+            f"Unknown column(s): {', '.join(unknown)}. Use the columns of the template."
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise ImportFileError(f"Missing column(s): {', '.join(missing)}.")
+    return reader, names
+
+
 def count_rows(text):
-    """Validate a CSV's header, size and row count without importing; returns the row count."""
-    return parse_csv(text)[1]
+    """Validate a CSV's header, CSV syntax and row count without importing (values are
+    checked by the import, row by row); returns the row count."""
+    reader, _names = _reader(text)
+    count = 0
+    try:
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            count += 1
+            if count > MAX_ROWS:
+                raise ImportFileError(
+                    f"The file has more than {MAX_ROWS:,} rows; split it into smaller files."
+                )
+    except csv.Error as exc:
+        raise ImportFileError(f"Row {reader.line_num} is not valid CSV: {exc}.") from None
+    if count == 0:
+        raise ImportFileError("The file has a header but no order rows.")
+    return count
 
 
 def parse_api_order(data, index=1):
@@ -491,28 +518,33 @@ def parse_api_order(data, index=1):
 # --- the importer ------------------------------------------------------------------------
 
 
-def import_orders(*, merchant, inputs, by, on_chunk=None, chunk=CHUNK):
+def import_orders(*, merchant, inputs, by, on_chunk=None, chunk=None):
     """Anyone allowed to import for `merchant` (a manager, a token of this merchant, the
     command line): apply the reimport rules to each OrderInput and create what is new.
 
-    `by` is the user or system name recorded in the history. One transaction per order;
-    returns one Outcome per order (and one per error found in it). `on_chunk(outcomes,
-    rows_done)` is called after each chunk of orders, for progress and for storing reports.
+    `by` is the user or system name recorded in the history. Orders are looked up and created
+    a chunk at a time, each chunk in one transaction with bulk inserts; if a chunk cannot be
+    written (an order the database refuses, or the same number imported elsewhere meanwhile)
+    that chunk is redone one order per transaction, so the bad order is reported and never
+    half there while the others come in. Returns one Outcome per order (and one per error
+    found in it). `on_chunk(outcomes, rows_done)` is called after each chunk, for progress
+    and for storing reports.
     """
+    chunk = chunk or CHUNK
     outcomes = []
     rows_done = 0
     audited = audit.is_audited(by)
     for start in range(0, len(inputs), chunk):
         part = inputs[start : start + chunk]
-        existing = _existing_orders(merchant, [i.number for i in part if not i.errors])
-        new = []
-        entries = []
-        for order_input in part:
-            result = _import_one(merchant, order_input, by, existing)
-            new.extend(result)
-            if audited:
-                entries.append(_audit_entry(merchant, order_input, by, result))
-        audit.record_many(entries)
+        results = _import_chunk(merchant, part, by)
+        new = [outcome for result in results for outcome in result]
+        if audited:
+            audit.record_many(
+                [
+                    _audit_entry(merchant, order_input, by, result)
+                    for order_input, result in zip(part, results, strict=True)
+                ]
+            )
         outcomes.extend(new)
         rows_done += sum(len(i.rows) or 1 for i in part)
         if on_chunk:
@@ -520,68 +552,139 @@ def import_orders(*, merchant, inputs, by, on_chunk=None, chunk=CHUNK):
     return outcomes
 
 
+def _import_chunk(merchant, part, by):
+    """The outcomes of each input of `part`, in order (a list per input)."""
+    existing = _existing_orders(merchant, [i.number for i in part if not i.errors])
+    results = {}
+    to_create = []  # (position, input, clean-swept row it reimports)
+    repeated = []  # a number twice in one chunk: the second is "already imported"
+    numbers = set()
+    for position, order_input in enumerate(part):
+        if order_input.errors:
+            results[position] = _error_outcomes(order_input)
+            continue
+        earlier = existing.get(order_input.number, [])
+        live = next((o for o in earlier if o.status != "clean_swept"), None)
+        if live is not None:
+            results[position] = [_blocked(order_input, live)]
+        elif order_input.number in numbers:
+            repeated.append(position)
+        else:
+            numbers.add(order_input.number)
+            to_create.append((position, order_input, earlier[0] if earlier else None))
+    try:
+        orders = order_create_many(
+            merchant=merchant,
+            by=by,
+            items=[_item(order_input, swept) for _p, order_input, swept in to_create],
+            payment_reason=PAYMENT_REASON,
+        )
+    except Exception:
+        # Nothing of the chunk is left (one transaction): redo it one order at a time, so
+        # only the order that cannot be stored is reported and the others come in.
+        log.info("import: a chunk of %s could not be written at once; one by one", merchant)
+        for position, order_input, _swept in to_create:
+            results[position] = _import_one(merchant, order_input, by, existing)
+        for position in repeated:
+            results[position] = _import_one(merchant, part[position], by, existing)
+    else:
+        for (position, order_input, swept), order in zip(to_create, orders, strict=True):
+            existing[order_input.number] = [order, *existing.get(order_input.number, [])]
+            results[position] = [_created(order_input, order, swept)]
+        for position in repeated:
+            order_input = part[position]
+            results[position] = [_blocked(order_input, existing[order_input.number][0])]
+    return [results[position] for position in range(len(part))]
+
+
+def _item(order_input, swept):
+    fields = dict(order_input.fields)
+    if order_input.payment:
+        fields["payment_status"] = order_input.payment
+    return {
+        "number": order_input.number,
+        "lines": order_input.lines,
+        "draft": order_input.draft,
+        "reimport_of": swept,
+        "fields": fields,
+    }
+
+
 def _existing_orders(merchant, numbers):
+    """{number: [orders with it, newest first]}. The live order is found through the unique
+    index of live numbers (the query repeats its condition so the index applies); clean-swept
+    rows through the status index."""
     found = {}
-    for order in Order.objects.filter(merchant=merchant, number__in=numbers).order_by(
-        "-created_at", "-id"
-    ):
+    if not numbers:
+        return found
+    mine = Order.objects.filter(merchant=merchant, number__in=numbers)
+    live = mine.filter(~Q(status="clean_swept"))
+    swept = mine.filter(status="clean_swept").order_by("-created_at", "-id")
+    for order in chain(live, swept):
         found.setdefault(order.number, []).append(order)
     return found
 
 
+def _error_outcomes(order_input):
+    return [
+        Outcome(row=row, number=order_input.number, outcome="error", field=name, message=message)
+        for row, name, message in order_input.errors
+    ]
+
+
+def _created(order_input, order, swept):
+    kind = "reimported" if swept else "created"
+    message = "Saved as a draft." if order_input.draft else ""
+    if swept:
+        message = f"Reimport of the clean-swept order from {swept.created_at:%Y-%m-%d}. {message}"
+    return Outcome(
+        row=order_input.row,
+        number=order_input.number,
+        outcome=kind,
+        message=message.strip(),
+        order=order,
+        earlier=swept,
+    )
+
+
 def _import_one(merchant, order_input, by, existing):
+    """One order in its own transaction: the fallback when a chunk could not be written."""
     number = order_input.number
     if order_input.errors:
-        return [
-            Outcome(row=row, number=number, outcome="error", field=name, message=message)
-            for row, name, message in order_input.errors
-        ]
+        return _error_outcomes(order_input)
     earlier = existing.get(number, [])
     live = next((o for o in earlier if o.status != "clean_swept"), None)
     if live is not None:
         return [_blocked(order_input, live)]
     swept = earlier[0] if earlier else None
     try:
-        with transaction.atomic():
-            fields = dict(order_input.fields)
-            if order_input.payment:
-                fields["payment_status"] = order_input.payment
-            order = order_create(
-                merchant=merchant,
-                by=by,
-                number=number,
-                lines=order_input.lines,
-                draft=order_input.draft,
-                reimport_of=swept,
-                **fields,
-            )
-            if order_input.payment:
-                _record_payment(order, by)
+        (order,) = order_create_many(
+            merchant=merchant,
+            by=by,
+            items=[_item(order_input, swept)],
+            payment_reason=PAYMENT_REASON,
+        )
     except IntegrityError:
         # Someone imported the same number between our look-up and our insert.
         live = Order.objects.filter(merchant=merchant, number=number).visible().first()
         if live is None:
             return [_failed(order_input)]
         return [_blocked(order_input, live)]
+    except DataError:
+        return [
+            Outcome(
+                row=order_input.row,
+                number=number,
+                outcome="error",
+                message="The database refused a value of this order (too long or malformed).",
+            )
+        ]
     except Exception:
         # The order's transaction rolled back whole (no order, lines or history are left);
         # report it and go on with the others rather than stop the import half-way.
         return [_failed(order_input)]
     existing[number] = [order, *earlier]
-    kind = "reimported" if swept else "created"
-    message = "Saved as a draft." if order_input.draft else ""
-    if swept:
-        message = f"Reimport of the clean-swept order from {swept.created_at:%Y-%m-%d}. {message}"
-    return [
-        Outcome(
-            row=order_input.row,
-            number=number,
-            outcome=kind,
-            message=message.strip(),
-            order=order,
-            earlier=swept,
-        )
-    ]
+    return [_created(order_input, order, swept)]
 
 
 def _failed(order_input):
@@ -630,22 +733,6 @@ def _blocked(order_input, live):
         outcome="skipped",
         message="already imported",
         earlier=live,
-    )
-
-
-def _record_payment(order, by):
-    """The store reports the payment's state with the order: it is the payment's initial
-    state, recorded in the history like the order's own first row. Review holds an order
-    whose payment was refused (payment_refused) when it gets to that check."""
-    StatusChange.objects.create(
-        order=order,
-        field="payment_status",
-        transition="import",
-        source="",
-        target=order.payment_status,
-        actor=by if is_person(by) else None,
-        actor_name=by.get_username() if is_person(by) else str(by),
-        reason="as reported by the store",
     )
 
 

@@ -503,23 +503,37 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
                     transaction.on_commit(
                         lambda: review_requested.send(sender=Order, order_id=order_id)
                     )
-                actor = self.__dict__.get("_actor")
-                user = actor if isinstance(actor, models.Model) else None
-                name = (user.get_username() if user else actor) or "system"
-                StatusChange.objects.bulk_create(
-                    StatusChange(
-                        order=self,
-                        field=field,
-                        transition=transition_name,
-                        source=source,
-                        target=target,
-                        actor=user,
-                        actor_name=name,
-                        reason=self.__dict__.get("_reason", ""),
-                    )
-                    for field, transition_name, source, target in pending
-                )
+                StatusChange.objects.bulk_create(self.history_rows(pending))
         self._pending_changes = []
+
+    def save_reviewed(self, fields):
+        """Write `fields` after a transition whose history rows, stock effects and kept
+        counts the caller writes for a whole chunk (review, orders/review.py). The row is
+        still only written if it is in the state it was read in (ConcurrentTransition)."""
+        if self.__dict__.get("_pending_changes"):
+            raise ValueError("save_reviewed: the caller must take the pending history first")
+        super().save(update_fields=fields)
+        self._remember_count_key()
+
+    def history_rows(self, pending):
+        """The StatusChange rows for transitions applied to this instance, one per
+        transition, naming the actor set with act_as()."""
+        actor = self.__dict__.get("_actor")
+        user = actor if isinstance(actor, models.Model) else None
+        name = (user.get_username() if user else actor) or "system"
+        return [
+            StatusChange(
+                order=self,
+                field=field,
+                transition=transition_name,
+                source=source,
+                target=target,
+                actor=user,
+                actor_name=name,
+                reason=self.__dict__.get("_reason", ""),
+            )
+            for field, transition_name, source, target in pending
+        ]
 
     # -- status transitions -----------------------------------------------------------------
     # Docstrings say who may call each; the permission argument enforces it for people, and

@@ -10,12 +10,15 @@ approve and release; and the batch importer, which reviews its orders in one pas
 """
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Prefetch
 
 from . import statuses as st
 from .addresses import address_errors
+from .counts import add_counts
 from .models import (
     FulfillmentCenter,
     InsufficientStock,
@@ -24,6 +27,7 @@ from .models import (
     OrderLine,
     Product,
     ShipOptionMapping,
+    StatusChange,
 )
 from .services import ActionRefused, order_transition
 
@@ -147,13 +151,14 @@ def _link_new_products(order, lines):
     Order.objects.filter(pk=order.pk).update(flow=order.flow, has_embroidery=order.has_embroidery)
 
 
-def candidate_centers(order, lines, cache):
+def candidate_centers(order, lines, cache, available=None):
     """Facilities that can ship the whole order now, those in the customer's country first.
 
     For stock orders a facility qualifies when it has every product available in the needed
     quantity; print orders need a facility that produces print. This is a read: the accept
     itself reserves with a conditional UPDATE, so a facility that lost its stock meanwhile is
-    refused there and the next one is tried.
+    refused there and the next one is tried. `available` ({(center id, product id): units})
+    saves the read when the caller already holds the levels.
     """
     if order.flow == st.PRINT:
         able = [c for c in cache.all_centers() if c.handles_print]
@@ -161,11 +166,12 @@ def candidate_centers(order, lines, cache):
         needed = {}
         for line in lines:
             needed[line.product_id] = needed.get(line.product_id, 0) + line.quantity
-        available = {}
-        for center_id, product_id, on_hand, reserved in InventoryLevel.objects.filter(
-            product_id__in=needed
-        ).values_list("center_id", "product_id", "on_hand", "reserved"):
-            available[center_id, product_id] = on_hand - reserved
+        if available is None:
+            available = {}
+            for center_id, product_id, on_hand, reserved in InventoryLevel.objects.filter(
+                product_id__in=needed
+            ).values_list("center_id", "product_id", "on_hand", "reserved"):
+                available[center_id, product_id] = on_hand - reserved
         able = [
             c
             for c in cache.all_centers()
@@ -203,16 +209,177 @@ def _hold(order, reason, note):
     )
 
 
-def review_orders(order_ids, *, on_progress=None, every=200):
-    """System only: review many orders in the given order with shared reference data.
-    `on_progress(done)` is called every `every` orders and at the end."""
+REVIEW_CHUNK = 200
+
+
+def review_orders(order_ids, *, on_progress=None, chunk=None):
+    """System only: review many orders (an import batch's) with shared reference data.
+
+    Orders are reviewed a chunk at a time (see _review_chunk) with the same checks and the
+    same outcomes as `review_order`: the same transitions, history rows, stock reservations
+    and status counts. A chunk that fails is rolled back as a whole and redone one order at a
+    time through `review_order`, so one bad order cannot stop the others.
+    `on_progress(done)` is called after each chunk.
+    """
     cache = ReviewCache()
+    chunk = chunk or REVIEW_CHUNK
     done = 0
-    for order_id in order_ids:
-        review_order(order_id, cache=cache)
-        done += 1
-        if on_progress and done % every == 0:
+    for start in range(0, len(order_ids), chunk):
+        part = order_ids[start : start + chunk]
+        try:
+            _review_chunk(part, cache)
+        except Exception:
+            log.exception("review: a chunk failed; reviewing its orders one by one")
+            for order_id in part:
+                review_order(order_id, cache=cache)
+        done += len(part)
+        if on_progress:
             on_progress(done)
-    if on_progress:
-        on_progress(done)
     return done
+
+
+# What a review changes on an order row (accept: facility, carrier, ship-by, reservation;
+# hold: reason and note; both: status and its time; linking a new SKU: flow).
+REVIEWED_FIELDS = [
+    "status",
+    "status_changed_at",
+    "hold_reason",
+    "hold_note",
+    "center",
+    "carrier",
+    "service",
+    "ship_by",
+    "stock_reserved",
+    "flow",
+    "has_embroidery",
+]
+
+
+def _review_chunk(order_ids, cache):
+    """Review a chunk in one transaction. The chunk's rows are locked (`select_for_update`,
+    in id order so two runs cannot deadlock) and their lines read in one query; each order
+    goes through its `accept` or `hold` transition (django-fsm checks it and records it for
+    the history) on its locked row and is saved with Order.save(), whose concurrent-transition
+    guard only writes a row still in Import Review. What would cost a query or more per order
+    is written once for the chunk: the reserved stock with one conditional UPDATE per
+    (facility, product), the history rows with one insert, and the kept status counts with
+    add_counts() (each save is told the chunk keeps them)."""
+    with transaction.atomic():
+        orders = list(
+            Order.objects.select_for_update()
+            .filter(pk__in=order_ids, status="import_review")
+            .prefetch_related(
+                Prefetch("lines", queryset=OrderLine.objects.select_related("product"))
+            )
+            .order_by("pk")
+        )
+        if not orders:
+            return
+        lines_of = {}
+        for order in orders:
+            lines_of[order.pk] = list(order.lines.all())
+            _link_new_products(order, lines_of[order.pk])
+        stock = _StockBook(
+            {line.product_id for lines in lines_of.values() for line in lines if line.product_id}
+        )
+        deltas = {}
+        for order in orders:
+            lines = lines_of[order.pk]
+            failing = first_failing_check(order, lines, cache)
+            if failing:
+                _transition(order, "hold", reason=failing[0], note=failing[1])
+            else:
+                _accept_from_book(order, lines, cache, stock)
+            merchant_deltas = deltas.setdefault(order.merchant_id, Counter())
+            merchant_deltas["import_review", ""] -= 1
+            merchant_deltas[order.status, order.hold_reason] += 1
+        stock.write()
+        history = []
+        for order in orders:
+            # The chunk writes the history, stock and counts itself: save() writes the row.
+            history.extend(order.history_rows(order.__dict__.get("_pending_changes") or []))
+            order._pending_changes = []
+            order.save_reviewed(REVIEWED_FIELDS)
+        StatusChange.objects.bulk_create(history)
+        for merchant_id, merchant_deltas in deltas.items():
+            add_counts(merchant_id, {k: n for k, n in merchant_deltas.items() if n})
+
+
+def _transition(order, name, why="", **params):
+    """Apply a transition to the instance only; _review_chunk writes the result. The history
+    row's reason is `why`, else the hold note, as order_transition records it."""
+    order.act_as(REVIEWER, why or str(params.get("note") or params.get("reason") or ""))
+    getattr(order, name)(**params)
+
+
+def _accept_from_book(order, lines, cache, stock):
+    needed = Counter()
+    for line in lines:
+        needed[line.product_id] += line.quantity
+    mapping = cache.mapping_for(order.merchant_id, order.ship_option)
+    for center in candidate_centers(order, lines, cache, available=stock.available):
+        if order.flow == st.STOCK and not stock.take(center, needed):
+            continue
+        _transition(
+            order,
+            "accept",
+            why=f"Ships from {center.code}",
+            center=center,
+            carrier=mapping.carrier,
+            service=mapping.service,
+        )
+        order.stock_reserved = order.flow == st.STOCK
+        return
+    if order.flow == st.PRINT:
+        _transition(
+            order,
+            "hold",
+            reason="special_requirements",
+            note="No facility can produce this order; staff will check.",
+        )
+    else:
+        _transition(
+            order,
+            "hold",
+            reason="insufficient_inventory",
+            note="No facility has stock for the whole order.",
+        )
+
+
+class _StockBook:
+    """The stock levels of a chunk's products, locked for the chunk's transaction (in one
+    fixed order, so it cannot deadlock with a single review), so what is taken here is
+    exact; `write` reserves the sums with the same conditional UPDATE an accept uses."""
+
+    def __init__(self, product_ids):
+        levels = (
+            InventoryLevel.objects.select_for_update()
+            .filter(product_id__in=product_ids)
+            .order_by("product_id", "center_id")
+            .values_list("center_id", "product_id", "on_hand", "reserved")
+        )
+        self.available = {(c, p): on_hand - reserved for c, p, on_hand, reserved in levels}
+        self.taken = Counter()
+
+    def take(self, center, needed):
+        if any(self.available.get((center.pk, p), 0) < qty for p, qty in needed.items()):
+            return False
+        for product_id, qty in needed.items():
+            self.available[center.pk, product_id] -= qty
+            self.taken[center.pk, product_id] += qty
+        return True
+
+    def write(self):
+        table = connection.ops.quote_name(InventoryLevel._meta.db_table)
+        sql = (
+            f"UPDATE {table} SET reserved = reserved + %s "
+            "WHERE center_id = %s AND product_id = %s AND on_hand >= reserved + %s"
+        )
+        params = [[qty, c, p, qty] for (c, p), qty in sorted(self.taken.items())]
+        if not params:
+            return
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)
+            if cursor.rowcount != len(params):
+                # Cannot happen while the rows are locked; if it does, the chunk rolls back.
+                raise InsufficientStock("Stock changed during review")

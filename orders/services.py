@@ -7,6 +7,7 @@ as "review" or "carrier" (machines are trusted callers and skip the user check).
 """
 
 import functools
+from collections import Counter
 
 from django.db import transaction
 from django.db.models import Model
@@ -15,6 +16,7 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, 
 from . import audit
 from . import statuses as st
 from .addresses import address_errors, normalize
+from .counts import add_counts
 from .models import (
     ADDRESS_FIELDS,
     AddressChange,
@@ -278,6 +280,41 @@ def order_request_address_change(*, order, by, address, note=""):
 # --- creating orders -----------------------------------------------------------------------
 
 
+def _flow(skus, products):
+    """The flow the products give, and whether one is embroidered: all stock items ship from
+    stock, anything printed or embroidered is print; a mix is kept as given for review."""
+    kinds = {products[s].kind for s in skus if s in products}
+    return (st.STOCK if kinds <= {"stock"} else st.PRINT), "embroidery" in kinds
+
+
+def _new_lines(order, lines, products):
+    return [
+        OrderLine(
+            order=order,
+            product=products.get(line["sku"]),
+            sku=line["sku"],
+            name=line.get("name") or getattr(products.get(line["sku"]), "name", ""),
+            quantity=line.get("quantity", 1),
+            unit_price=line.get("unit_price", 0),
+            personalization=line.get("personalization", ""),
+            personalization_complete=line.get("personalization_complete", True),
+        )
+        for line in lines
+    ]
+
+
+def _first_history(order, by, *, draft, reimport_of):
+    return StatusChange(
+        order=order,
+        field="status",
+        transition="reimport" if reimport_of else ("create" if draft else "import"),
+        source="",
+        target=order.status,
+        actor=by if is_person(by) else None,
+        actor_name=by.get_username() if is_person(by) else str(by),
+    )
+
+
 def order_create(*, merchant, by, number, lines, draft=False, reimport_of=None, **fields):
     """Create an order with its lines in its initial state (Draft, or Import Review which
     starts the review) and its first history row. `lines` are dicts with sku, quantity and
@@ -288,41 +325,90 @@ def order_create(*, merchant, by, number, lines, draft=False, reimport_of=None, 
     """
     skus = [line["sku"] for line in lines]
     products = {p.sku: p for p in Product.objects.filter(merchant=merchant, sku__in=skus)}
-    kinds = {products[s].kind for s in skus if s in products}
-    flow = st.STOCK if kinds <= {"stock"} else st.PRINT
+    flow, embroidery = _flow(skus, products)
     initial = "draft" if draft else "import_review"
     with transaction.atomic():
         order = Order.objects.create(
             merchant=merchant,
             number=number,
             flow=flow,
-            has_embroidery="embroidery" in kinds,
+            has_embroidery=embroidery,
             reimport_of=reimport_of,
             status=initial,
             **fields,
         )
-        OrderLine.objects.bulk_create(
-            OrderLine(
-                order=order,
-                product=products.get(line["sku"]),
-                sku=line["sku"],
-                name=line.get("name") or getattr(products.get(line["sku"]), "name", ""),
-                quantity=line.get("quantity", 1),
-                unit_price=line.get("unit_price", 0),
-                personalization=line.get("personalization", ""),
-                personalization_complete=line.get("personalization_complete", True),
-            )
-            for line in lines
-        )
-        StatusChange.objects.create(
-            order=order,
-            field="status",
-            transition="reimport" if reimport_of else ("create" if draft else "import"),
-            source="",
-            target=initial,
-            actor=by if is_person(by) else None,
-            actor_name=by.get_username() if is_person(by) else str(by),
-        )
+        OrderLine.objects.bulk_create(_new_lines(order, lines, products))
+        _first_history(order, by, draft=draft, reimport_of=reimport_of).save()
         if initial == "import_review":
             transaction.on_commit(lambda: review_requested.send(sender=Order, order_id=order.pk))
     return order
+
+
+def order_create_many(*, merchant, by, items, payment_reason=""):
+    """Importers: create many orders at once, each exactly as order_create would, in one
+    transaction: bulk inserts of the orders in their initial state (Draft or Import Review;
+    the only states the rules allow to be inserted), their lines and their first history
+    rows, plus a payment history row for each order created with a payment status the store
+    reported (`payment_reason` explains it). The kept status counts are adjusted by the same
+    amounts in the same transaction.
+
+    `items` are dicts with number, lines, draft, reimport_of and fields (order field values,
+    payment_status included when given). Returns the orders, in the order of `items`. Review
+    is requested after commit for every order in Import Review. Raises the database's error
+    (nothing is written) if any order cannot be inserted; the caller then retries one by one.
+    """
+    skus = {line["sku"] for item in items for line in item["lines"]}
+    products = {p.sku: p for p in Product.objects.filter(merchant=merchant, sku__in=skus)}
+    orders = []
+    for item in items:
+        flow, embroidery = _flow([line["sku"] for line in item["lines"]], products)
+        orders.append(
+            Order(
+                merchant=merchant,
+                number=item["number"],
+                flow=flow,
+                has_embroidery=embroidery,
+                reimport_of=item.get("reimport_of"),
+                status="draft" if item.get("draft") else "import_review",
+                **item.get("fields", {}),
+            )
+        )
+    with transaction.atomic():
+        Order.objects.bulk_create(orders)
+        OrderLine.objects.bulk_create(
+            line
+            for order, item in zip(orders, items, strict=True)
+            for line in _new_lines(order, item["lines"], products)
+        )
+        history = []
+        for order, item in zip(orders, items, strict=True):
+            history.append(
+                _first_history(
+                    order, by, draft=item.get("draft"), reimport_of=item.get("reimport_of")
+                )
+            )
+            if "payment_status" in item.get("fields", {}):
+                history.append(
+                    StatusChange(
+                        order=order,
+                        field="payment_status",
+                        transition="import",
+                        source="",
+                        target=order.payment_status,
+                        actor=by if is_person(by) else None,
+                        actor_name=by.get_username() if is_person(by) else str(by),
+                        reason=payment_reason,
+                    )
+                )
+        StatusChange.objects.bulk_create(history)
+        # Bulk inserts skip Order.save(), which keeps the counts for single changes.
+        add_counts(merchant.pk, Counter((order.status, "") for order in orders))
+        to_review = [order.pk for order in orders if order.status == "import_review"]
+        if to_review:
+            transaction.on_commit(lambda: _request_reviews(to_review))
+    return orders
+
+
+def _request_reviews(order_ids):
+    for order_id in order_ids:
+        review_requested.send(sender=Order, order_id=order_id)

@@ -1,0 +1,448 @@
+"""The measurements of `make bench`: pages side by side with the Django admin, the CSV export,
+a 10,000-line import with review. All through the real views and the real importer."""
+
+import datetime
+import html
+import json
+import os
+import platform
+import random
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import django
+from django.contrib.auth import get_user_model
+from django.core.management import call_command, get_commands
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from bench.generate import BIG, MANAGER, STAFF, big_numbers
+from orders import review
+from orders.importing import create_batch, run_batch
+from orders.models import ImportBatch, InventoryLevel, Merchant, Order, Product
+
+BENCH_DIR = Path(__file__).resolve().parent
+MIN_RUNS = 15
+WARMUP = 2
+IMPORT_LINES = 10_000
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+def _time(client, url, runs):
+    for _ in range(WARMUP):
+        response = client.get(url)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - start) * 1000)
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(url)
+    times.sort()
+    p90 = times[max(0, int(round(0.9 * len(times))) - 1)]
+    slowest = max(ctx.captured_queries, key=lambda q: float(q["time"]), default=None)
+    return {
+        "median": statistics.median(times),
+        "p90": p90,
+        "queries": len(ctx.captured_queries),
+        "status": response.status_code,
+        "slowest": slowest["sql"] if slowest else "",
+        "slowest_ms": float(slowest["time"]) * 1000 if slowest else 0,
+    }
+
+
+def explain(sql):
+    """The plan of one captured query (with real run times on PostgreSQL)."""
+    prefix = (
+        "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS) "
+    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(prefix + sql)
+            rows = cursor.fetchall()
+    except Exception as exc:  # a captured query is not always runnable as text
+        return f"(no plan: {exc})"
+    if connection.vendor == "sqlite":
+        return "\n".join(f"{row[0]:>3} {row[1]:>3} {row[-1]}" for row in rows)
+    return "\n".join(row[0] for row in rows)
+
+
+def write_explains(n, pages):
+    """bench/explain-<db>-<N>.txt: the slowest query of each case of ours and its plan."""
+    out = []
+    for r in pages:
+        ours = r["ours"]
+        out += [
+            f"== {r['case']}: {r['url']}",
+            f"slowest query ({ours['slowest_ms']:.1f} ms):",
+            ours["slowest"],
+            "plan:",
+            explain(ours["slowest"]),
+            "",
+        ]
+    path = BENCH_DIR / f"explain-{connection.vendor}-{n}.txt"
+    path.write_text("\n".join(out))
+    return path
+
+
+def _runs_for(client, url):
+    """At least MIN_RUNS; more when a request is quick, so the median is steady."""
+    start = time.perf_counter()
+    client.get(url)
+    once = time.perf_counter() - start
+    return MIN_RUNS if once > 0.05 else 31
+
+
+def _deep_page_url(client):
+    """Page 1,000: `?page=1000` while the list pages by number; with cursor paging, the URL
+    reached by following the 'next' link 999 times from the first page."""
+    first = client.get("/orders/").content.decode()
+    found = re.search(r'<a [^>]*href="([^"]+)"[^>]*rel="next"', first)
+    if found is None or "page=" in html.unescape(found.group(1)):
+        return "/orders/?page=1000", "?page=1000"
+    url = html.unescape(found.group(1))
+    for _ in range(998):
+        page = client.get(url).content.decode()
+        found = re.search(r'<a [^>]*href="([^"]+)"[^>]*rel="next"', page)
+        if found is None:
+            break
+        url = html.unescape(found.group(1))
+    return url, "cursor after 999 'next' links"
+
+
+def measure_pages(n):
+    users = get_user_model().objects
+    big = Merchant.objects.get(slug=BIG)
+    ours, admin = Client(), Client()
+    ours.force_login(users.get(username=MANAGER))
+    admin.force_login(users.get(username=STAFF))
+    numbers = big_numbers(n)
+    probe = Order.objects.get(merchant=big, number=numbers["exact"])
+    tracking = (
+        Order.objects.filter(merchant=big, pk__gte=probe.pk)
+        .exclude(tracking_number="")
+        .order_by("pk")
+        .values_list("tracking_number", flat=True)
+        .first()
+    )
+    history = Order.objects.get(merchant=big, number=numbers["history"])
+    sku = Product.objects.filter(merchant=big, kind="stock").order_by("sku").first().sku
+    deep_url, deep_how = _deep_page_url(ours)
+    scope = f"/admin/orders/order/?merchant__id__exact={big.pk}"
+
+    def q(value):
+        return urlencode({"q": value})
+
+    cases = [
+        ("List, default view (all tab counts)", "/orders/", scope),
+        ("Status tab: Action Required", "/orders/?group=action_required",
+         f"{scope}&status__exact=action_required"),
+        ("Status tab: Shipped", "/orders/?group=shipped", None),
+        ("Sub-status: In Transit", "/orders/?group=shipped&status=in_transit",
+         f"{scope}&status__exact=in_transit"),
+        ("Hold reason: Insufficient inventory",
+         "/orders/?group=action_required&hold_reason=insufficient_inventory",
+         f"{scope}&status__exact=action_required&hold_reason__exact=insufficient_inventory"),
+        (f"Search: exact number ({probe.number}, answers 302 to the order)",
+         f"/orders/?{q(probe.number)}", f"{scope}&{q(probe.number)}"),
+        (f"Search: number prefix ({numbers['prefix']})", f"/orders/?{q(numbers['prefix'])}",
+         None),
+        ("Search: email", f"/orders/?{q(probe.customer_email)}",
+         f"{scope}&{q(probe.customer_email)}"),
+        ("Search: tracking number", f"/orders/?{q(tracking)}", f"{scope}&{q(tracking)}"),
+        (f"Search: SKU ({sku})", f"/orders/?{q(sku)}", None),
+        (f"Page 1,000 ({deep_how}; admin: p=500 of 100)", deep_url, f"{scope}&p=500"),
+        ("Order page (30 history rows)", f"/orders/{history.number}/",
+         f"/admin/orders/order/{history.pk}/change/"),
+    ]  # fmt: skip
+    results = []
+    for name, url, admin_url in cases:
+        mine = _time(ours, url, _runs_for(ours, url))
+        theirs = _time(admin, admin_url, _runs_for(admin, admin_url)) if admin_url else None
+        results.append({"case": name, "url": url, "ours": mine, "admin": theirs})
+        print(f"  {name}: {mine['median']:.1f} ms" + (
+            f" (admin {theirs['median']:.1f} ms)" if theirs else ""
+        ))  # fmt: skip
+    return results
+
+
+# --- export -------------------------------------------------------------------------------
+
+
+def measure_export(n):
+    """Runs the export in a fresh process so its peak RSS is the export's own."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--n", str(n), "--export-child"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        cwd=BENCH_DIR.parent,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def export_child(n):
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=MANAGER))
+    # Warm the code path and the connection on an export that matches nothing.
+    b"".join(client.get("/orders/export.csv?created_after=2999-01-01").streaming_content)
+    before = _memory_kb("VmRSS")
+    start = time.perf_counter()
+    response = client.get("/orders/export.csv")
+    rows = size = 0
+    for piece in response.streaming_content:
+        rows += piece.count(b"\n")
+        size += len(piece)
+    seconds = time.perf_counter() - start
+    peak = _memory_kb("VmHWM")
+    print(
+        json.dumps(
+            {
+                "rows": rows - 1,
+                "bytes": size,
+                "seconds": seconds,
+                "rows_per_s": (rows - 1) / seconds,
+                "peak_rss_mb": peak / 1024,
+                "rss_before_mb": before / 1024,
+            }
+        )
+    )
+    return 0
+
+
+def _memory_kb(key):
+    """VmRSS (now) or VmHWM (peak) of this process from /proc, in KB. Not getrusage: Linux
+    hands a child the parent's peak across fork and exec, which would count the benchmark's
+    own memory. Elsewhere: getrusage's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+# --- import -------------------------------------------------------------------------------
+
+
+def import_csv(merchant, lines, seed=1):
+    """A store's CSV of `lines` rows: mostly good orders of 1-3 lines, and the usual share of
+    unknown SKUs, bad addresses, approvals, refused payments and row errors."""
+    rng = random.Random(seed)
+    skus = list(
+        Product.objects.filter(merchant=merchant, kind="stock").values_list("sku", flat=True)
+    )
+    tag = timezone.now().strftime("%H%M%S")
+    header = (
+        "order_number,customer_name,customer_email,ship_name,address1,city,region,postal_code,"
+        "country,ship_option,payment,needs_approval,sku,quantity,unit_price"
+    )
+    out = [header]
+    k = 0
+    while len(out) - 1 < lines:
+        k += 1
+        number = f"IMP-{tag}-{k:05d}"
+        roll = rng.random()
+        address = (
+            ("Ava Smith", "1 Market Street", "New York", "NY", "10001", "US")
+            if rng.random() < 0.8
+            else ("Lena Schmidt", "Unter den Linden 1", "Berlin", "", "10117", "DE")
+        )
+        if 0.02 <= roll < 0.04:
+            address = (*address[:4], "", address[5])  # no postal code: review holds it
+        payment = "refused" if 0.04 <= roll < 0.05 else "paid"
+        approval = "yes" if 0.05 <= roll < 0.07 else ""
+        for _ in range(min(rng.choices((1, 2, 3), (60, 30, 10))[0], lines - len(out) + 1)):
+            sku = f"NOPE-{k}" if roll < 0.02 else rng.choice(skus)
+            quantity = "x" if 0.07 <= roll < 0.075 else str(rng.choice((1, 1, 2)))
+            out.append(
+                ",".join(
+                    [
+                        number,
+                        "Ava Smith",
+                        f"ava{k}@example.com",
+                        *address[:1],
+                        *address[1:],
+                        "Standard",
+                        payment,
+                        approval,
+                        sku,
+                        quantity,
+                        "24.00",
+                    ]
+                )
+            )
+    return "\n".join(out) + "\n"
+
+
+def measure_import(n):
+    big = Merchant.objects.get(slug=BIG)
+    text = import_csv(big, IMPORT_LINES)
+    spent = {"review": 0.0, "reviewed": 0}
+    real = review.review_orders
+
+    def timed(order_ids, **kwargs):
+        start = time.perf_counter()
+        done = real(order_ids, **kwargs)
+        spent["review"] += time.perf_counter() - start
+        spent["reviewed"] += done
+        return done
+
+    review.review_orders = timed
+    try:
+        start = time.perf_counter()
+        batch = create_batch(merchant=big, content=text, filename="bench.csv", source="command")
+        run_batch(batch.pk)
+        seconds = time.perf_counter() - start
+    finally:
+        review.review_orders = real
+    batch = ImportBatch.objects.get(pk=batch.pk)
+    created = list(batch.rows.exclude(order=None).values_list("order_id", flat=True))
+    outcome = {
+        "lines": IMPORT_LINES,
+        "seconds": seconds,
+        "import_seconds": seconds - spent["review"],
+        "review_seconds": spent["review"],
+        "reviewed": spent["reviewed"],
+        "orders_per_s": spent["reviewed"] / spent["review"] if spent["review"] else 0,
+        "state": batch.state,
+        "created": batch.created,
+        "errors": batch.errors,
+        "statuses": _tally(Order.objects.filter(pk__in=created)),
+    }
+    _remove_import(batch, created)
+    return outcome
+
+
+def _tally(orders):
+    tally = {}
+    for status in orders.values_list("status", flat=True):
+        tally[status] = tally.get(status, 0) + 1
+    return dict(sorted(tally.items(), key=lambda kv: -kv[1]))
+
+
+def _remove_import(batch, order_ids):
+    """Leave the benchmark database as it was, so the next run can reuse it.
+
+    Orders are never deleted by the product (orders/integrity.py refuses it through the ORM);
+    this benchmark removes the orders it imported itself with plain SQL, on purpose, so the
+    next run measures the same database. Their lines, history, tracking events and address
+    changes go first (the foreign keys point at the orders)."""
+    tables = [(r.related_model._meta.db_table, r.field.column) for r in Order._meta.related_objects]
+    tables.append((Order._meta.db_table, "id"))
+    quote = connection.ops.quote_name
+    with transaction.atomic(), connection.cursor() as cursor:
+        for start in range(0, len(order_ids), 500):
+            ids = order_ids[start : start + 500]
+            marks = ", ".join(["%s"] * len(ids))
+            for table, column in tables:
+                if (table, column) == (Order._meta.db_table, "reimport_of_id"):
+                    continue  # points back at older orders, which stay
+                cursor.execute(
+                    f"DELETE FROM {quote(table)} WHERE {quote(column)} IN ({marks})", ids
+                )
+    batch.delete()
+    InventoryLevel.objects.filter(product__merchant__slug=BIG).update(reserved=0)
+    if "rebuild_status_counts" in get_commands():
+        call_command("rebuild_status_counts")
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def _ms(value):
+    return f"{value:.1f}"
+
+
+def _ratio(value):
+    return f"{value:.2f}×" if value >= 0.1 else f"{value:.3f}×"
+
+
+def render(n, pages, export, imported, elapsed):
+    vendor = connection.vendor
+    if vendor == "sqlite":
+        version = connection.Database.sqlite_version
+    else:
+        number = connection.cursor().connection.info.server_version  # e.g. 150020
+        version = f"{number // 10000}.{number % 10000}"
+    lines = [
+        f"### {'SQLite' if vendor == 'sqlite' else 'PostgreSQL'} {version}, N = {n:,}",
+        "",
+        f"{n:,} orders for one merchant plus {n // 10:,} for a second; "
+        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; Python "
+        f"{platform.python_version()}, Django {django.get_version()}; 2 cores shared with "
+        "4 other developers' work, so single figures vary by ±30%.",
+        "",
+    ]
+    if pages:
+        lines += [
+            "| case | ours median ms | ours p90 ms | queries | admin median ms | ratio |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for r in pages:
+            ours, admin = r["ours"], r["admin"]
+            status = "" if ours["status"] in (200, 302) else f" (HTTP {ours['status']})"
+            lines.append(
+                f"| {r['case']}{status} | {_ms(ours['median'])} | {_ms(ours['p90'])} | "
+                f"{ours['queries']} | {_ms(admin['median']) if admin else '—'} | "
+                f"{_ratio(ours['median'] / admin['median'])} |"
+                if admin
+                else f"| {r['case']}{status} | {_ms(ours['median'])} | {_ms(ours['p90'])} | "
+                f"{ours['queries']} | — | — |"
+            )
+        lines.append("")
+    if export:
+        lines.append(
+            f"- **CSV export** of all {export['rows']:,} visible orders of the big merchant: "
+            f"{export['seconds']:.1f} s, **{export['rows_per_s']:,.0f} rows/s**, "
+            f"{export['bytes'] / 1e6:.0f} MB of CSV; peak RSS of the exporting process "
+            f"**{export['peak_rss_mb']:.0f} MB** (VmHWM; {export['rss_before_mb']:.0f} MB "
+            "right before the export started)."
+        )
+    if imported:
+        lines.append(
+            f"- **Import of {imported['lines']:,} CSV lines** ({imported['created']:,} orders "
+            f"created, {imported['errors']} row errors) including review: "
+            f"**{imported['seconds']:.1f} s** ({imported['import_seconds']:.1f} s import, "
+            f"{imported['review_seconds']:.1f} s review); batch {imported['state']}."
+        )
+        lines.append(
+            f"- **Review throughput**: {imported['reviewed']:,} orders in "
+            f"{imported['review_seconds']:.1f} s = **{imported['orders_per_s']:,.0f} orders/s** "
+            f"(outcomes: {', '.join(f'{k} {v}' for k, v in imported['statuses'].items())})."
+        )
+    lines += ["", f"Whole run: {elapsed:.0f} s.", ""]
+    return "\n".join(lines)
+
+
+def run(n, parts, started):
+    pages = export = imported = None
+    if "pages" in parts:
+        print("Pages (ours, then the admin's) ...")
+        pages = measure_pages(n)
+        print(f"Plans of the slowest queries: {write_explains(n, pages).name}")
+    if "export" in parts:
+        print("CSV export ...")
+        export = measure_export(n)
+    if "import" in parts:
+        print("Import of 10,000 lines with review ...")
+        imported = measure_import(n)
+    text = render(n, pages, export, imported, time.perf_counter() - started)
+    print()
+    print(text)
+    path = BENCH_DIR / f"results-{connection.vendor}-{n}.md"
+    path.write_text(text)
+    print(f"Written to {path.relative_to(BENCH_DIR.parent)}")
