@@ -583,13 +583,9 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         return response
 
 
-@admin.register(StatusChange)
-class StatusChangeAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "order", "field", "transition", "source", "target", "actor_name"]
-    list_filter = ["field", "transition", "target"]
-    list_select_related = ["order"]
-    search_fields = ["=order__number"]
-    raw_id_fields = ["order", "actor"]
+class RecordAdmin(admin.ModelAdmin):
+    """Append-only records (history, audit): shown and searched, never added, changed or
+    deleted from the admin (the models refuse it too, see orders/integrity.py)."""
 
     def has_add_permission(self, request):
         return False
@@ -599,6 +595,15 @@ class StatusChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(StatusChange)
+class StatusChangeAdmin(RecordAdmin):
+    list_display = ["created_at", "order", "field", "transition", "source", "target", "actor_name"]
+    list_filter = ["field", "transition", "target"]
+    list_select_related = ["order"]
+    search_fields = ["=order__number"]
+    raw_id_fields = ["order", "actor"]
 
 
 @admin.register(TrackingEvent)
@@ -695,7 +700,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(RecordAdmin):
     """The audit log, read only: search by merchant, user, action or order number."""
 
     list_display = [
@@ -720,15 +725,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "ip",
     ]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 admin.site.site_header = "Fulfillment operations"

@@ -29,6 +29,17 @@ US_ADDRESS = {
     "country": "US",
 }
 
+# One good CSV line (an order of one T-shirt to New York), for tests to vary.
+CSV_LINE = {
+    "customer_name": "Ava Smith",
+    "customer_email": "ava@example.com",
+    **US_ADDRESS,
+    "ship_option": "Standard",
+    "sku": "TEE-1",
+    "quantity": "1",
+    "unit_price": "20.00",
+}
+
 # The transitions that take a status from import_review to each state, per flow.
 PATHS = {
     "stock": [

@@ -36,6 +36,7 @@ from orders.text import FORMULA_START, safe_cell, unsafe_cell
 from orders.tokens import token_create
 from orders.tracking import signed_headers
 
+from .conftest import CSV_LINE
 from .dashboard_helpers import login
 
 FUZZ = hsettings(
@@ -245,20 +246,7 @@ def test_fuzz_a_bad_filter_value_is_a_form_error_not_an_exception(
 
 # --- CSV uploads -----------------------------------------------------------------------------
 
-GOOD = {
-    "customer_name": "Ava Smith",
-    "customer_email": "ava@example.com",
-    "ship_name": "Ava Smith",
-    "address1": "1 Market Street",
-    "city": "New York",
-    "region": "NY",
-    "postal_code": "10001",
-    "country": "US",
-    "ship_option": "Standard",
-    "sku": "TEE-1",
-    "quantity": "1",
-    "unit_price": "20.00",
-}
+GOOD = CSV_LINE
 # Cell text that is fine to import (stored as text; the export neutralises formulas).
 free_text = st.one_of(
     st.sampled_from(FORMULAS),

@@ -14,22 +14,9 @@ from orders import importing
 from orders.importing import COLUMNS, create_batch, run_batch
 from orders.models import ImportBatch, ImportRow, InventoryLevel, Order, StatusChange
 from orders.services import order_cancel, order_clean_sweep
-from tests.conftest import PASSWORD
+from tests.conftest import CSV_LINE, PASSWORD
 
-BASE = {
-    "customer_name": "Ava Smith",
-    "customer_email": "ava@example.com",
-    "ship_name": "Ava Smith",
-    "address1": "1 Market Street",
-    "city": "New York",
-    "region": "NY",
-    "postal_code": "10001",
-    "country": "US",
-    "ship_option": "Standard",
-    "sku": "TEE-1",
-    "quantity": "1",
-    "unit_price": "20.00",
-}
+BASE = CSV_LINE
 
 
 def csv_text(*rows, columns=COLUMNS):

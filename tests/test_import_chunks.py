@@ -11,6 +11,7 @@ from orders.importing import import_orders, parse_api_order
 from orders.models import ImportBatch, InventoryLevel, Order, OrderLine, StatusChange
 from orders.review import review_orders
 from orders.services import order_cancel, order_clean_sweep
+from tests.conftest import US_ADDRESS
 from tests.test_import import csv_text, run
 
 
@@ -18,12 +19,7 @@ def api_input(number, index, sku="TEE-1", quantity=1, **fields):
     data = {
         "number": number,
         "customer_name": "Ava Smith",
-        "ship_name": "Ava Smith",
-        "address1": "1 Market Street",
-        "city": "New York",
-        "region": "NY",
-        "postal_code": "10001",
-        "country": "US",
+        **US_ADDRESS,
         "ship_option": "Standard",
         "lines": [{"sku": sku, "quantity": quantity}],
         **fields,
