@@ -51,6 +51,10 @@ def main(argv=None):
         # A migration may have added kept counts since the data was written.
         if "rebuild_status_counts" in get_commands():
             call_command("rebuild_status_counts")
+        # ...or indexes: without fresh statistics the planners ignore them (SQLite picks the
+        # indexes it has statistics for, whatever the query).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     if args.generate_only:
         return 0
     parts = set(filter(None, args.only.split(","))) or {"pages", "export", "import"}

@@ -339,9 +339,16 @@ def _remove_import(batch, order_ids):
 
     Orders are never deleted by the product (orders/integrity.py refuses it through the ORM);
     this benchmark removes the orders it imported itself with plain SQL, on purpose, so the
-    next run measures the same database. Their lines, history, tracking events and address
-    changes go first (the foreign keys point at the orders)."""
-    tables = [(r.related_model._meta.db_table, r.field.column) for r in Order._meta.related_objects]
+    next run measures the same database. The batch and its rows go first, then whatever
+    points at the orders (lines, history, tracking events, address changes), then the
+    orders."""
+    batch.delete()
+    relations = [
+        rel
+        for rel in Order._meta.get_fields(include_hidden=True)
+        if rel.one_to_many and rel.related_model is not Order
+    ]
+    tables = [(rel.related_model._meta.db_table, rel.field.column) for rel in relations]
     tables.append((Order._meta.db_table, "id"))
     quote = connection.ops.quote_name
     with transaction.atomic(), connection.cursor() as cursor:
@@ -349,12 +356,9 @@ def _remove_import(batch, order_ids):
             ids = order_ids[start : start + 500]
             marks = ", ".join(["%s"] * len(ids))
             for table, column in tables:
-                if (table, column) == (Order._meta.db_table, "reimport_of_id"):
-                    continue  # points back at older orders, which stay
                 cursor.execute(
                     f"DELETE FROM {quote(table)} WHERE {quote(column)} IN ({marks})", ids
                 )
-    batch.delete()
     InventoryLevel.objects.filter(product__merchant__slug=BIG).update(reserved=0)
     if "rebuild_status_counts" in get_commands():
         call_command("rebuild_status_counts")
