@@ -387,8 +387,9 @@ def render(n, pages, export, imported, elapsed):
         "",
         f"{n:,} orders for one merchant plus {n // 10:,} for a second; "
         f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; Python "
-        f"{platform.python_version()}, Django {django.get_version()}; 2 cores shared with "
-        "4 other developers' work, so single figures vary by ±30%.",
+        f"{platform.python_version()}, Django {django.get_version()}; {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f} when the table was written (whatever else "
+        "runs on the machine counts in the times).",
         "",
     ]
     if pages:
