@@ -6,7 +6,14 @@ from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 
 from orders import audit
-from orders.models import MANAGER, Merchant, Order, merchant_roles
+from orders.models import (
+    MANAGER,
+    Membership,
+    Merchant,
+    Order,
+    keep_merchant_roles,
+    merchant_roles,
+)
 
 SESSION_KEY = "merchant_id"
 
@@ -21,7 +28,15 @@ def merchant_choices(request):
         elif user.is_staff:
             cached = list(Merchant.objects.all())
         else:
-            cached = list(Merchant.objects.filter(memberships__user=user).distinct())
+            # The memberships give the merchants and the user's roles in one query; the
+            # roles are kept where merchant_roles() looks for them.
+            memberships = (
+                Membership.objects.filter(user=user)
+                .select_related("merchant")
+                .order_by("merchant__name", "merchant__pk")
+            )
+            cached = [m.merchant for m in memberships]
+            keep_merchant_roles(user, {m.merchant_id: m.role for m in memberships})
         request._merchant_choices = cached
     return cached
 

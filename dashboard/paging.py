@@ -114,7 +114,17 @@ def _past(fields, values, descending, forward):
 
 
 def keyset_page(
-    queryset, *, sort, fields, descending, kinds, cursor, size, branches=None, base=None
+    queryset,
+    *,
+    sort,
+    fields,
+    descending,
+    kinds,
+    cursor,
+    size,
+    branches=None,
+    base=None,
+    read=list,
 ):
     """One page of `queryset` (already ordered by `fields`, all ascending or all descending,
     the last one unique) starting at `cursor`.
@@ -122,7 +132,10 @@ def keyset_page(
     `branches`, when given, are querysets whose union is `queryset` (a search's terms, each
     `base` narrowed by one term): the page is then the first rows of the union of each
     branch's own first page, which is the same page, found with one short index range per
-    branch."""
+    branch.
+
+    `read` turns the page's (sliced) queryset into its rows; each row has the sort fields as
+    attributes. By default they are model instances."""
     decoded = decode_cursor(cursor, sort, kinds)
     complete = None
     order = [f"-{f}" if descending else f for f in fields]
@@ -143,13 +156,13 @@ def keyset_page(
         # Those ids came from the branches, so the base query narrowed to them is the page.
         queryset = (base if base is not None else queryset).filter(pk__in=sorted(ids))
     if decoded is None:
-        rows = list(queryset.order_by(*order)[: size + 1])
+        rows = read(queryset.order_by(*order)[: size + 1])
         more_after, more_before, position = len(rows) > size, False, 1
         rows = rows[:size]
     else:
         direction, values, position = decoded
         if direction == NEXT:
-            rows = list(
+            rows = read(
                 queryset.filter(_past(fields, values, descending, True)).order_by(*order)[
                     : size + 1
                 ]
@@ -157,7 +170,7 @@ def keyset_page(
             more_after, more_before = len(rows) > size, True
             rows = rows[:size]
         else:
-            rows = list(
+            rows = read(
                 queryset.filter(_past(fields, values, descending, False)).order_by(*reverse)[
                     : size + 1
                 ]

@@ -43,6 +43,7 @@ from . import access
 from .filters import COUNT_LIMIT, VIEWS, OrderFilter
 from .forms import AddressForm, BulkActionForm
 from .paging import keyset_page
+from .rows import read_rows
 
 PAGE_SIZE = 50
 BULK_LIMIT = 5000
@@ -127,7 +128,7 @@ def choose_merchant(request):
 def _filterset(request, merchant):
     return OrderFilter(
         request.GET,
-        queryset=access.orders_for(request).select_related("center"),
+        queryset=access.orders_for(request),
         now=timezone.now(),
     )
 
@@ -240,6 +241,7 @@ def order_list(request):
         size=PAGE_SIZE,
         branches=filterset.search_branches(),
         base=filterset.unsearched,
+        read=read_rows,
     )
     # The tabs' kept counts answer the status filters; anything else is counted, up to a
     # bound, so a broad search never counts a million rows.

@@ -67,6 +67,11 @@ def merchant_roles(user):
     return roles
 
 
+def keep_merchant_roles(user, roles):
+    """Hand merchant_roles() the roles a caller already read (with the memberships)."""
+    user._merchant_roles = roles
+
+
 def is_merchant_manager(order, user):
     return bool(user and user.is_active) and merchant_roles(user).get(order.merchant_id) == MANAGER
 

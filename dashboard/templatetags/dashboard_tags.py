@@ -79,6 +79,7 @@ def _day(moment, today):
 
 @register.simple_tag
 def order_rows(orders, now, can_manage):
+    """The list's table rows for dashboard.rows.OrderRow values."""
     badge = get_template("dashboard/includes/_badge.html")
     badges = {}
     out = []
@@ -113,10 +114,9 @@ def order_rows(orders, now, can_manage):
         )
         parts.append(f'<td class="col-status">{badges[key]}{flags}</td>')
         if order.center_id:
-            center = order.center
             parts.append(
-                f'<td class="col-center"><span title="{_e(center.name)}">'
-                f"{_e(center.code)}</span></td>"
+                f'<td class="col-center"><span title="{_e(order.center_name)}">'
+                f"{_e(order.center_code)}</span></td>"
             )
         else:
             parts.append(f'<td class="col-center">{DASH}</td>')
