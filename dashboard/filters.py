@@ -159,9 +159,34 @@ def search_terms(value, sku, *, ordered=True):
 class QuickSelect(forms.Select):
     """A <select> written in Python: the same markup as Django's template-rendered one, but
     the list renders eight of these with ~70 options on every request and the template for
-    each option costs more than the page's queries."""
+    each option costs more than the page's queries. A select whose choices are a fixed list
+    is kept once rendered, keyed by everything its markup depends on."""
+
+    _rendered = {}
 
     def render(self, name, value, attrs=None, renderer=None):
+        key = None
+        if isinstance(self.choices, (list, tuple)):
+            key = (
+                name,
+                tuple(value) if isinstance(value, list) else value,
+                tuple(sorted({**self.attrs, **(attrs or {})}.items())),
+                tuple(self.choices),
+            )
+            try:
+                found = self._rendered.get(key)
+            except TypeError:  # something in it cannot be a key: render every time
+                key = found = None
+            if found is not None:
+                return found
+        markup = self._markup(name, value, attrs)
+        if key is not None:
+            if len(self._rendered) >= 1024:
+                self._rendered.clear()
+            self._rendered[key] = markup
+        return markup
+
+    def _markup(self, name, value, attrs):
         widget = self.get_context(name, value, attrs)["widget"]
         options = [
             format_html(

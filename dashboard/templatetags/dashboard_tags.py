@@ -1,3 +1,4 @@
+from functools import lru_cache
 from html import escape as _e
 from urllib.parse import quote
 
@@ -7,10 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.safestring import mark_safe
-from django.utils.text import Truncator
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 
+from orders import statuses as st
 from orders.carriers import tracking_url as carrier_tracking_url
 
 register = template.Library()
@@ -48,7 +49,7 @@ def attr_label(form, name):
 
 # The order list's rows are built here rather than with template includes: fifty rows of
 # nested includes and lookups cost more than every query of the page together. The markup
-# is the same the template wrote; each status badge renders once per page and is reused.
+# is the same the template wrote; each status badge renders once per process (_badge).
 
 STUCK_FLAG = (
     '<span class="flag flag-stuck" title="In Import Review for more than 10 minutes: '
@@ -77,20 +78,32 @@ def _day(moment, today):
     return f"{MONTHS_3[moment.month].title()} {moment.day}"
 
 
+@lru_cache(maxsize=512)
+def _badge(status, hold_reason):
+    """A status badge's markup. It depends only on the status catalog, so each one is
+    rendered once per process (a change to _badge.html shows after a restart)."""
+    return get_template("dashboard/includes/_badge.html").render(
+        {
+            "state": st.state(status),
+            "group": st.group_of(status),
+            "hold": st.hold_reason(hold_reason),
+        }
+    )
+
+
+def _short(text, limit):
+    """Truncator(text).chars(limit) for plain text: at most `limit` characters, the last
+    one an ellipsis when it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 @register.simple_tag
 def order_rows(orders, now, can_manage):
     """The list's table rows for dashboard.rows.OrderRow values."""
-    badge = get_template("dashboard/includes/_badge.html")
-    badges = {}
     out = []
     detail = reverse("order_detail", args=[PLACEHOLDER])
     today = template_localtime(timezone.now()).date()
     for order in orders:
-        key = (order.status, order.hold_reason)
-        if key not in badges:
-            badges[key] = badge.render(
-                {"state": order.state, "group": order.group, "hold": order.hold_info}
-            )
         created = template_localtime(order.created_at)
         number = _e(order.number)
         parts = ["<tr>"]
@@ -112,7 +125,9 @@ def order_rows(orders, now, can_manage):
         flags = (STUCK_FLAG if order.is_stuck(now) else "") + (
             LATE_FLAG if order.is_late(now) else ""
         )
-        parts.append(f'<td class="col-status">{badges[key]}{flags}</td>')
+        parts.append(
+            f'<td class="col-status">{_badge(order.status, order.hold_reason)}{flags}</td>'
+        )
         if order.center_id:
             parts.append(
                 f'<td class="col-center"><span title="{_e(order.center_name)}">'
@@ -122,7 +137,7 @@ def order_rows(orders, now, can_manage):
             parts.append(f'<td class="col-center">{DASH}</td>')
         if order.tracking_number:
             url = _e(carrier_tracking_url(order.carrier, order.tracking_number))
-            shown = _e(Truncator(order.tracking_number).chars(14))
+            shown = _e(_short(order.tracking_number, 14))
             parts.append(
                 f'<td class="col-tracking"><a href="{url}" rel="noopener noreferrer" '
                 f'target="_blank">{_e(order.carrier)} {shown}<span class="visually-hidden"> '
