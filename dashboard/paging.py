@@ -13,6 +13,8 @@ import datetime
 import json
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import Q
 
 NEXT, PREV = "n", "p"
@@ -113,6 +115,29 @@ def _past(fields, values, descending, forward):
     return Q(**{f"{fields[0]}__{op_eq}": values[0]}) & tie
 
 
+def values_of_each(querysets):
+    """[list of values] for each of several one-column, sliced querysets, read with one
+    statement (their queries joined by UNION ALL). A search asks each of its terms for a
+    first page; on PostgreSQL every round trip costs more than the short index range it
+    asks for. Values come back as the database gives them (ids here), unconverted."""
+    found = [[] for _ in querysets]
+    parts, params, which = [], [], []
+    for index, queryset in enumerate(querysets):
+        try:
+            sql, part_params = queryset.query.get_compiler(using=queryset.db).as_sql()
+        except EmptyResultSet:  # a term that cannot match (no line has the SKU)
+            continue
+        parts.append(f"SELECT {len(which)} AS part, q.* FROM ({sql}) q")
+        params.extend(part_params)
+        which.append(index)
+    if parts:
+        with connections[querysets[0].db].cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            for part, value in cursor.fetchall():
+                found[which[part]].append(value)
+    return found
+
+
 def keyset_page(
     queryset,
     *,
@@ -143,14 +168,14 @@ def keyset_page(
     if branches is not None:
         ids = set()
         complete = []
+        forward = decoded is None or decoded[0] == NEXT
+        firsts = []
         for branch in branches:
             if decoded is not None:
-                forward = decoded[0] == NEXT
                 branch = branch.filter(_past(fields, decoded[1], descending, forward))
-            else:
-                forward = True
             ranked = branch.order_by(*(order if forward else reverse))
-            found = list(ranked.values_list("pk", flat=True)[: size + 1])
+            firsts.append(ranked.values_list("pk", flat=True)[: size + 1])
+        for found in values_of_each(firsts):
             ids.update(found)
             complete.append(set(found) if decoded is None and len(found) <= size else None)
         # Those ids came from the branches, so the base query narrowed to them is the page.

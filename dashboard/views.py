@@ -42,7 +42,7 @@ from orders.text import FORMULA_START, safe_cell
 from . import access
 from .filters import COUNT_LIMIT, VIEWS, OrderFilter
 from .forms import AddressForm, BulkActionForm
-from .paging import keyset_page
+from .paging import keyset_page, values_of_each
 from .rows import read_rows
 
 PAGE_SIZE = 50
@@ -207,12 +207,14 @@ def _bounded_count(filterset, page):
         return filterset.qs.order_by()[: COUNT_LIMIT + 1].count()
     known = page.complete or [None] * len(branches)
     ids = set()
+    asked = []
     for branch, whole in zip(branches, known, strict=True):
         if whole is None:
-            whole = branch.order_by().values_list("pk", flat=True)[: COUNT_LIMIT + 1]
-        ids.update(whole)
-        if len(ids) > COUNT_LIMIT:
-            break
+            asked.append(branch.order_by().values_list("pk", flat=True)[: COUNT_LIMIT + 1])
+        else:
+            ids.update(whole)
+    for found in values_of_each(asked):
+        ids.update(found)
     return len(ids)
 
 
