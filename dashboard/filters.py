@@ -115,7 +115,13 @@ class InIds(Lookup):
     def as_sql(self, compiler, connection):
         lhs, params = self.process_lhs(compiler, connection)
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::bigint[])", [*params, "{" + self.rhs + "}"]
+            if self.walk:
+                # A constant array: PostgreSQL tests each row walked against a hash of it.
+                return f"{lhs} = ANY(%s::bigint[])", [*params, "{" + self.rhs + "}"]
+            # Looked up one by one: as a sub-select the planner does not estimate each of
+            # thousands of elements (milliseconds of planning), and the index scan on the
+            # primary key takes them as its keys all the same.
+            return f"{lhs} = ANY((SELECT %s::bigint[])::bigint[])", [*params, "{" + self.rhs + "}"]
         if self.walk and self.rhs.count(",") >= SQLITE_WALK_IDS:
             # For a sorted first page, many ids are dense among the orders: walking the sort
             # index and testing each row beats fetching every id and sorting them, and SQLite
