@@ -1,6 +1,7 @@
 """The order list's filters. The whole state lives in the query string, so any view can be
 bookmarked and shared; invalid values become form errors, never a 500."""
 
+import copy
 import operator
 from functools import reduce
 
@@ -165,14 +166,15 @@ def search_terms(value, sku, *, ordered=True):
 class QuickSelect(forms.Select):
     """A <select> written in Python: the same markup as Django's template-rendered one, but
     the list renders eight of these with ~70 options on every request and the template for
-    each option costs more than the page's queries. A select whose choices are a fixed list
-    is kept once rendered, keyed by everything its markup depends on."""
+    each option costs more than the page's queries. A select whose choices are fixed (not
+    read from the database) is kept once rendered, keyed by everything its markup depends
+    on."""
 
     _rendered = {}
 
     def render(self, name, value, attrs=None, renderer=None):
         key = None
-        if isinstance(self.choices, (list, tuple)):
+        if not isinstance(self.choices, ModelChoiceIterator):  # rows can change: not kept
             key = (
                 name,
                 tuple(value) if isinstance(value, list) else value,
@@ -229,6 +231,22 @@ class ListedModelChoiceField(django_filters.fields.ModelChoiceField):
 
 class ListedModelChoiceFilter(django_filters.ModelChoiceFilter):
     field_class = ListedModelChoiceField
+
+
+class _OwnFilters(dict):
+    """A FilterSet's filters, copied for each instance one level deep. FilterSet deep-copies
+    them for every request, widgets and choice lists included, which costs more than the
+    list's queries; each instance only sets its own `parent` and `model` on them."""
+
+    def __deepcopy__(self, memo):
+        return _OwnFilters((name, self._copy(f)) for name, f in self.items())
+
+    @staticmethod
+    def _copy(original):
+        new = copy.copy(original)
+        if original.method is not None:
+            new.method = original.method  # binds a new FilterMethod to the copy
+        return new
 
 
 class OrderFilter(django_filters.FilterSet):
@@ -295,6 +313,14 @@ class OrderFilter(django_filters.FilterSet):
     def __init__(self, data=None, *args, now=None, **kwargs):
         super().__init__(data, *args, **kwargs)
         self.now = now
+
+    def get_form_class(self):
+        # The form's fields are the same for every request (each form deep-copies them),
+        # so the class is built once.
+        cls = type(self)
+        if cls.__dict__.get("_form_class") is None:
+            cls._form_class = super().get_form_class()
+        return cls._form_class
 
     def filter_search(self, queryset, name, value):
         # Applied in filter_queryset, after the other filters, so the list can also run each
@@ -437,3 +463,6 @@ class OrderFilter(django_filters.FilterSet):
         if data.get("sort") and data["sort"] != DEFAULT_SORT:
             out.append((["sort"], "Sorted by", dict(SORTS)[data["sort"]].lower()))
         return out
+
+
+OrderFilter.base_filters = _OwnFilters(OrderFilter.base_filters)
