@@ -33,23 +33,27 @@ from orders.models import ImportBatch, InventoryLevel, Merchant, Order, Product
 BENCH_DIR = Path(__file__).resolve().parent
 MIN_RUNS = 15
 WARMUP = 2
+ROUNDS = 3
 IMPORT_LINES = 10_000
 
 
 # --- pages --------------------------------------------------------------------------------
 
 
-def _time(client, url, runs):
-    for _ in range(WARMUP):
-        response = client.get(url)
+def _sample(client, url, runs):
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        response = client.get(url)
-        times.append((time.perf_counter() - start) * 1000)
-    with CaptureQueriesContext(connection) as ctx:
         client.get(url)
-    times.sort()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def _summary(client, url, times):
+    """Median and p90 of `times`, and one more request's queries."""
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    times = sorted(times)
     p90 = times[max(0, int(round(0.9 * len(times))) - 1)]
     slowest = max(ctx.captured_queries, key=lambda q: float(q["time"]), default=None)
     return {
@@ -60,6 +64,19 @@ def _time(client, url, runs):
         "slowest": slowest["sql"] if slowest else "",
         "slowest_ms": float(slowest["time"]) * 1000 if slowest else 0,
     }
+
+
+def reference_ms():
+    """A fixed pure-Python workload, timed (median of 5): this machine's speed drifts by a
+    third and more over minutes, and this figure shows how fast it was during a run."""
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i % 7
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
 
 
 def explain(sql):
@@ -166,10 +183,26 @@ def measure_pages(n):
         ("Order page (30 history rows)", f"/orders/{history.number}/",
          f"/admin/orders/order/{history.pk}/change/"),
     ]  # fmt: skip
+    # Every case is measured in ROUNDS passes over all cases, so a slow spell of the machine
+    # weighs on all of them alike instead of on whichever case it fell on.
+    clients = [(ours, 0), (admin, 1)]
+    runs, times = {}, {}
+    for _name, *urls in cases:
+        for (client, side), url in zip(clients, urls, strict=True):
+            if url:
+                for _ in range(WARMUP):
+                    client.get(url)
+                runs[url, side] = -(-_runs_for(client, url) // ROUNDS)  # per round
+                times[url, side] = []
+    for _ in range(ROUNDS):
+        for _name, *urls in cases:
+            for (client, side), url in zip(clients, urls, strict=True):
+                if url:
+                    times[url, side] += _sample(client, url, runs[url, side])
     results = []
     for name, url, admin_url in cases:
-        mine = _time(ours, url, _runs_for(ours, url))
-        theirs = _time(admin, admin_url, _runs_for(admin, admin_url)) if admin_url else None
+        mine = _summary(ours, url, times[url, 0])
+        theirs = _summary(admin, admin_url, times[admin_url, 1]) if admin_url else None
         results.append({"case": name, "url": url, "ours": mine, "admin": theirs})
         print(f"  {name}: {mine['median']:.1f} ms" + (
             f" (admin {theirs['median']:.1f} ms)" if theirs else ""
@@ -376,7 +409,7 @@ def _ratio(value):
     return f"{value:.2f}×" if value >= 0.1 else f"{value:.3f}×"
 
 
-def render(n, pages, export, imported, elapsed):
+def render(n, pages, export, imported, elapsed, reference=()):
     vendor = connection.vendor
     if vendor == "sqlite":
         version = connection.Database.sqlite_version
@@ -393,6 +426,13 @@ def render(n, pages, export, imported, elapsed):
         "runs on the machine counts in the times).",
         "",
     ]
+    if reference:
+        lines += [
+            "Machine speed during the run: a fixed Python loop (bench/measure.py "
+            f"reference_ms) took {' ms, then '.join(f'{r:.0f}' for r in reference)} ms; "
+            "the lower, the faster the machine was.",
+            "",
+        ]
     if pages:
         lines += [
             "| case | ours median ms | ours p90 ms | queries | admin median ms | ratio |",
@@ -440,9 +480,11 @@ def run(n, parts, started):
     # the benchmark's own) are kept out of the collector's full passes during requests.
     gc.collect()
     gc.freeze()
+    reference = [reference_ms()]
     if "pages" in parts:
         print("Pages (ours, then the admin's) ...")
         pages = measure_pages(n)
+        reference.append(reference_ms())
         print(f"Plans of the slowest queries: {write_explains(n, pages).name}")
     if "export" in parts:
         print("CSV export ...")
@@ -450,7 +492,7 @@ def run(n, parts, started):
     if "import" in parts:
         print("Import of 10,000 lines with review ...")
         imported = measure_import(n)
-    text = render(n, pages, export, imported, time.perf_counter() - started)
+    text = render(n, pages, export, imported, time.perf_counter() - started, reference)
     print()
     print(text)
     path = BENCH_DIR / f"results-{connection.vendor}-{n}.md"
