@@ -33,7 +33,7 @@ from orders.models import ImportBatch, InventoryLevel, Merchant, Order, Product
 BENCH_DIR = Path(__file__).resolve().parent
 MIN_RUNS = 15
 WARMUP = 2
-ROUNDS = 3
+ROUNDS = 6
 IMPORT_LINES = 10_000
 
 
