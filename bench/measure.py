@@ -416,6 +416,9 @@ def render(n, pages, export, imported, elapsed, reference=()):
     else:
         number = connection.cursor().connection.info.server_version  # e.g. 150020
         version = f"{number // 10000}.{number % 10000}"
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW shared_buffers")
+            version += f" (shared_buffers {cursor.fetchone()[0]})"
     lines = [
         f"### {'SQLite' if vendor == 'sqlite' else 'PostgreSQL'} {version}, N = {n:,}",
         "",
