@@ -381,12 +381,18 @@ class OrderFilter(django_filters.FilterSet):
             return None
         return [self.unsearched.filter(term) for term in self.search_terms]
 
-    def search_count_branches(self):
-        """search_branches() for counting: no sorted page, so ids are looked up directly."""
-        if self.search_branches() is None:
+    def search_count_branches(self, known=None):
+        """search_branches() for counting: no sorted page, so ids are looked up directly.
+        Terms whose matches are already `known` (a set per term, or None) get None."""
+        self.qs  # noqa: B018 - runs filter_queryset, which collects the terms
+        if not self.search_terms:
             return None
         terms = search_terms(self.search_value, self.search_sku, ordered=False)
-        return [self.unsearched.filter(term) for term in terms]
+        known = known or [None] * len(terms)
+        return [
+            self.unsearched.filter(term) if whole is None else None
+            for term, whole in zip(terms, known, strict=True)
+        ]
 
     def sort_fields(self):
         """(sort value, [fields], descending) of the list's order; the last field is unique."""

@@ -202,7 +202,7 @@ def _tabs(counts, filterset):
 def _bounded_count(filterset, page):
     """How many orders match, counting no further than COUNT_LIMIT + 1. A search's terms
     that fit on the first page are already known whole."""
-    branches = filterset.search_count_branches()
+    branches = filterset.search_count_branches(page.complete)
     if branches is None:
         return filterset.qs.order_by()[: COUNT_LIMIT + 1].count()
     known = page.complete or [None] * len(branches)
