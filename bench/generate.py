@@ -407,6 +407,9 @@ def _orders(merchant, n, start_ids, centers, now, rng, special):
                         unit_price=f"{price}.00",
                         personalization="",
                         personalization_complete=hold != "pending_personalization",
+                        merchant_id=merchant.pk,
+                        order_created_at=stamp(created),
+                        listed=status != "clean_swept",
                     )
                 )
                 line_id += 1

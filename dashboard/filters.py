@@ -19,6 +19,8 @@ from django.utils.safestring import mark_safe
 from orders import statuses as st
 from orders.models import FulfillmentCenter, Order, OrderLine
 
+from .paging import past_cursor
+
 VIEWS = [
     ("attention", "Needs attention"),
     ("stuck", "Stuck in review"),
@@ -131,36 +133,116 @@ class InIds(Lookup):
         return f"{lhs} IN (SELECT value FROM json_each(%s))", [*params, f"[{self.rhs}]"]
 
 
-def sku_orders(value):
-    """The orders with a line of SKU `value`: their ids as text ("3,17,42") when there are
-    up to SKU_IDS of them, else None (then a subquery is used)."""
-    lines = OrderLine.objects.filter(same_text("sku", value)).order_by().values("order_id")
+def sku_lines(merchant, value, listed):
+    """This merchant's order lines of SKU `value` whose orders are (or, with listed=False,
+    are not) listed: a range of the index orderline_merchant_sku (migration 0009), which
+    gives them newest first."""
+    # `listed IN (x)`: SQLite reads the bare boolean Django writes for listed=x as a test on
+    # each row, not as a key of the index; a one-value IN is an equality to it.
+    lines = OrderLine.objects.filter(same_text("sku", value), listed__in=[listed])
+    return lines if merchant is None else lines.filter(merchant=merchant)
+
+
+def sku_orders(lines):
+    """The ids of the orders of `lines` as text ("3,17,42") when there are up to SKU_IDS of
+    them, else None (then a subquery is used)."""
+    lines = lines.order_by().values("order_id")
     ids = lines[: SKU_IDS + 1].aggregate(ids=IdList("order_id"))["ids"] or ""
-    return (ids if ids.count(",") < SKU_IDS else None), lines
+    return ids if ids.count(",") < SKU_IDS else None
 
 
-def search_terms(value, sku, *, ordered=True):
+def search_terms(value, lines):
     """What the search box matches, each term answered by an index: the order number, the
-    customer's name and email from their start, the whole tracking number, a line's SKU.
-
-    A SKU on a few thousand lines is matched by the ids sku_orders() found: as a subquery,
-    PostgreSQL walks the newest orders probing each one's lines, and for a SKU nobody ordered
-    that walk reads every order. A SKU on more lines stays a subquery, where that walk finds
-    a page of matches soon. `ordered` says the query reads a sorted first page (see InIds)."""
-    ids, lines = sku
-    if ids == "":
-        by_sku = Q(pk__in=[])
-    elif ids is not None:
-        by_sku = Q(InIds(F("pk"), ids, walk=ordered))
-    else:
-        by_sku = Q(pk__in=lines)
+    customer's name and email from their start, the whole tracking number, a line's SKU
+    (`lines`, from sku_lines())."""
     return [
         starts_with("number", value),
         starts_with("customer_name", value),
         starts_with("customer_email", value),
         same_text("tracking_number", value),
-        by_sku,
+        Q(pk__in=lines.values("order_id")),
     ]
+
+
+def sku_term(lines, *, ordered=True):
+    """The SKU term for the list when it is not sorted by creation: the ids of the SKU's
+    orders, when there are a few thousand (as a subquery, PostgreSQL would walk the sorted
+    orders probing each one's lines, and for a SKU nobody ordered read every order); a
+    subquery past that, where the walk soon finds a page. `ordered` says the query reads a
+    sorted first page (see InIds)."""
+    ids = sku_orders(lines)
+    if ids == "":
+        return Q(pk__in=[])
+    if ids is not None:
+        return Q(InIds(F("pk"), ids, walk=ordered))
+    return Q(pk__in=lines.values("order_id"))
+
+
+def _with_slack(wanted):
+    """Lines to read for `wanted` orders: an order may have two lines of one SKU."""
+    return wanted + wanted // 16 + 8
+
+
+class SkuBranch:
+    """The SKU term of a search sorted by creation, read from the lines' own index, which
+    lists this merchant's orders of the SKU in the list's order (OrderLine keeps copies of
+    its order's merchant, creation time and visibility).
+
+    The term's first page is among the first orders the index gives: the branch takes a
+    page's worth, keeps those the list's other filters let through, and takes four times as
+    many while too few passed and lines remain. Without other filters (`plain`) every order
+    the index gives is in the list, so counting needs nothing else."""
+
+    FIELDS = ["order_created_at", "order_id"]
+
+    def __init__(self, orders, lines, plain):
+        self.orders = orders  # the list with its other filters and order, without the search
+        self.lines = lines  # sku_lines()
+        self.plain = plain
+
+    def _ids(self, limit, cursor=None, descending=True, forward=True):
+        """(order ids in the list's order, once each; whether the lines ran out)."""
+        lines = self.lines
+        if cursor is not None:
+            lines = lines.filter(past_cursor(self.FIELDS, cursor, descending, forward))
+        down = descending == forward
+        lines = lines.order_by(*[f"-{f}" if down else f for f in self.FIELDS])
+        found = list(lines.values_list("order_id", flat=True)[:limit])
+        return list(dict.fromkeys(found)), len(found) < limit
+
+    def _among(self, ids, walk):
+        if not ids:
+            return self.orders.none()
+        return self.orders.filter(InIds(F("pk"), ",".join(map(str, ids)), walk=walk))
+
+    def ranked(self, *, cursor, descending, forward, ranking, size):
+        """The orders of the first candidates, in `ranking` order (the page asks for
+        size + 1 of them; more() asks again when too few passed)."""
+        limit = _with_slack(size + 1)
+        self._asked = [limit, cursor, descending, forward, ranking]
+        ids, self._done = self._ids(limit, cursor, descending, forward)
+        return self._among(ids, walk=True).order_by(*ranking)
+
+    def more(self, found, size):
+        limit, cursor, descending, forward, ranking = self._asked
+        while len(found) <= size and not self._done:
+            limit *= 4
+            ids, self._done = self._ids(limit, cursor, descending, forward)
+            ranked = self._among(ids, walk=True).order_by(*ranking)
+            found = list(ranked.values_list("pk", flat=True)[: size + 1])
+        return found
+
+    def count_ids(self, bound):
+        """Up to `bound` ids of the term's orders in the list (for its bounded count)."""
+        limit = _with_slack(bound)
+        while True:
+            ids, done = self._ids(limit)
+            if not self.plain:
+                found = self._among(ids, walk=False).order_by().values_list("pk", flat=True)
+                ids = list(found[:bound])
+            if len(ids) >= bound or done:
+                return ids[:bound]
+            limit *= 4
 
 
 class QuickSelect(forms.Select):
@@ -310,9 +392,10 @@ class OrderFilter(django_filters.FilterSet):
         model = Order
         fields = []
 
-    def __init__(self, data=None, *args, now=None, **kwargs):
+    def __init__(self, data=None, *args, now=None, merchant=None, **kwargs):
         super().__init__(data, *args, **kwargs)
         self.now = now
+        self.merchant = merchant
 
     def get_form_class(self):
         # The form's fields are the same for every request (each form deep-copies them),
@@ -328,9 +411,27 @@ class OrderFilter(django_filters.FilterSet):
         value = value.strip()
         if value:
             self.search_value = value
-            self.search_sku = sku_orders(value)
-            self.search_terms = search_terms(value, self.search_sku)
+            self.search_lines = sku_lines(self.merchant, value, listed=self._listed())
+            self.search_terms = search_terms(value, self.search_lines)
         return queryset
+
+    def _listed(self):
+        """Does the list show listed orders (everything but clean-swept ones) or only
+        clean-swept ones (the Clean Sweep tab or sub-status)?"""
+        data = self.form.cleaned_data
+        return data.get("group") != "clean_sweep" and data.get("status") != "clean_swept"
+
+    def _plain(self):
+        """No filter but the search and the list's visibility (see SkuBranch)."""
+        data = self.form.cleaned_data
+        others = ["view", "hold_reason", "payment_status", "flow", "center"]
+        created = data.get("created")
+        if any(data.get(name) for name in others) or (created and (created.start or created.stop)):
+            return False
+        group, status = data.get("group"), data.get("status")
+        if self._listed():
+            return not group and not status
+        return group in ("", None, "clean_sweep") and status in ("", None, "clean_swept")
 
     def filter_hold_reason(self, queryset, name, value):
         # Only held orders have a reason: saying so lets the status index answer.
@@ -372,14 +473,16 @@ class OrderFilter(django_filters.FilterSet):
         return queryset
 
     def search_branches(self):
-        """The search as one queryset per term (all other filters applied), or None without
-        a search. One OR over all terms makes PostgreSQL filter a scan of every order (the
-        SKU term is a subquery, which cannot join a bitmap OR); each term alone is a short
-        index range, so the list asks each for its first page and merges them."""
+        """The search as one branch per term (all other filters applied), or None without
+        a search. One OR over all terms makes PostgreSQL filter a scan of every order; each
+        term alone is a short index range, so the list asks each for its first page and
+        merges them. Each branch is a queryset, but the SKU term of a list sorted by creation
+        is a SkuBranch."""
         self.qs  # noqa: B018 - runs filter_queryset, which collects the terms
         if not self.search_terms:
             return None
-        return [self.unsearched.filter(term) for term in self.search_terms]
+        branches = [self.unsearched.filter(term) for term in self.search_terms[:-1]]
+        return [*branches, self._sku_branch(ordered=True)]
 
     def search_count_branches(self, known=None):
         """search_branches() for counting: no sorted page, so ids are looked up directly.
@@ -387,12 +490,17 @@ class OrderFilter(django_filters.FilterSet):
         self.qs  # noqa: B018 - runs filter_queryset, which collects the terms
         if not self.search_terms:
             return None
-        terms = search_terms(self.search_value, self.search_sku, ordered=False)
-        known = known or [None] * len(terms)
+        known = known or [None] * len(self.search_terms)
+        branches = [self.unsearched.filter(term) for term in self.search_terms[:-1]]
+        branches.append(self._sku_branch(ordered=False) if known[-1] is None else None)
         return [
-            self.unsearched.filter(term) if whole is None else None
-            for term, whole in zip(terms, known, strict=True)
+            branch if whole is None else None for branch, whole in zip(branches, known, strict=True)
         ]
+
+    def _sku_branch(self, *, ordered):
+        if self.sort_fields()[0].lstrip("-") == "created":
+            return SkuBranch(self.unsearched, self.search_lines, self._plain())
+        return self.unsearched.filter(sku_term(self.search_lines, ordered=ordered))
 
     def sort_fields(self):
         """(sort value, [fields], descending) of the list's order; the last field is unique."""

@@ -99,7 +99,7 @@ def decode_cursor(cursor, sort, kinds):
         return None
 
 
-def _past(fields, values, descending, forward):
+def past_cursor(fields, values, descending, forward):
     """Rows strictly past `values` in the sort order (forward) or strictly before it.
 
     Written as `first <= v AND (first < v OR (first = v AND ... ))`: the leading range is
@@ -157,7 +157,8 @@ def keyset_page(
     `branches`, when given, are querysets whose union is `queryset` (a search's terms, each
     `base` narrowed by one term): the page is then the first rows of the union of each
     branch's own first page, which is the same page, found with one short index range per
-    branch.
+    branch. A branch may also be an object with ranked() and more() (filters.SkuBranch)
+    that finds its first page through another index.
 
     `read` turns the page's (sliced) queryset into its rows; each row has the sort fields as
     attributes. By default they are model instances."""
@@ -169,13 +170,25 @@ def keyset_page(
         ids = set()
         complete = []
         forward = decoded is None or decoded[0] == NEXT
+        ranking = order if forward else reverse
         firsts = []
         for branch in branches:
-            if decoded is not None:
-                branch = branch.filter(_past(fields, decoded[1], descending, forward))
-            ranked = branch.order_by(*(order if forward else reverse))
+            if hasattr(branch, "ranked"):  # a term read from another index (SkuBranch)
+                ranked = branch.ranked(
+                    cursor=decoded[1] if decoded else None,
+                    descending=descending,
+                    forward=forward,
+                    ranking=ranking,
+                    size=size,
+                )
+            else:
+                if decoded is not None:
+                    branch = branch.filter(past_cursor(fields, decoded[1], descending, forward))
+                ranked = branch.order_by(*ranking)
             firsts.append(ranked.values_list("pk", flat=True)[: size + 1])
-        for found in values_of_each(firsts):
+        for branch, found in zip(branches, values_of_each(firsts), strict=True):
+            if hasattr(branch, "more"):
+                found = branch.more(found, size)
             ids.update(found)
             complete.append(set(found) if decoded is None and len(found) <= size else None)
         # Those ids came from the branches, so the base query narrowed to them is the page.
@@ -188,7 +201,7 @@ def keyset_page(
         direction, values, position = decoded
         if direction == NEXT:
             rows = read(
-                queryset.filter(_past(fields, values, descending, True)).order_by(*order)[
+                queryset.filter(past_cursor(fields, values, descending, True)).order_by(*order)[
                     : size + 1
                 ]
             )
@@ -196,7 +209,7 @@ def keyset_page(
             rows = rows[:size]
         else:
             rows = read(
-                queryset.filter(_past(fields, values, descending, False)).order_by(*reverse)[
+                queryset.filter(past_cursor(fields, values, descending, False)).order_by(*reverse)[
                     : size + 1
                 ]
             )

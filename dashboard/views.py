@@ -130,6 +130,7 @@ def _filterset(request, merchant):
         request.GET,
         queryset=access.orders_for(request),
         now=timezone.now(),
+        merchant=merchant,
     )
 
 
@@ -209,10 +210,12 @@ def _bounded_count(filterset, page):
     ids = set()
     asked = []
     for branch, whole in zip(branches, known, strict=True):
-        if whole is None:
-            asked.append(branch.order_by().values_list("pk", flat=True)[: COUNT_LIMIT + 1])
-        else:
+        if whole is not None:
             ids.update(whole)
+        elif hasattr(branch, "count_ids"):  # filters.SkuBranch
+            ids.update(branch.count_ids(COUNT_LIMIT + 1))
+        else:
+            asked.append(branch.order_by().values_list("pk", flat=True)[: COUNT_LIMIT + 1])
     for found in values_of_each(asked):
         ids.update(found)
     return len(ids)

@@ -510,6 +510,10 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
                 old, new = move
                 _move_counts(old, new)
                 self._count_key = new
+                swept = new[1] == "clean_swept"
+                if not adding and (old[1] == "clean_swept") != swept:
+                    # The lines' copy of "listed" (see OrderLine) follows a clean sweep.
+                    OrderLine.objects.filter(order=self).update(listed=not swept)
             if pending:
                 if any(f == "status" and t == "import_review" for f, _n, _s, t in pending):
                     order_id = self.pk
@@ -1017,12 +1021,38 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     personalization = models.TextField(blank=True)
     personalization_complete = models.BooleanField(default=True)
+    # Copies of the order's merchant, creation time and visibility (not clean swept), so a
+    # SKU search reads one merchant's orders of that SKU newest first from one index
+    # (orderline_merchant_sku, migration 0009) like every other term. Set when the line is
+    # created; `listed` changes with the order's clean sweep (Order.save()).
+    merchant = models.ForeignKey(
+        Merchant,
+        on_delete=models.PROTECT,
+        null=True,
+        editable=False,
+        db_index=False,
+        related_name="+",
+    )
+    order_created_at = models.DateTimeField(null=True, editable=False)
+    listed = models.BooleanField(default=True, editable=False)
 
     class Meta:
         ordering = ["id"]
 
     def __str__(self):
         return f"{self.quantity} x {self.sku}"
+
+    def save(self, *args, **kwargs):
+        if self.merchant_id is None or self.order_created_at is None:
+            self.copy_order(self.order)
+        super().save(*args, **kwargs)
+
+    def copy_order(self, order):
+        """Take the order's copies (see above); bulk writers call this for each line."""
+        self.merchant_id = order.merchant_id
+        self.order_created_at = order.created_at
+        self.listed = order.status != "clean_swept"
+        return self
 
 
 class StatusChange(AppendOnlyModel, models.Model):

@@ -298,7 +298,7 @@ def _new_lines(order, lines, products):
             unit_price=line.get("unit_price", 0),
             personalization=line.get("personalization", ""),
             personalization_complete=line.get("personalization_complete", True),
-        )
+        ).copy_order(order)
         for line in lines
     ]
 

@@ -23,6 +23,7 @@ from orders.models import (
     Membership,
     Merchant,
     Order,
+    OrderLine,
     Product,
     ShipOptionMapping,
     StatusChange,
@@ -398,3 +399,5 @@ class Command(BaseCommand):
         Order.objects.filter(pk=order_id).update(
             created_at=created, status_changed_at=last_status, ship_by=ship_by
         )
+        # The lines keep a copy of the order's creation time (OrderLine).
+        OrderLine.objects.filter(order_id=order_id).update(order_created_at=created)
