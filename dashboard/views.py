@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.dates import MONTHS_3
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -554,7 +555,14 @@ def _timeline(order):
         }
         for change in order.address_changes.all()
     )
-    return sorted(chain(status_rows, address_rows), key=lambda r: r["when"], reverse=True)
+    rows = sorted(chain(status_rows, address_rows), key=lambda r: r["when"], reverse=True)
+    for row in rows:
+        # What the template's date filters "c" and "M j, Y H:i" wrote, for every row
+        # without the formatting machinery (the page lists dozens of rows).
+        when = timezone.localtime(row["when"])
+        row["when_iso"] = when.isoformat()
+        row["when_text"] = f"{MONTHS_3[when.month].title()} {when.day}, {when:%Y %H:%M}"
+    return rows
 
 
 def _order_context(request, order):
