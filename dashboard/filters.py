@@ -499,7 +499,9 @@ class OrderFilter(django_filters.FilterSet):
 
     def _sku_branch(self, *, ordered):
         if self.sort_fields()[0].lstrip("-") == "created":
-            return SkuBranch(self.unsearched, self.search_lines, self._plain())
+            # Without a merchant the lines are everyone's: only the orders can say.
+            plain = self.merchant is not None and self._plain()
+            return SkuBranch(self.unsearched, self.search_lines, plain)
         return self.unsearched.filter(sku_term(self.search_lines, ordered=ordered))
 
     def sort_fields(self):
