@@ -315,6 +315,20 @@ class ListedModelChoiceFilter(django_filters.ModelChoiceFilter):
     field_class = ListedModelChoiceField
 
 
+def _shows_listed(data):
+    """Does a list with these filter values show listed orders (everything but clean-swept
+    ones), or only clean-swept ones (asked for by the Clean Sweep tab or sub-status)?"""
+    return data.get("group") != "clean_sweep" and data.get("status") != "clean_swept"
+
+
+def _narrowed(data, names):
+    """Is any of the filters `names`, or the creation date range, in use?"""
+    created = data.get("created")
+    return any(data.get(name) for name in names) or bool(
+        created and (created.start or created.stop)
+    )
+
+
 class _OwnFilters(dict):
     """A FilterSet's filters, copied for each instance one level deep. FilterSet deep-copies
     them for every request, widgets and choice lists included, which costs more than the
@@ -418,15 +432,12 @@ class OrderFilter(django_filters.FilterSet):
     def _listed(self):
         """Does the list show listed orders (everything but clean-swept ones) or only
         clean-swept ones (the Clean Sweep tab or sub-status)?"""
-        data = self.form.cleaned_data
-        return data.get("group") != "clean_sweep" and data.get("status") != "clean_swept"
+        return _shows_listed(self.form.cleaned_data)
 
     def _plain(self):
         """No filter but the search and the list's visibility (see SkuBranch)."""
         data = self.form.cleaned_data
-        others = ["view", "hold_reason", "payment_status", "flow", "center"]
-        created = data.get("created")
-        if any(data.get(name) for name in others) or (created and (created.start or created.stop)):
+        if _narrowed(data, ["view", "hold_reason", "payment_status", "flow", "center"]):
             return False
         group, status = data.get("group"), data.get("status")
         if self._listed():
@@ -463,7 +474,7 @@ class OrderFilter(django_filters.FilterSet):
         queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data if hasattr(self.form, "cleaned_data") else {}
         # Clean-swept rows left the dashboard: only shown when asked for by name.
-        if data.get("group") != "clean_sweep" and data.get("status") != "clean_swept":
+        if _shows_listed(data):
             queryset = queryset.visible()
         sort, fields, descending = self.sort_fields()
         queryset = queryset.order_by(*[f"-{f}" if descending else f for f in fields])
@@ -519,18 +530,14 @@ class OrderFilter(django_filters.FilterSet):
         if not self.is_bound:
             return None
         data = self.form.cleaned_data if hasattr(self.form, "cleaned_data") else {}
-        narrowing = ["q", "view", "payment_status", "flow", "center"]
-        if any(data.get(name) for name in narrowing):
-            return None
-        created = data.get("created")
-        if created and (created.start or created.stop):
+        if _narrowed(data, ["q", "view", "payment_status", "flow", "center"]):
             return None
         statuses = {s.value for s in st.STATES}
         if data.get("group"):
             statuses &= set(st.STATES_BY_GROUP[data["group"]])
         if data.get("status"):
             statuses &= {data["status"]}
-        if data.get("group") != "clean_sweep" and data.get("status") != "clean_swept":
+        if _shows_listed(data):
             statuses.discard("clean_swept")
         reason = data.get("hold_reason")
         return sum(

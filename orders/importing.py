@@ -398,47 +398,35 @@ def parse_csv(text):
     orders = {}
     seen_order_values = {}
     count = 0
-    try:
-        for values in reader:
-            row = reader.line_num
-            if not any(v.strip() for v in values):
-                continue
-            count += 1
-            if count > MAX_ROWS:
-                raise ImportFileError(
-                    f"The file has more than {MAX_ROWS:,} rows; split it into smaller files."
-                )
-            raw = dict(zip(names, values, strict=False))
-            errors = []
-            number, fields, draft, payment = clean_order_fields(raw, row, errors)
-            line = clean_line(raw, row, errors)
-            key = number or f"#row{row}"
-            order_input = orders.get(key)
-            order_values = {name: _text(raw.get(name)) for name in ORDER_COLUMNS}
-            if order_input is None:
-                order_input = orders[key] = OrderInput(
-                    number=number, row=row, fields=fields, draft=draft, payment=payment
-                )
-                seen_order_values[key] = order_values
-            else:
-                first = seen_order_values[key]
-                for name in ORDER_COLUMNS:
-                    if order_values[name] and first[name] and order_values[name] != first[name]:
-                        errors.append(
-                            (
-                                row,
-                                name,
-                                f"'{order_values[name]}' differs from row {order_input.row} "
-                                f"('{first[name]}') of the same order.",
-                            )
+    for row, values in _rows(reader):
+        count += 1
+        raw = dict(zip(names, values, strict=False))
+        errors = []
+        number, fields, draft, payment = clean_order_fields(raw, row, errors)
+        line = clean_line(raw, row, errors)
+        key = number or f"#row{row}"
+        order_input = orders.get(key)
+        order_values = {name: _text(raw.get(name)) for name in ORDER_COLUMNS}
+        if order_input is None:
+            order_input = orders[key] = OrderInput(
+                number=number, row=row, fields=fields, draft=draft, payment=payment
+            )
+            seen_order_values[key] = order_values
+        else:
+            first = seen_order_values[key]
+            for name in ORDER_COLUMNS:
+                if order_values[name] and first[name] and order_values[name] != first[name]:
+                    errors.append(
+                        (
+                            row,
+                            name,
+                            f"'{order_values[name]}' differs from row {order_input.row} "
+                            f"('{first[name]}') of the same order.",
                         )
-            order_input.rows.append(row)
-            order_input.lines.append(line)
-            order_input.errors.extend(errors)
-    except csv.Error as exc:
-        raise ImportFileError(f"Row {reader.line_num} is not valid CSV: {exc}.") from None
-    if count == 0:
-        raise ImportFileError("The file has a header but no order rows.")
+                    )
+        order_input.rows.append(row)
+        order_input.lines.append(line)
+        order_input.errors.extend(errors)
     return [_finish(o) for o in orders.values()], count
 
 
@@ -468,6 +456,12 @@ def count_rows(text):
     """Validate a CSV's header, CSV syntax and row count without importing (values are
     checked by the import, row by row); returns the row count."""
     reader, _names = _reader(text)
+    return sum(1 for _row in _rows(reader))
+
+
+def _rows(reader):
+    """(row number, values) for each row of the reader that is not blank. Raises
+    ImportFileError for invalid CSV, more than MAX_ROWS rows, or none at all."""
     count = 0
     try:
         for values in reader:
@@ -478,11 +472,11 @@ def count_rows(text):
                 raise ImportFileError(
                     f"The file has more than {MAX_ROWS:,} rows; split it into smaller files."
                 )
+            yield reader.line_num, values
     except csv.Error as exc:
         raise ImportFileError(f"Row {reader.line_num} is not valid CSV: {exc}.") from None
     if count == 0:
         raise ImportFileError("The file has a header but no order rows.")
-    return count
 
 
 def parse_api_order(data, index=1):

@@ -52,6 +52,12 @@ MANAGER = "manager"
 ROLE_CHOICES = [(VIEWER, "Viewer (read only)"), (MANAGER, "Manager")]
 
 
+def is_listed(status):
+    """Is an order in this status in the dashboard's lists? Everything but clean-swept
+    orders is (OrderQuerySet.visible() asks the same of the database)."""
+    return status != "clean_swept"
+
+
 def merchant_roles(user):
     """{merchant_id: role} for a user, loaded once and kept on the user object.
 
@@ -510,10 +516,9 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
                 old, new = move
                 _move_counts(old, new)
                 self._count_key = new
-                swept = new[1] == "clean_swept"
-                if not adding and (old[1] == "clean_swept") != swept:
+                if not adding and is_listed(old[1]) != is_listed(new[1]):
                     # The lines' copy of "listed" (see OrderLine) follows a clean sweep.
-                    OrderLine.objects.filter(order=self).update(listed=not swept)
+                    OrderLine.objects.filter(order=self).update(listed=is_listed(new[1]))
             if pending:
                 if any(f == "status" and t == "import_review" for f, _n, _s, t in pending):
                     order_id = self.pk
@@ -1051,7 +1056,7 @@ class OrderLine(models.Model):
         """Take the order's copies (see above); bulk writers call this for each line."""
         self.merchant_id = order.merchant_id
         self.order_created_at = order.created_at
-        self.listed = order.status != "clean_swept"
+        self.listed = is_listed(order.status)
         return self
 
 
