@@ -2,7 +2,8 @@ from django import forms
 
 from orders.models import ADDRESS_FIELDS, Order
 
-BULK_ACTIONS = [("cancel", "Cancel"), ("clean_sweep", "Clean sweep")]
+BULK_ACTIONS = [("cancel", "Cancel"), ("clean_sweep", "Clean sweep"), ("retry", "Retry")]
+BULK_ACTION_NAMES = [name for name, _label in BULK_ACTIONS]
 BULK_SCOPES = [("selected", "Selected orders"), ("all", "All orders matching the filter")]
 
 
@@ -34,7 +35,8 @@ class AddressForm(forms.ModelForm):
 
 class BulkActionForm(forms.Form):
     action = forms.ChoiceField(choices=BULK_ACTIONS)
-    scope = forms.ChoiceField(choices=BULK_SCOPES, initial="selected")
+    # Without "all" (the list's "select all matching" box) the action is for the ticked rows.
+    scope = forms.ChoiceField(choices=BULK_SCOPES, required=False)
     selected = forms.TypedMultipleChoiceField(coerce=int, required=False, choices=[])
     confirmed = forms.BooleanField(required=False)
 
@@ -46,6 +48,9 @@ class BulkActionForm(forms.Form):
     def clean_selected(self):
         # An id no row can have is simply not found; it must not reach the database.
         return [pk for pk in self.cleaned_data["selected"] if 0 < pk < 2**63]
+
+    def clean_scope(self):
+        return self.cleaned_data.get("scope") or "selected"
 
     def clean(self):
         data = super().clean()

@@ -7,7 +7,8 @@ OrderRow objects. The rules the row shows (stuck, late, the status catalog's lab
 Order's own methods and properties, used on these values, so they are written once.
 """
 
-from orders.models import Order
+from orders.models import Order, OrderLine
+from orders.notes import latest_notes
 
 FIELDS = (
     "id",
@@ -24,14 +25,28 @@ FIELDS = (
     "center__name",
     "carrier",
     "tracking_number",
+    "total",
+    "currency",
+    "payment_status",
+    "hold_note",
+    "failure_reason",
 )
 
 
 class OrderRow:
-    __slots__ = (*(name for name in FIELDS if "__" not in name), "center_code", "center_name")
+    __slots__ = (
+        *(name for name in FIELDS if "__" not in name),
+        "center_code",
+        "center_name",
+        "relevance",
+        "item_count",
+        "first_sku",
+        "latest_note",
+    )
 
     # Order's rules, applied to the values this row holds.
     state = Order.state
+    owner_label = Order.owner_label
     group = Order.group
     hold_info = Order.hold_info
     is_stuck = Order.is_stuck
@@ -53,7 +68,16 @@ class OrderRow:
             self.center_name,
             self.carrier,
             self.tracking_number,
+            self.total,
+            self.currency,
+            self.payment_status,
+            self.hold_note,
+            self.failure_reason,
         ) = values
+        self.relevance = 0
+        self.item_count = 0
+        self.first_sku = ""
+        self.latest_note = None
 
     @property
     def pk(self):
@@ -61,5 +85,34 @@ class OrderRow:
 
 
 def read_rows(queryset):
-    """The rows of a sliced, ordered queryset of orders."""
-    return [OrderRow(values) for values in queryset.values_list(*FIELDS)]
+    """The rows of a sliced, ordered queryset of orders (a search's carry its relevance,
+    which its cursor needs)."""
+    if "relevance" not in queryset.query.annotations:
+        return [OrderRow(values) for values in queryset.values_list(*FIELDS)]
+    rows = []
+    for values in queryset.values_list(*FIELDS, "relevance"):
+        row = OrderRow(values[:-1])
+        row.relevance = values[-1]
+        rows.append(row)
+    return rows
+
+
+def attach_details(rows):
+    """Items (count and first SKU) and the latest internal note of a page of rows: two
+    queries, however many rows."""
+    ids = [row.id for row in rows]
+    if not ids:
+        return rows
+    by_id = {row.id: row for row in rows}
+    for order_id, sku, quantity in (
+        OrderLine.objects.filter(order_id__in=ids)
+        .order_by("order_id", "id")
+        .values_list("order_id", "sku", "quantity")
+    ):
+        row = by_id[order_id]
+        if not row.first_sku:
+            row.first_sku = sku
+        row.item_count += quantity
+    for order_id, note in latest_notes(ids).items():
+        by_id[order_id].latest_note = note
+    return rows

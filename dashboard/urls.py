@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path, register_converter
 
-from . import api, imports, views, webhooks
+from . import api, imports, views, webhooks, workspace
 from .converters import OrderNumberConverter
 
 register_converter(OrderNumberConverter, "number")
@@ -21,8 +21,12 @@ urlpatterns = [
     path("orders/", views.order_list, name="order_list"),
     path("orders/actions/bulk/", views.bulk_action, name="bulk_action"),
     path("orders/export.csv", views.export_csv, name="export_csv"),
+    path("list/columns/", workspace.list_columns, name="list_columns"),
+    path("list/views/", workspace.saved_view_create, name="saved_view_create"),
+    path("list/views/<int:view_id>/", workspace.saved_view_edit, name="saved_view_edit"),
     path("orders/<number:number>/", views.order_detail, name="order_detail"),
     path("orders/<number:number>/address/", views.order_address, name="order_address"),
+    path("orders/<number:number>/notes/", workspace.order_note_add, name="order_note_add"),
     path(
         "orders/<number:number>/cancel/",
         views.order_action,

@@ -6,6 +6,7 @@ import csv
 import datetime
 import io
 import re
+import zoneinfo
 from itertools import chain
 from urllib.parse import quote
 
@@ -14,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import CharField, Prefetch, prefetch_related_objects
 from django.db.models.functions import Cast
 from django.db.models.sql.constants import MULTI
-from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponseRedirect, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +29,8 @@ from orders import statuses as st
 from orders.carriers import tracking_page, tracking_url
 from orders.counts import status_counts
 from orders.models import LATE_CANDIDATES, STUCK_AFTER, AddressChange
+from orders.notes import views_for
+from orders.search import SORTABLE_COLUMNS
 from orders.services import (
     ActionRefused,
     OrderChanged,
@@ -40,11 +43,11 @@ from orders.services import (
 )
 from orders.text import FORMULA_START, safe_cell
 
-from . import access
-from .filters import COUNT_LIMIT, VIEWS, OrderFilter
-from .forms import AddressForm, BulkActionForm
+from . import access, workspace
+from .filters import COUNT_LIMIT, VIEW_ALIASES, VIEW_OWNERS, VIEWS, OrderFilter
+from .forms import BULK_ACTION_NAMES, AddressForm, BulkActionForm
 from .paging import keyset_page, values_of_each
-from .rows import read_rows
+from .rows import attach_details, read_rows
 
 PAGE_SIZE = 50
 BULK_LIMIT = 5000
@@ -99,11 +102,38 @@ def _render(request, full, fragment, context):
 
 @login_required
 def home(request):
-    if access.current_merchant(request) is None:
+    merchant = access.current_merchant(request)
+    if merchant is None:
         if request.user.is_staff:
             return redirect("choose_merchant")
         return render(request, "dashboard/no_merchant.html", status=403)
+    # A merchant with anything waiting on them lands where it is.
+    if _waiting_on_you(status_counts(merchant)):
+        return redirect(f"{reverse('order_list')}?view=waiting_on_you")
     return redirect("order_list")
+
+
+def _kept(counts, owner):
+    """How many orders wait on `owner`, from the kept counts (holds and owned states)."""
+    reasons = set(st.reasons_owned_by(owner))
+    states = {s for s, o in st.STATE_OWNERS.items() if o == owner}
+    return sum(
+        n
+        for (status, reason), n in counts.items()
+        if (status == "action_required" and reason in reasons) or status in states
+    )
+
+
+def _waiting_on_you(counts):
+    return _kept(counts, st.YOU)
+
+
+def use_merchant_zone(merchant):
+    """Show times in the merchant's time zone for the rest of this request."""
+    try:
+        timezone.activate(zoneinfo.ZoneInfo(merchant.time_zone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        timezone.deactivate()
 
 
 @login_required
@@ -201,25 +231,67 @@ def _tabs(counts, filterset):
     return tabs, chips
 
 
-def _bounded_count(filterset, page):
-    """How many orders match, counting no further than COUNT_LIMIT + 1. A search's terms
-    that fit on the first page are already known whole."""
-    branches = filterset.search_count_branches(page.complete)
-    if branches is None:
-        return filterset.qs.order_by()[: COUNT_LIMIT + 1].count()
-    known = page.complete or [None] * len(branches)
-    ids = set()
+def _view_counts(request, merchant, counts, saved, now):
+    """The smart views and the saved views, each with its count: kept counts where the view
+    is only status filters (and the owners' holds), otherwise at most COUNT_LIMIT + 1 ids,
+    all such counts in one statement."""
+    chosen = request.GET.get("view", "")
+    chosen = VIEW_ALIASES.get(chosen, chosen)
+    smart = []
     asked = []
-    for branch, whole in zip(branches, known, strict=True):
-        if whole is not None:
-            ids.update(whole)
-        elif hasattr(branch, "count_ids"):  # filters.SkuBranch
-            ids.update(branch.count_ids(COUNT_LIMIT + 1))
+    for value, label in VIEWS:
+        item = {"value": value, "label": label, "count": None, "active": chosen == value}
+        owner = VIEW_OWNERS.get(value)
+        if owner is not None:
+            item["count"] = _kept(counts, owner)
+            if owner == st.US:  # plus the orders stuck in review, counted up to the bound
+                stuck = access.orders_for(request).stuck(now).order_by()
+                asked.append((item, stuck.values_list("pk", flat=True)[: COUNT_LIMIT + 1]))
+        smart.append(item)
+    views = []
+    for view in saved:
+        item = {
+            "view": view,
+            "count": None,
+            "capped": False,
+            "mine": view.owner_id == request.user.pk,
+        }
+        filterset = OrderFilter(
+            QueryDict(view.query), queryset=access.orders_for(request), now=now, merchant=merchant
+        )
+        if filterset.is_valid():
+            kept = filterset.kept_count(counts)
+            if kept is not None:
+                item["count"] = kept
+            else:
+                ids = filterset.qs.order_by().values_list("pk", flat=True)[: COUNT_LIMIT + 1]
+                asked.append((item, ids))
+        views.append(item)
+    if asked:
+        for (item, _ids), found in zip(asked, values_of_each([q for _i, q in asked]), strict=True):
+            total = (item["count"] or 0) + len(found)
+            item["capped"] = total > COUNT_LIMIT
+            item["count"] = min(total, COUNT_LIMIT)
+    return smart, views
+
+
+def _sortable_headings(filterset):
+    """For each sortable column: the sort its heading links to and its current direction."""
+    sort = filterset.sort_fields()[0]
+    out = {}
+    for column, (ascending, descending) in SORTABLE_COLUMNS.items():
+        if sort == ascending:
+            out[column] = {"next": descending, "current": "ascending"}
+        elif sort == descending:
+            out[column] = {"next": ascending, "current": "descending"}
         else:
-            asked.append(branch.order_by().values_list("pk", flat=True)[: COUNT_LIMIT + 1])
-    for found in values_of_each(asked):
-        ids.update(found)
-    return len(ids)
+            out[column] = {"next": descending if column != "number" else ascending, "current": ""}
+    return out
+
+
+def _bounded_count(filterset):
+    """How many orders match, counting no further than COUNT_LIMIT + 1."""
+    return filterset.qs.order_by()[: COUNT_LIMIT + 1].count()
 
 
 @login_required
@@ -228,9 +300,10 @@ def order_list(request):
     merchant = access.current_merchant(request)
     if merchant is None:
         return home(request)
+    use_merchant_zone(merchant)
     filterset = _filterset(request, merchant)
     number = filterset.exact_number()
-    if number and filterset.has_number(number):
+    if number:
         url = reverse("order_detail", args=[number])
         if request.htmx:
             return HttpResponseClientRedirect(url)
@@ -245,8 +318,6 @@ def order_list(request):
         kinds=filterset.sort_kinds(),
         cursor=request.GET.get("cursor"),
         size=PAGE_SIZE,
-        branches=filterset.search_branches(),
-        base=filterset.unsearched,
         read=read_rows,
     )
     # The tabs' kept counts answer the status filters; anything else is counted, up to a
@@ -256,7 +327,7 @@ def order_list(request):
     if total is None and page.start_index <= 1 and not page.has_next:
         total = len(page.object_list)  # everything that matches is on this page
     elif total is None:
-        total = _bounded_count(filterset, page)
+        total = _bounded_count(filterset)
         total_capped = total > COUNT_LIMIT
         total = min(total, COUNT_LIMIT)
     tabs, chips = _tabs(counts, filterset)
@@ -264,6 +335,12 @@ def order_list(request):
         {"label": label, "value": value, "remove": _without(request, names)}
         for names, label, value in filterset.active()
     ]
+    columns = workspace.chosen_columns(request.user)
+    saved = list(views_for(request.user, merchant))
+    smart, saved_views = _view_counts(request, merchant, counts, saved, filterset.now)
+    rows = page.object_list
+    attach_details(rows)
+    can_manage = access.is_manager(request, merchant)
     context = {
         "merchant": merchant,
         "filter": filterset,
@@ -273,11 +350,20 @@ def order_list(request):
         "tabs": tabs,
         "chips": chips,
         "active_filters": active,
-        "can_manage": access.is_manager(request, merchant),
+        "can_manage": can_manage,
         "bulk_limit": BULK_LIMIT,
         "query": request.GET.urlencode(),
         "now": filterset.now,
-        "views": [{"value": v, "label": label} for v, label in VIEWS],
+        "views": smart,
+        "saved_views": saved_views,
+        "current_state": workspace.list_state(request.GET.urlencode()),
+        "columns": columns,
+        "column_choices": workspace.COLUMNS,
+        "sortable": _sortable_headings(filterset),
+        "search_text": filterset.search_text() if filterset.is_valid() else "",
+        "bulk_actions": [
+            {"name": name, "label": ACTIONS[name]["verb"]} for name in BULK_ACTION_NAMES
+        ],
     }
     return _render(
         request, "dashboard/order_list.html", "dashboard/includes/_order_list.html", context
@@ -324,35 +410,83 @@ def bulk_action(request):
         )
         _bulk_refused(request, merchant, action, f"{total} orders match, over {BULK_LIMIT}")
         return HttpResponseRedirect(back)
+    # Each order's own answer, from its state machine: who can, who cannot and why.
+    eligible, refused = [], []
+    for order in orders.select_related("merchant").order_by("number", "id"):
+        why = refusal_reason(order, action, request.user)
+        if why is None:
+            eligible.append(order)
+        else:
+            refused.append({"order": order, "why": why})
     context = {
         "action": action,
         "info": ACTIONS[action],
         "scope": scope,
         "total": total,
+        "eligible": eligible,
+        "refused": refused,
+        "summary": bulk_summary(action, len(eligible), refused),
+        "done_word": DONE_WORDS[action],
+        "refused_groups": _refused_groups(refused),
         "query": request.GET.urlencode(),
         "back": back,
     }
     if not form.cleaned_data["confirmed"]:
-        context["selected"] = form.cleaned_data["selected"] if scope == "selected" else []
-        context["seen"] = {k: v for k, v in request.POST.items() if k.startswith("seen-")}
+        # What is confirmed is the eligible orders, by id: the same orders are acted on
+        # even if the filter would match others by then.
+        context["selected"] = [o.pk for o in eligible]
+        context["seen"] = {
+            k: v for k, v in request.POST.items() if k.startswith("seen-") and len(v) < 40
+        }
         return render(request, "dashboard/bulk_confirm.html", context)
     results = []
     service = ACTIONS[action]["service"]
-    for order in orders.order_by("number", "id"):
+    for order in eligible:
         seen = request.POST.get(f"seen-{order.pk}") or order.status
         try:
             done = service(order=order, by=request.user, expected_status=seen)
             results.append({"order": done, "ok": True, "message": ACTIONS[action]["done"]})
         except ActionRefused as exc:
             results.append({"order": exc.order or order, "ok": False, "message": exc.message})
+    for item in refused:  # left alone, as the confirmation said
+        results.append(
+            {"order": item["order"], "ok": False, "skipped": True, "message": item["why"]}
+        )
     if scope == "selected":
-        missing = len(set(request.POST.getlist("selected"))) - len(results)
+        missing = len(set(request.POST.getlist("selected"))) - total
         if missing > 0:
             context["missing"] = missing
     context["results"] = results
     context["done"] = sum(1 for r in results if r["ok"])
     context["refused"] = len(results) - context["done"]
     return render(request, "dashboard/bulk_result.html", context)
+
+
+def _short_reason(why):
+    """"already shipped: can no longer be cancelled" -> "already shipped"."""
+    return why.split(":", 1)[0]
+
+
+def _refused_groups(refused):
+    groups = {}
+    for item in refused:
+        groups.setdefault(_short_reason(item["why"]), []).append(item["order"])
+    return sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+
+
+DONE_WORDS = {"cancel": "cancelled", "clean_sweep": "clean swept", "retry": "retried"}
+
+
+def bulk_summary(action, can, refused):
+    """"12 of 32 can be cancelled; 20 cannot: 18 already shipped, 2 already printed"."""
+    done = DONE_WORDS[action]
+    total = can + len(refused)
+    if not refused:
+        return f"All {total} can be {done}." if total != 1 else f"The order can be {done}."
+    reasons = ", ".join(f"{len(orders)} {why}" for why, orders in _refused_groups(refused))
+    if not can:
+        return f"None of the {total} can be {done}: {reasons}."
+    return f"{can} of {total} can be {done}; {len(refused)} cannot: {reasons}."
 
 
 def _bulk_refused(request, merchant, action, reason):

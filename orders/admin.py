@@ -13,7 +13,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django_fsm.admin import FSMAdminMixin
 
-from . import audit
+from . import audit, search
 from .counts import add_counts
 from .forms import (
     TRACKING_CSV_HEADER,
@@ -435,6 +435,8 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
                 .first()
             )
             Order.objects.filter(pk=obj.pk).update(**{f: getattr(obj, f) for f in fields})
+            if set(fields) & set(search.SEARCHED_FIELDS):
+                search.reindex([obj.pk])
             if before and "merchant" in fields and before[0] != obj.merchant_id:
                 moves = {before[0]: -1, obj.merchant_id: 1}
                 for merchant_id in sorted(moves):  # a fixed lock order, as in Order.save()

@@ -28,6 +28,7 @@ from django_fsm import (
     transition,
 )
 
+from . import search
 from . import statuses as st
 from .integrity import (
     AppendOnlyModel,
@@ -94,10 +95,24 @@ def machines_only(order, user):
 # --- reference data ------------------------------------------------------------------------
 
 
+def validate_time_zone(value):
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError("Unknown time zone.") from exc
+
+
 class Merchant(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The dashboard shows this merchant's times in their own zone (shown in the header).
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="e.g. Europe/Berlin",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -259,6 +274,19 @@ class OrderQuerySet(UndeletableQuerySet):
         now = now or timezone.now()
         return self.filter(status__in=LATE_CANDIDATES, ship_by__lt=now)
 
+    def waiting_on(self, owner, now=None):
+        """Orders whose next move is `owner`'s (statuses.YOU, US, CUSTOMER): held for a
+        reason they own, plus for YOU failed orders and delivery exceptions, and for US
+        orders stuck in review."""
+        condition = Q(status="action_required", hold_reason__in=st.reasons_owned_by(owner))
+        states = [s for s, o in st.STATE_OWNERS.items() if o == owner]
+        if states:
+            condition |= Q(status__in=states)
+        if owner == st.US:
+            now = now or timezone.now()
+            condition |= Q(status="import_review", status_changed_at__lt=now - STUCK_AFTER)
+        return self.filter(condition)
+
     def needing_attention(self, now=None):
         now = now or timezone.now()
         return self.filter(
@@ -332,6 +360,9 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
     reimport_of = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reimports"
     )
+    # Folded text of the searched fields, lines' SKUs and notes (orders/search.py). Nullable:
+    # a column with a default would make SQLite rebuild the table and drop the raw indexes.
+    search_text = models.TextField(null=True, blank=True, editable=False)
 
     objects = OrderQuerySet.as_manager()
 
@@ -392,6 +423,15 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
     @property
     def hold_info(self):
         return st.hold_reason(self.hold_reason)
+
+    @property
+    def owner_label(self):
+        """ "Waiting on you / us / your customer" while held (or failed, or a delivery
+        exception); "" otherwise."""
+        if self.status == "action_required":
+            return st.OWNER_LABELS[st.hold_owner(self.hold_reason)]
+        owner = st.STATE_OWNERS.get(self.status)
+        return st.OWNER_LABELS[owner] if owner else ""
 
     @property
     def sub_status_label(self):
@@ -459,6 +499,7 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
 
     def _remember_count_key(self):
         loaded = self.__dict__
+        self._search_key = tuple(loaded.get(name) for name in search.SEARCHED_FIELDS)
         if all(name in loaded for name in ("merchant_id", "status", "hold_reason")):
             self._count_key = (loaded["merchant_id"], loaded["status"], loaded["hold_reason"])
         else:
@@ -526,6 +567,10 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
                         lambda: review_requested.send(sender=Order, order_id=order_id)
                     )
                 StatusChange.objects.bulk_create(self.history_rows(pending))
+            searched = tuple(self.__dict__.get(name) for name in search.SEARCHED_FIELDS)
+            if searched != self.__dict__.get("_search_key"):
+                search.reindex([self.pk])  # a searched field changed (or a new order)
+                self._search_key = searched
         self._pending_changes = []
 
     def save_reviewed(self, fields):
@@ -1313,3 +1358,70 @@ class AuditEntry(AppendOnlyModel, models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.outcome}"
+
+
+# --- working together on orders ----------------------------------------------------------------
+
+
+class OrderNote(AppendOnlyModel, models.Model):
+    """An internal note on an order: written by a merchant member (seen by their team and our
+    staff) or by staff to the merchant (`from_operations`). Never sent anywhere else.
+    Append-only: a note is never edited or deleted (orders/integrity.py)."""
+
+    MAX_LENGTH = 2000
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    author_name = models.CharField(max_length=150)
+    from_operations = models.BooleanField(default=False)
+    text = models.TextField(max_length=MAX_LENGTH)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["order", "id"], name="note_order_latest")]
+
+    def __str__(self):
+        return f"{self.order}: {self.text[:40]}"
+
+    @property
+    def author_label(self):
+        return f"{self.author_name} (from operations)" if self.from_operations else self.author_name
+
+
+class SavedView(models.Model):
+    """A named state of the order list (its query string), kept for its owner or shared
+    with the owner's team (`shared`). Shown next to the smart views, in `position` order."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="saved_views")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=1000, blank=True)
+    shared = models.BooleanField(default=False)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["merchant", "position", "id"], name="savedview_merchant")]
+
+    def __str__(self):
+        return self.name
+
+
+class ListPreference(models.Model):
+    """What a user chose for the order list: which optional columns it shows."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="list_preference"
+    )
+    columns = models.JSONField(default=list)
+
+    def __str__(self):
+        return f"{self.user}: {', '.join(self.columns)}"

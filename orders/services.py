@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Model
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, has_transition_perm
 
-from . import audit
+from . import audit, search
 from . import statuses as st
 from .addresses import address_errors, normalize
 from .counts import add_counts
@@ -86,6 +86,20 @@ _TOO_LATE = {
     "printed": "already printed",
     "labeled": "already packed and labelled",
 }
+
+
+def merchant_actions(status, hold_reason=""):
+    """The merchant actions an order in this state allows (permissions aside): the row form
+    of the cancel, clean sweep and retry transitions' sources and conditions, for lists that
+    read values rather than orders. refusal_reason() asks the state machine itself."""
+    allowed = []
+    if status in st.CANCELLABLE:
+        allowed.append("cancel")
+    if status in st.CLEAN_SWEEPABLE:
+        allowed.append("clean_sweep")
+    if status == "action_required" and hold_reason in st.MERCHANT_RETRY_REASONS:
+        allowed.append("retry")
+    return allowed
 
 
 def refusal_reason(order, name, user=None):
@@ -338,6 +352,7 @@ def order_create(*, merchant, by, number, lines, draft=False, reimport_of=None, 
             **fields,
         )
         OrderLine.objects.bulk_create(_new_lines(order, lines, products))
+        search.reindex([order.pk])  # now with the lines' SKUs
         _first_history(order, by, draft=draft, reimport_of=reimport_of).save()
         if initial == "import_review":
             transaction.on_commit(lambda: review_requested.send(sender=Order, order_id=order.pk))
@@ -401,6 +416,7 @@ def order_create_many(*, merchant, by, items, payment_reason=""):
                     )
                 )
         StatusChange.objects.bulk_create(history)
+        search.reindex([order.pk for order in orders])
         # Bulk inserts skip Order.save(), which keeps the counts for single changes.
         add_counts(merchant.pk, Counter((order.status, "") for order in orders))
         to_review = [order.pk for order in orders if order.status == "import_review"]

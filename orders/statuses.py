@@ -40,6 +40,14 @@ class HoldReason:
     explanation: str
     what_you_can_do: str
 
+    @property
+    def owner(self):
+        return hold_owner(self.value)
+
+    @property
+    def owner_label(self):
+        return OWNER_LABELS[self.owner]
+
 
 GROUPS = [
     Group("draft", "Draft", "neutral"),
@@ -303,6 +311,38 @@ HOLD_REASONS = [
         "Retry once the payment succeeds; the order then goes back to review.",
     ),
 ]
+
+# Whose move it is while an order is held, in the merchant's words (SPEC: hold owners).
+YOU, US, CUSTOMER, SYSTEM = "you", "us", "customer", "system"
+OWNER_LABELS = {
+    YOU: "Waiting on you",
+    US: "Waiting on us",
+    CUSTOMER: "Waiting on your customer",
+    SYSTEM: "Waiting on the system",
+}
+HOLD_OWNERS = {
+    "insufficient_inventory": YOU,  # until stock arrives, which re-reviews it by itself
+    "invalid_address": YOU,
+    "product_configuration": YOU,
+    "not_connected": YOU,
+    "payment_refused": YOU,
+    "pending_personalization": CUSTOMER,
+    "special_requirements": US,
+    "pending_approval": US,
+}
+# Outside holds: a failed order waits on the merchant's decision (cancel or clean sweep and
+# import again), a delivery exception on the merchant contacting their customer.
+STATE_OWNERS = {"failed": YOU, "delivery_exception": YOU}
+
+
+def hold_owner(reason):
+    """Whose move it is for a hold reason: YOU, US, CUSTOMER (or SYSTEM if unknown)."""
+    return HOLD_OWNERS.get(reason, SYSTEM)
+
+
+def reasons_owned_by(owner):
+    return [h.value for h in HOLD_REASONS if hold_owner(h.value) == owner]
+
 
 PAYMENT_STATUSES = [
     ("pending", "Pending"),

@@ -158,10 +158,15 @@ def test_smart_views(client, manager, staff, make_order, drive):
     login(client, manager)
     assert numbers(client.get("/orders/", {"view": "stuck"})) == [stuck.number]
     assert numbers(client.get("/orders/", {"view": "late"})) == [late.number]
+    # "Needs attention" became "Waiting on you" (old links still work): holds the merchant
+    # resolves and failed orders. Stuck in review waits on us; late is its own view.
     attention = client.get("/orders/", {"view": "attention"})
-    assert sorted(numbers(attention)) == sorted(
-        [stuck.number, late.number, failed.number, held.number]
-    )
+    assert sorted(numbers(attention)) == sorted([failed.number, held.number])
+    waiting_on_you = client.get("/orders/", {"view": "waiting_on_you"})
+    assert sorted(numbers(waiting_on_you)) == sorted([failed.number, held.number])
+    approval = hold(make_order(number="APPROVAL"), staff, reason="pending_approval")
+    waiting_on_us = client.get("/orders/", {"view": "waiting_on_us"})
+    assert sorted(numbers(waiting_on_us)) == sorted([stuck.number, approval.number])
     body = client.get("/orders/").content.decode()
     assert "flag-stuck" in body and "flag-late" in body
 
@@ -321,8 +326,10 @@ def test_the_list_runs_a_constant_number_of_queries(
     drive(make_order(number="Q-SHIP"), "shipped")
     login(client, manager)
     client.get("/orders/")  # warm the session
-    # session, user, merchants, roles, counts, page count, centers (filter choices), rows.
+    # session, user, merchants, roles, counts, page count, centers (filter choices), rows;
+    # the user's columns, saved views, the stuck orders' count (Waiting on us), the page's
+    # lines and latest notes.
     for params in [{}, {"group": "processing"}, {"view": "attention", "sort": "number"}]:
-        with django_assert_max_num_queries(8):
+        with django_assert_max_num_queries(13):
             response = client.get("/orders/", params)
         assert response.status_code == 200

@@ -1,3 +1,4 @@
+import datetime
 from functools import lru_cache
 from html import escape as _e
 from urllib.parse import quote
@@ -13,6 +14,8 @@ from django.utils.translation import gettext as _
 
 from orders import statuses as st
 from orders.carriers import tracking_url as carrier_tracking_url
+from orders.models import LATE_CANDIDATES
+from orders.services import merchant_actions
 
 register = template.Library()
 
@@ -97,54 +100,153 @@ def _short(text, limit):
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+CLOSING_FLAG = (
+    '<span class="flag flag-soon" title="Its ship-by time is less than 2 hours away">'
+    "Closing soon</span>"
+)
+SOON = datetime.timedelta(hours=2)
+CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+
+def money(amount, currency):
+    """40.00 USD as "$40.00"; currencies without a sign of their own keep their code."""
+    if amount is None:
+        return ""
+    sign = CURRENCY_SIGNS.get(currency)
+    return f"{sign}{amount:,.2f}" if sign else f"{amount:,.2f} {currency}"
+
+
+def ago(moment, now):
+    """How long ago, in the list's words: "just now", "12 min ago", "2 h ago", "3 d ago"."""
+    seconds = (now - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} d ago"
+
+
+def _exact(moment):
+    local = template_localtime(moment)
+    return f"{local:%Y-%m-%d %H:%M} ({timezone.get_current_timezone_name()})", local
+
+
+def _time(moment, text):
+    title, local = _exact(moment)
+    return f'<time datetime="{local.isoformat()}" title="{_e(title)}">{_e(text)}</time>'
+
+
 @register.simple_tag
-def order_rows(orders, now, can_manage):
-    """The list's table rows for dashboard.rows.OrderRow values."""
+def order_rows(orders, now, can_manage, columns=None):
+    """The list's table rows for dashboard.rows.OrderRow values. `columns` are the optional
+    columns the user chose (dashboard/workspace.py); number, customer and status always
+    show. Each cell says what it is (data-label), so a phone shows rows as cards."""
+    columns = set(columns if columns is not None else [])
     out = []
     detail = reverse("order_detail", args=[PLACEHOLDER])
     today = template_localtime(timezone.now()).date()
     for order in orders:
-        created = template_localtime(order.created_at)
         number = _e(order.number)
-        parts = ["<tr>"]
+        owner = order.owner_label
+        parts = [f'<tr class="order-row{" row-held" if owner else ""}">']
         if can_manage:
             pk = order.pk
+            allowed = " ".join(merchant_actions(order.status, order.hold_reason))
             parts.append(
                 f'<td class="col-check"><input type="checkbox" name="selected" value="{pk}" '
-                f'id="sel-{pk}" aria-label="Select order {number}"><input type="hidden" '
-                f'name="seen-{pk}" value="{_e(order.status)}"></td>'
+                f'id="sel-{pk}" data-actions="{allowed}" aria-label="Select order {number}">'
+                f'<input type="hidden" name="seen-{pk}" value="{_e(order.status)}"></td>'
             )
         link = _e(detail.replace(PLACEHOLDER, quote(order.number, safe=URL_SAFE)))
+        note = ""
+        if order.latest_note is not None:
+            n = order.latest_note
+            who = "Operations" if n.from_operations else n.author_name
+            note = (
+                f'<span class="row-note" title="{_e(n.text[:300])}">'
+                f"<b>Note</b> ({_e(who)}): {_e(_short(n.text, 60))}</span>"
+            )
         parts.append(
-            f'<td class="col-number"><a href="{link}">{number}</a></td>'
-            f"<td>{_e(order.customer_name or '—')}"
+            f'<td data-label="Order" class="col-number"><a href="{link}">{number}</a>{note}</td>'
+            f'<td class="col-customer" data-label="Customer">{_e(order.customer_name or "—")}'
             f'<span class="sub">{_e(order.customer_email)}</span></td>'
-            f'<td class="col-created"><time datetime="{created.isoformat()}" '
-            f'title="{created:%Y-%m-%d %H:%M} UTC">{_e(_day(created, today))}</time></td>'
         )
-        flags = (STUCK_FLAG if order.is_stuck(now) else "") + (
-            LATE_FLAG if order.is_late(now) else ""
-        )
+        if "items" in columns:
+            count = order.item_count
+            parts.append(
+                f'<td class="col-items" data-label="Items">{count} item{"" if count == 1 else "s"}'
+                f'<span class="sub">{_e(order.first_sku)}</span></td>'
+            )
+        if "total" in columns:
+            parts.append(
+                f'<td class="col-total num" data-label="Total">'
+                f"{_e(money(order.total, order.currency))}</td>"
+            )
+        if "payment" in columns:
+            label = st.PAYMENT_LABELS.get(order.payment_status, order.payment_status)
+            parts.append(
+                f'<td class="col-payment" data-label="Payment">'
+                f'<span class="pay pay-{_e(order.payment_status)}">{_e(label)}</span></td>'
+            )
+        flags = STUCK_FLAG if order.is_stuck(now) else ""
+        second = ""
+        if owner:
+            detail_text = order.failure_reason if order.status == "failed" else order.hold_note
+            if order.status == "failed" and detail_text:
+                detail_text = f"Why: {detail_text}"
+            second = (
+                f'<span class="hold-line"><span class="owner">{_e(owner)}</span>'
+                + (f" · {_e(_short(detail_text, 90))}" if detail_text else "")
+                + "</span>"
+            )
         parts.append(
-            f'<td class="col-status">{_badge(order.status, order.hold_reason)}{flags}</td>'
+            f'<td class="col-status" data-label="Status">'
+            f"{_badge(order.status, order.hold_reason)}{flags}{second}</td>"
         )
-        if order.center_id:
+        if "ship_by" in columns:
+            if order.ship_by:
+                local = template_localtime(order.ship_by)
+                text = f"{_day(local, today)} {local:%H:%M}"
+                late = order.is_late(now)
+                soon = not late and order.status in LATE_CANDIDATES and order.ship_by - now <= SOON
+                parts.append(
+                    f'<td class="col-ship-by" data-label="Ship by">{_time(order.ship_by, text)}'
+                    f"{LATE_FLAG if late else ''}{CLOSING_FLAG if soon else ''}</td>"
+                )
+            else:
+                parts.append(f'<td class="col-ship-by" data-label="Ship by">{DASH}</td>')
+        if "changed" in columns:
             parts.append(
-                f'<td class="col-center"><span title="{_e(order.center_name)}">'
-                f"{_e(order.center_code)}</span></td>"
+                f'<td class="col-changed" data-label="Last change">'
+                f"{_time(order.status_changed_at, ago(order.status_changed_at, now))}</td>"
             )
-        else:
-            parts.append(f'<td class="col-center">{DASH}</td>')
-        if order.tracking_number:
-            url = _e(carrier_tracking_url(order.carrier, order.tracking_number))
-            shown = _e(_short(order.tracking_number, 14))
+        if "created" in columns:
+            created = template_localtime(order.created_at)
             parts.append(
-                f'<td class="col-tracking"><a href="{url}" rel="noopener noreferrer" '
-                f'target="_blank">{_e(order.carrier)} {shown}<span class="visually-hidden"> '
-                "(opens the carrier's site)</span></a></td>"
+                f'<td class="col-created" data-label="Created">'
+                f"{_time(order.created_at, _day(created, today))}</td>"
             )
-        else:
-            parts.append(f'<td class="col-tracking">{DASH}</td>')
+        if "center" in columns:
+            if order.center_id:
+                parts.append(
+                    f'<td class="col-center" data-label="Center"><span title="'
+                    f'{_e(order.center_name)}">{_e(order.center_code)}</span></td>'
+                )
+            else:
+                parts.append(f'<td class="col-center" data-label="Center">{DASH}</td>')
+        if "tracking" in columns:
+            if order.tracking_number:
+                url = _e(carrier_tracking_url(order.carrier, order.tracking_number))
+                shown = _e(_short(order.tracking_number, 14))
+                parts.append(
+                    f'<td class="col-tracking" data-label="Tracking"><a href="{url}" '
+                    f'rel="noopener noreferrer" target="_blank">{_e(order.carrier)} {shown}'
+                    '<span class="visually-hidden"> (opens the carrier\'s site)</span></a></td>'
+                )
+            else:
+                parts.append(f'<td class="col-tracking" data-label="Tracking">{DASH}</td>')
         parts.append("</tr>")
         out.append("".join(parts))
     return mark_safe("\n".join(out))  # every value above went through _e (html.escape)

@@ -1,0 +1,191 @@
+"""Search anywhere: a substring of the number, name, email, tracking number, a SKU or a note,
+ignoring case and accents, answered from the trigram indexes, ranked exact number, prefix,
+rest (newest first), and kept in step by every path that writes what it searches."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from orders import search
+from orders.models import Order
+from orders.services import order_transition
+
+from .dashboard_helpers import login
+from .test_order_list import numbers
+
+
+def fts_rows():
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT rowid, text FROM {search.FTS_TABLE}")
+        return dict(cursor.fetchall())
+
+
+def assert_index_in_step():
+    """search_text (and on SQLite the FTS5 table) equals what reindex would write now."""
+    stored = dict(Order.objects.values_list("pk", "search_text"))
+    search.reindex(list(stored))
+    fresh = dict(Order.objects.values_list("pk", "search_text"))
+    assert stored == fresh
+    if connection.vendor == "sqlite":
+        fts = fts_rows()
+        assert {pk: fts.get(pk) for pk in fresh} == fresh
+
+
+def test_fold_removes_case_and_accents():
+    assert search.fold("  Müller  GARCÍA ") == "muller garcia"
+    assert search.fold("Straße") == "strasse"
+
+
+@pytest.fixture
+def people(make_order):
+    return {
+        "garcia": make_order(
+            number="GA-100", customer_name="Maria García", customer_email="maria.garcia@example.com"
+        ),
+        "muller": make_order(
+            number="MU-200", customer_name="Jörg Müller", customer_email="jm@example.org"
+        ),
+        "other": make_order(number="OT-300", customer_name="Ava Smith"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("garcia", ["GA-100"]),  # inside the name (and the email), without its accent
+        ("GARCÍA", ["GA-100"]),
+        ("arcia@exam", ["GA-100"]),  # inside the email
+        ("Muller", ["MU-200"]),  # finds "Müller"
+        ("müll", ["MU-200"]),
+        ("u-20", ["MU-200"]),  # inside the number
+        ("ee-", ["GA-100", "MU-200", "OT-300"]),  # inside the SKU TEE-1
+        ("zzz", []),
+    ],
+)
+def test_search_finds_substrings_ignoring_case_and_accents(client, manager, people, text, expected):
+    login(client, manager)
+    response = client.get("/orders/", {"q": text})
+    assert response.status_code == 200
+    assert sorted(numbers(response)) == expected
+
+
+def test_tracking_number_is_found_from_its_middle(client, manager, make_order, drive):
+    order = drive(make_order(number="TR-1"), "shipped")  # tracking 1Z999AA10123456784
+    make_order(number="TR-2")
+    login(client, manager)
+    assert numbers(client.get("/orders/", {"q": "aa1012345"})) == [order.number]
+
+
+def test_ranking_exact_number_then_prefix_then_rest_newest_first(client, manager, make_order):
+    now = timezone.now()
+    made = {}
+    for number, name, age in [
+        ("X-1", "Old Rest x-10", 1),  # contains "x-10" in its name, not at the start
+        ("ZX-100", "Newest Rest", 0),  # contains it in the number
+        ("X-100", "Exact", 5),  # the exact number, oldest of all
+        ("X-1000", "Prefix old", 4),
+        ("X-1001", "Prefix new", 3),
+    ]:
+        made[number] = make_order(number=number, customer_name=name)
+        Order.objects.filter(pk=made[number].pk).update(
+            created_at=now - datetime.timedelta(hours=age)
+        )
+    login(client, manager)
+    # A term that is not a whole number: ranked, not a jump.
+    response = client.get("/orders/", {"q": "x-10"})
+    assert numbers(response) == ["X-1001", "X-1000", "X-100", "ZX-100", "X-1"]
+    # With a number that exists the list jumps; inside the other filters, ranking puts it first.
+    response = client.get("/orders/", {"q": "x-100", "group": "draft"})
+    assert numbers(response) == []
+    response = client.get(
+        "/orders/", {"q": "x-100", "sort": "-relevance", "group": "import_review"}
+    )
+    assert response.status_code == 302  # the exact number still jumps
+
+
+def test_exact_number_in_any_case_jumps_to_the_order(client, manager, make_order):
+    make_order(number="Case-77")
+    login(client, manager)
+    for text in ["Case-77", "CASE-77", " case-77 "]:
+        response = client.get("/orders/", {"q": text})
+        assert response.status_code == 302, text
+        assert response["Location"] == "/orders/Case-77/"
+
+
+def test_ranked_search_pages_with_cursors(client, manager, make_order):
+    for i in range(60):
+        make_order(number=f"PG-{i:03d}", customer_name=f"Page Person {i}")
+    login(client, manager)
+    response = client.get("/orders/", {"q": "person"})
+    first = numbers(response)
+    assert len(first) == 50 and "1–50 of 60" in response.text
+    from .test_order_list import page_link
+
+    second = numbers(client.get(page_link(response, "next")))
+    assert len(second) == 10 and not set(first) & set(second)
+
+
+def test_empty_state_says_what_was_searched_and_offers_to_drop_filters(client, manager, people):
+    login(client, manager)
+    response = client.get("/orders/", {"q": "nobody-here", "group": "shipped"})
+    text = response.text
+    assert "No orders match “nobody-here”" in text
+    assert "Shipped" in text and "remove the filters" in text.lower()
+
+
+def test_other_merchants_orders_are_never_found(client, outsider, people):
+    login(client, outsider)
+    response = client.get("/orders/", {"q": "garcia"})
+    assert numbers(response) == []
+    assert "García" not in response.text
+
+
+def test_substring_search_reads_the_trigram_index(client, manager, people):
+    login(client, manager)
+    with CaptureQueriesContext(connection) as ctx:
+        client.get("/orders/", {"q": "arcia"})
+    sql = " ".join(q["sql"] for q in ctx.captured_queries)
+    if connection.vendor == "sqlite":
+        assert f"{search.FTS_TABLE} MATCH" in sql
+    else:
+        assert '"search_text"' in sql and "LIKE" in sql
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'order_search_trgm'")
+            assert "gin_trgm_ops" in cursor.fetchone()[0]
+
+
+def test_every_write_path_keeps_the_index_in_step(
+    merchant, manager, staff, make_order, drive, client
+):
+    order = make_order(number="WP-1", customer_name="Zoë Writer")
+    assert_index_in_step()
+    order = drive(order, "shipped")  # hand-over writes the tracking number
+    assert "1z999aa10123456784" in Order.objects.get(pk=order.pk).search_text
+    assert_index_in_step()
+    order = order_transition(order=order, name="scan", by="carrier")
+    assert_index_in_step()
+    # The importers (bulk path).
+    from orders.services import order_create_many
+
+    order_create_many(
+        merchant=merchant,
+        by="test",
+        items=[
+            {"number": "BULK-1", "lines": [{"sku": "MUG-7", "quantity": 1}], "fields": {}},
+            {"number": "BULK-2", "lines": [{"sku": "Tee-1", "quantity": 2}], "fields": {}},
+        ],
+    )
+    assert "\nmug-7\n" in Order.objects.get(number="BULK-1").search_text
+    assert_index_in_step()
+    login(client, manager)
+    assert numbers(client.get("/orders/", {"q": "ug-"})) == ["BULK-1"]
+    assert numbers(client.get("/orders/", {"q": "zoe wri"})) == ["WP-1"]
+
+
+def test_short_text_matches_the_start_of_number_name_or_email(client, manager, people):
+    login(client, manager)
+    assert numbers(client.get("/orders/", {"q": "mu"})) == ["MU-200"]  # number's start
+    assert numbers(client.get("/orders/", {"q": "jm"})) == ["MU-200"]  # email's start
