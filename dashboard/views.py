@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import CharField, Prefetch, prefetch_related_objects
+from django.db.models import CharField, OuterRef, Prefetch, Subquery, prefetch_related_objects
 from django.db.models.functions import Cast
 from django.db.models.sql.constants import MULTI
 from django.http import HttpResponseRedirect, QueryDict, StreamingHttpResponse
@@ -28,7 +28,7 @@ from orders import audit
 from orders import statuses as st
 from orders.carriers import tracking_page, tracking_url
 from orders.counts import status_counts
-from orders.models import LATE_CANDIDATES, STUCK_AFTER, AddressChange
+from orders.models import LATE_CANDIDATES, STUCK_AFTER, AddressChange, OrderNote
 from orders.notes import views_for
 from orders.search import SORTABLE_COLUMNS
 from orders.services import (
@@ -463,7 +463,7 @@ def bulk_action(request):
 
 
 def _short_reason(why):
-    """"already shipped: can no longer be cancelled" -> "already shipped"."""
+    """ "already shipped: can no longer be cancelled" -> "already shipped"."""
     return why.split(":", 1)[0]
 
 
@@ -478,7 +478,7 @@ DONE_WORDS = {"cancel": "cancelled", "clean_sweep": "clean swept", "retry": "ret
 
 
 def bulk_summary(action, can, refused):
-    """"12 of 32 can be cancelled; 20 cannot: 18 already shipped, 2 already printed"."""
+    """ "12 of 32 can be cancelled; 20 cannot: 18 already shipped, 2 already printed"."""
     done = DONE_WORDS[action]
     total = can + len(refused)
     if not refused:
@@ -516,6 +516,7 @@ EXPORT_COLUMNS = [
     "carrier",
     "tracking_number",
     "tracking_url",
+    "latest_note",
 ]
 
 
@@ -545,6 +546,7 @@ _EXPORT_VALUES = [
     "changed_text",
     "carrier",
     "tracking_number",
+    "latest_note",
 ]
 
 
@@ -565,6 +567,9 @@ def _export_rows(queryset, now):
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     texts = {name: Cast(field, CharField()) for name, field in _EXPORT_TIMES.items()}
+    texts["latest_note"] = Subquery(
+        OrderNote.objects.filter(order=OuterRef("pk")).order_by("-id").values("text")[:1]
+    )
     query = queryset.annotate(**texts).values_list(*_EXPORT_VALUES).query
     chunks = query.get_compiler(using=queryset.db).execute_sql(
         MULTI, chunked_fetch=True, chunk_size=EXPORT_CHUNK
@@ -572,7 +577,8 @@ def _export_rows(queryset, now):
     for chunk in chunks:
         for row in chunk:
             (number, created, status, hold, payment, flow, center, name, email, country) = row[:10]
-            ship_by, changed, carrier, tracking = row[10:14]
+            ship_by, changed, carrier, tracking, note = row[10:15]
+            note = note or ""
             center = center or ""
             ship_by = _iso_utc(ship_by)
             url = ""
@@ -602,10 +608,11 @@ def _export_rows(queryset, now):
                 carrier,
                 tracking,
                 url,
+                note,
             ]
             # Most rows have no cell that starts like a formula: look at first letters once.
             firsts = number[:1] + center[:1] + name[:1] + email[:1] + country[:1]
-            if _FORMULA_FIRST.search(firsts + carrier[:1] + tracking[:1] + url[:1]):
+            if _FORMULA_FIRST.search(firsts + carrier[:1] + tracking[:1] + url[:1] + note[:1]):
                 row = [safe_cell(v) for v in row]
             writer.writerow(row)
         yield buffer.getvalue()
@@ -689,7 +696,20 @@ def _timeline(order):
         }
         for change in order.address_changes.all()
     )
-    rows = sorted(chain(status_rows, address_rows), key=lambda r: r["when"], reverse=True)
+    note_rows = (
+        {
+            "kind": "note",
+            "when": note.created_at,
+            "who": "operations" if note.from_operations else note.author_name,
+            "from_operations": note.from_operations,
+            "text": note.text,
+            "reason": "",
+        }
+        for note in order.notes.all()
+    )
+    rows = sorted(
+        chain(status_rows, address_rows, note_rows), key=lambda r: r["when"], reverse=True
+    )
     for row in rows:
         # What the template's date filters "c" and "M j, Y H:i" wrote, for every row
         # without the formatting machinery (the page lists dozens of rows).
@@ -747,6 +767,7 @@ def _load_order(request, number):
         "lines",
         "history",
         "tracking_events",
+        "notes",
         Prefetch("address_changes", AddressChange.objects.select_related("requested_by")),
     )
     return order

@@ -1,7 +1,6 @@
 """The order list as a workspace: the columns a user chose, saved views and internal notes.
 Thin views: parse, ask access.py, call orders/notes.py, redirect with a message."""
 
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect, QueryDict

@@ -35,11 +35,13 @@ from .models import (
     Merchant,
     Order,
     OrderLine,
+    OrderNote,
     Product,
     ShipOptionMapping,
     StatusChange,
     TrackingEvent,
 )
+from .notes import order_add_note
 from .queues import QUEUE_BY_VALUE, QUEUES
 from .services import ActionRefused, order_transition
 from .text import safe_cell
@@ -243,6 +245,21 @@ class AddressChangeInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class OrderNoteInline(admin.TabularInline):
+    """Internal notes: staff add one "from operations" (the merchant sees it on the order
+    page and in the list); existing notes are read-only (append-only)."""
+
+    model = OrderNote
+    extra = 1
+    can_delete = False
+    fields = ["created_at", "author_name", "from_operations", "text"]
+    readonly_fields = ["created_at", "author_name", "from_operations"]
+    verbose_name = "internal note"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 def _numbers(numbers):
     shown = ", ".join(numbers[:SHOWN_NUMBERS])
     more = len(numbers) - SHOWN_NUMBERS
@@ -323,7 +340,28 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         "failure_reason",
         "reimport_of",
     ]
-    inlines = [OrderLineInline, StatusChangeInline, TrackingEventInline, AddressChangeInline]
+    inlines = [
+        OrderLineInline,
+        OrderNoteInline,
+        StatusChangeInline,
+        TrackingEventInline,
+        AddressChangeInline,
+    ]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is OrderNote:
+            # Notes go through the service: author, "from operations", the search text.
+            for note_form in formset.forms:
+                text = note_form.cleaned_data.get("text") if note_form.has_changed() else ""
+                if text and note_form.instance.pk is None:
+                    order_add_note(
+                        order=form.instance, by=request.user, text=text, from_operations=True
+                    )
+            return
+        super().save_formset(request, form, formset, change)
+        if formset.model is OrderLine:
+            search.reindex([form.instance.pk])  # a line's SKU is searched
+
     fieldsets = [
         (
             None,
