@@ -351,11 +351,14 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is OrderNote:
             # Notes go through the service: author, "from operations", the search text.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             for note_form in formset.forms:
                 text = note_form.cleaned_data.get("text") if note_form.has_changed() else ""
                 if text and note_form.instance.pk is None:
-                    order_add_note(
-                        order=form.instance, by=request.user, text=text, from_operations=True
+                    formset.new_objects.append(
+                        order_add_note(
+                            order=form.instance, by=request.user, text=text, from_operations=True
+                        )
                     )
             return
         super().save_formset(request, form, formset, change)
