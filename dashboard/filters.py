@@ -135,7 +135,10 @@ class OrderFilter(django_filters.FilterSet):
         method="filter_search",
         label="Search",
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": "Order number, customer, email, tracking, SKU"}
+            attrs={
+                "type": "search",
+                "placeholder": "Search number, name, email, tracking, SKU or note",
+            }
         ),
     )
     view = django_filters.ChoiceFilter(

@@ -27,7 +27,9 @@ from orders.models import (
     InventoryLevel,
     Membership,
     Order,
+    OrderNote,
     Product,
+    SavedView,
     StatusChange,
     TrackingEvent,
 )
@@ -49,6 +51,7 @@ REFUSED = {401, 403, 404, 405}
 # victim's data each one names. A pattern with an argument missing here is reported.
 ARGUMENTS = {
     ("import_batch", "pk"): lambda victim: [victim.batch.pk],
+    ("saved_view_edit", "view_id"): lambda victim: [victim.saved_view.pk],
 }
 
 
@@ -60,6 +63,7 @@ class Victim:
     orders: list  # Order instances in varied states (draft, held, shipped, clean swept...)
     batch: object  # an ImportBatch of A
     raw_token: str  # A's API token (only to prove the walker's own requests are sound)
+    saved_view: object = None  # a view A's team shares
     extra_secrets: list = field(default_factory=list)
 
     def numbers(self):
@@ -209,6 +213,16 @@ def snapshot(merchant):
         ),
         "products": Product.objects.filter(merchant=merchant).count(),
         "memberships": Membership.objects.filter(merchant=merchant).count(),
+        "notes": list(
+            OrderNote.objects.filter(order__merchant=merchant)
+            .order_by("pk")
+            .values_list("pk", "text")
+        ),
+        "saved_views": list(
+            SavedView.objects.filter(merchant=merchant)
+            .order_by("pk")
+            .values_list("pk", "name", "query", "shared", "position")
+        ),
     }
 
 

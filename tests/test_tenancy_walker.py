@@ -9,7 +9,8 @@ from django.urls import include, path
 from dashboard import access
 from dashboard import api as api_views
 from orders.importing import create_batch, run_batch
-from orders.models import Order
+from orders.models import Order, SavedView
+from orders.notes import order_add_note
 from orders.services import order_clean_sweep
 from orders.tokens import token_create
 from orders.tracking import signed_headers
@@ -58,7 +59,26 @@ def victim(merchant, make_order, drive, staff, manager):
     run_batch(batch.pk)
     orders.append(Order.objects.get(merchant=merchant, number="VICTIM-BATCH-107"))
     _token, raw = token_create(merchant=merchant, name="Victim shop")
-    return tenancy.Victim(merchant=merchant, orders=orders, batch=batch, raw_token=raw)
+    # Working together: a note on an order, and a shared and a personal saved view.
+    order_add_note(order=orders[2], by=manager, text="Quillon Secretnote about the parcel")
+    shared = SavedView.objects.create(
+        merchant=merchant,
+        owner=manager,
+        name="Victim shared Vexillum",
+        query="q=victim",
+        shared=True,
+    )
+    SavedView.objects.create(
+        merchant=merchant, owner=manager, name="Victim personal Wyvern", query="group=draft"
+    )
+    return tenancy.Victim(
+        merchant=merchant,
+        orders=orders,
+        batch=batch,
+        raw_token=raw,
+        saved_view=shared,
+        extra_secrets=["Quillon Secretnote", "Victim shared Vexillum", "Victim personal Wyvern"],
+    )
 
 
 @pytest.fixture

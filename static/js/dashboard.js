@@ -79,5 +79,58 @@
   document.addEventListener("DOMContentLoaded", showActiveTab);
   document.addEventListener("htmx:afterSettle", showActiveTab);
 
+  // Bulk selection: the bar appears only while something is selected, says how many, and
+  // offers only the actions at least one selected order allows (each row lists its own in
+  // data-actions). "Select all N matching" hands the choice to the server, which says on
+  // the confirmation which orders can and cannot.
+  function updateBulk(form) {
+    var bar = form.querySelector("[data-bulk-bar]");
+    if (!bar) return;
+    var boxes = Array.from(form.querySelectorAll("input[name=selected]"));
+    var picked = boxes.filter(function (b) { return b.checked; });
+    var all = form.querySelector("[data-scope-all]");
+    var everything = all && all.checked;
+    var pageBox = form.querySelector("[data-select-page]");
+    if (pageBox) {
+      pageBox.checked = boxes.length > 0 && picked.length === boxes.length;
+      pageBox.indeterminate = picked.length > 0 && picked.length < boxes.length;
+    }
+    bar.hidden = !picked.length && !everything;
+    var count = bar.querySelector("[data-bulk-count]");
+    var matching = form.querySelector("[data-bulk-all]");
+    if (count) {
+      count.textContent = everything
+        ? "All orders matching this view are selected"
+        : picked.length + " selected";
+    }
+    if (matching) matching.hidden = !everything && picked.length < boxes.length;
+    var allowed = {};
+    picked.forEach(function (b) {
+      (b.getAttribute("data-actions") || "").split(" ").forEach(function (a) {
+        if (a) allowed[a] = true;
+      });
+    });
+    bar.querySelectorAll("[data-bulk-action]").forEach(function (btn) {
+      btn.hidden = !everything && !allowed[btn.getAttribute("data-bulk-action")];
+    });
+  }
+  function initBulk() {
+    document.querySelectorAll("#bulk-form").forEach(updateBulk);
+  }
+  document.addEventListener("change", function (evt) {
+    var form = evt.target.closest && evt.target.closest("#bulk-form");
+    if (!form) return;
+    if (evt.target.matches("[data-select-page]")) {
+      form.querySelectorAll("input[name=selected]").forEach(function (b) {
+        b.checked = evt.target.checked;
+      });
+      var all = form.querySelector("[data-scope-all]");
+      if (all && !evt.target.checked) all.checked = false;
+    }
+    updateBulk(form);
+  });
+  document.addEventListener("DOMContentLoaded", initBulk);
+  document.addEventListener("htmx:afterSettle", initBulk);
+
   document.documentElement.classList.add("js");
 })();

@@ -9,6 +9,7 @@ browser and check the database after closing it (no DJANGO_ALLOW_ASYNC_UNSAFE ne
 
 import contextlib
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,8 @@ def sign_in(page, username, password):
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
-    page.wait_for_url("**/orders/")
+    # The list, or its Waiting on you view when something waits on the merchant.
+    page.wait_for_url(re.compile(r"/orders/(\?view=waiting_on_you)?$"))
 
 
 def screenshot(page, name):
