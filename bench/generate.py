@@ -19,6 +19,7 @@ from django.core.management import call_command, get_commands
 from django.db import connection, transaction
 from django.utils import timezone
 
+from orders import search
 from orders import statuses as st
 from orders.models import (
     FulfillmentCenter,
@@ -310,7 +311,7 @@ def _orders(merchant, n, start_ids, centers, now, rng, special):
         for k in range(size):
             if start + k >= recent_from:
                 statuses[k] = rng.choices(recent, recent_w)[0]
-        order_rows, line_rows, history_rows = [], [], []
+        order_rows, line_rows, history_rows, search_rows = [], [], [], []
         for k in range(size):
             i = start + k
             status = "delivered" if i == special else statuses[k]
@@ -359,15 +360,23 @@ def _orders(merchant, n, start_ids, centers, now, rng, special):
             lines = [rng.choice(pool) for _ in range(count)]
             quantities = [rng.choice((1, 1, 1, 2, 3)) for _ in lines]
             prices = [rng.choice((12, 18, 24, 36, 48)) for _ in lines]
+            number = _number(slug, i)
+            email = f"{first}.{last}{i % 997}@{DOMAINS[i % 3]}".lower()
+            # What orders.search.reindex() writes, written here at once (no second pass).
+            text = search.search_text(
+                number, f"{first} {last}", email, tracking, [p[1] for p in lines]
+            )
+            search_rows.append((text, order_id))
             order_rows.append(
                 orders_w.row(
                     id=order_id,
                     merchant_id=merchant.pk,
-                    number=_number(slug, i),
+                    number=number,
+                    search_text=text,
                     flow=flow,
                     has_embroidery=embroidery,
                     customer_name=f"{first} {last}",
-                    customer_email=f"{first}.{last}{i % 997}@{DOMAINS[i % 3]}".lower(),
+                    customer_email=email,
                     customer_phone=f"+1 555 {i % 10_000:04d}",
                     ship_name=f"{first} {last}",
                     address1=f"{1 + i % 900} {STREETS[i % len(STREETS)]}",
@@ -445,6 +454,10 @@ def _orders(merchant, n, start_ids, centers, now, rng, special):
             orders_w.write(order_rows)
             lines_w.write(line_rows)
             history_w.write(history_rows)
+            if not orders_w.pg:  # SQLite's FTS5 table (PostgreSQL indexes the column)
+                connection.connection.cursor().executemany(
+                    f"INSERT INTO {search.FTS_TABLE} (text, rowid) VALUES (?, ?)", search_rows
+                )
     return order_id, line_id, history_id
 
 
@@ -477,6 +490,8 @@ def reset_database():
             cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
     else:
         with connection.cursor() as cur:
+            # The search's FTS5 table first: its shadow tables go with it.
+            cur.execute(f"DROP TABLE IF EXISTS {search.FTS_TABLE}")
             tables = connection.introspection.table_names(cur)
             cur.execute("PRAGMA foreign_keys = OFF")
             for table in tables:

@@ -161,6 +161,10 @@ def measure_pages(n):
     def q(value):
         return urlencode({"q": value})
 
+    # Substrings only a search anywhere finds (not at the start of the field).
+    surname = probe.customer_name.split()[-1][1:].lower()
+    inside_email = probe.customer_email[2:12]
+
     cases = [
         ("List, default view (all tab counts)", "/orders/", scope),
         ("Status tab: Action Required", "/orders/?group=action_required",
@@ -179,6 +183,12 @@ def measure_pages(n):
          f"{scope}&{q(probe.customer_email)}"),
         ("Search: tracking number", f"/orders/?{q(tracking)}", f"{scope}&{q(tracking)}"),
         (f"Search: SKU ({sku})", f"/orders/?{q(sku)}", None),
+        (f"Search: inside a surname ({surname})", f"/orders/?{q(surname)}",
+         f"{scope}&{q(surname)}"),
+        (f"Search: inside an email ({inside_email})", f"/orders/?{q(inside_email)}",
+         f"{scope}&{q(inside_email)}"),
+        (f"Search: inside a tracking number ({tracking[3:11]})",
+         f"/orders/?{q(tracking[3:11])}", f"{scope}&{q(tracking[3:11])}"),
         (f"Page 1,000 ({deep_how}; admin: p=500 of 100)", deep_url, f"{scope}&p=500"),
         ("Order page (30 history rows)", f"/orders/{history.number}/",
          f"/admin/orders/order/{history.pk}/change/"),

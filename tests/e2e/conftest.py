@@ -71,13 +71,17 @@ def browser_page(live_server):
     return open_page
 
 
-def sign_in(page, username, password):
+def sign_in(page, username, password, *, landing=False):
+    """Sign in; then on the plain order list, or with landing=True where the dashboard
+    landed (its Waiting on you view when something waits on the merchant)."""
     page.goto("/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     # The list, or its Waiting on you view when something waits on the merchant.
     page.wait_for_url(re.compile(r"/orders/(\?view=waiting_on_you)?$"))
+    if not landing and "view=waiting_on_you" in page.url:
+        page.goto("/orders/")
 
 
 def screenshot(page, name):

@@ -141,7 +141,8 @@ def test_phone_list_shows_an_order_on_the_first_screen(
     for i in range(3):
         hold(make_order(number=f"E2E-20{i}"), staff, reason="pending_approval")
     with browser_page(width=390, height=844) as page:
-        sign_in(page, "alice", PASSWORD)  # lands on Waiting on you
+        sign_in(page, "alice", PASSWORD, landing=True)
+        expect(page.locator(".view-link[aria-current]")).to_contain_text("Waiting on you")
         page.goto("/orders/")
         first = page.locator("table.orders tbody tr").first
         box = first.bounding_box()
@@ -150,7 +151,7 @@ def test_phone_list_shows_an_order_on_the_first_screen(
         expect(page.locator("nav.tabs")).to_be_hidden()
         screenshot(page, "order-list-390.png")
         page.goto("/orders/?group=action_required")
-        expect(page.locator(".scroll-hint")).to_be_visible()
+        expect(page.locator(".chips-wrap .scroll-hint").first).to_be_visible()
         box = page.locator("table.orders tbody tr").first.bounding_box()
         assert box is not None and box["y"] + box["height"] <= 844, box
         screenshot(page, "order-list-held-390.png")
