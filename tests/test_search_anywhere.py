@@ -3,6 +3,7 @@ ignoring case and accents, answered from the trigram indexes, ranked exact numbe
 rest (newest first), and kept in step by every path that writes what it searches."""
 
 import datetime
+import io
 
 import pytest
 from django.db import connection
@@ -189,3 +190,18 @@ def test_short_text_matches_the_start_of_number_name_or_email(client, manager, p
     login(client, manager)
     assert numbers(client.get("/orders/", {"q": "mu"})) == ["MU-200"]  # number's start
     assert numbers(client.get("/orders/", {"q": "jm"})) == ["MU-200"]  # email's start
+
+
+def test_rebuild_command_restores_a_stale_index(make_order, client, manager):
+    from django.core.management import call_command
+
+    make_order(number="RB-1", customer_name="Renée Rebuild")
+    Order.objects.update(search_text=None)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {search.FTS_TABLE}")
+    login(client, manager)
+    assert numbers(client.get("/orders/", {"q": "rebuil"})) == []
+    call_command("rebuild_search_index", stdout=io.StringIO())
+    assert numbers(client.get("/orders/", {"q": "rebuil"})) == ["RB-1"]
+    assert_index_in_step()
