@@ -168,3 +168,37 @@ def test_sku_search_finds_the_same_orders_in_every_sort(client, manager, make_or
     assert sorted(found) == [f"SK-{i:03d}" for i in range(1, 55, 2)]
     _queries, response = list_queries(client, {"q": "TEE-1", "sort": "number"})
     assert "1–28 of 28" in response.text
+
+
+@pytest.mark.parametrize("n", [5, 60])
+def test_notes_and_saved_views_keep_the_list_constant(client, manager, staff, make_order, drive, n):
+    """A note on every order and a dozen saved views (status-only and searches) cost the same
+    queries whatever the number of orders, notes and views."""
+    from orders.models import Order, SavedView
+    from orders.notes import order_add_note
+
+    fill(make_order, drive, staff, n)
+    for order in Order.objects.all():
+        order_add_note(order=order, by=manager, text=f"note on {order.number}")
+        order_add_note(order=order, by=manager, text=f"second note on {order.number}")
+    login(client, manager)
+    client.get("/orders/")
+    baseline, _response = list_queries(client, {})
+    for i in range(6):
+        SavedView.objects.create(
+            merchant=manager.memberships.get().merchant,
+            owner=manager,
+            name=f"S{i}",
+            query="group=processing",
+            shared=bool(i % 2),
+        )
+        SavedView.objects.create(
+            merchant=manager.memberships.get().merchant,
+            owner=manager,
+            name=f"Q{i}",
+            query=f"q=lp-0{i}",
+        )
+    queries, response = list_queries(client, {})
+    # The search views' bounded counts are one statement, however many views there are.
+    assert len(queries) == len(baseline)
+    assert response.text.count("<b>Note</b> (alice): second note on") == min(n, 50)
