@@ -410,50 +410,48 @@ def bulk_action(request):
         )
         _bulk_refused(request, merchant, action, f"{total} orders match, over {BULK_LIMIT}")
         return HttpResponseRedirect(back)
-    # Each order's own answer, from its state machine: who can, who cannot and why.
-    eligible, refused = [], []
-    for order in orders.select_related("merchant").order_by("number", "id"):
-        why = refusal_reason(order, action, request.user)
-        if why is None:
-            eligible.append(order)
-        else:
-            refused.append({"order": order, "why": why})
     context = {
         "action": action,
         "info": ACTIONS[action],
         "scope": scope,
         "total": total,
-        "eligible": eligible,
-        "refused": refused,
-        "summary": bulk_summary(action, len(eligible), refused),
-        "done_word": DONE_WORDS[action],
-        "refused_groups": _refused_groups(refused),
         "query": request.GET.urlencode(),
         "back": back,
     }
     if not form.cleaned_data["confirmed"]:
-        # What is confirmed is the eligible orders, by id: the same orders are acted on
-        # even if the filter would match others by then.
-        context["selected"] = [o.pk for o in eligible]
-        context["seen"] = {
-            k: v for k, v in request.POST.items() if k.startswith("seen-") and len(v) < 40
-        }
+        # Each order's own answer, from its state machine: who can, who cannot and why.
+        eligible, refused = [], []
+        for order in orders.select_related("merchant").order_by("number", "id"):
+            why = refusal_reason(order, action, request.user)
+            if why is None:
+                eligible.append(order)
+            else:
+                refused.append({"order": order, "why": why})
+        context.update(
+            eligible=eligible,
+            summary=bulk_summary(action, len(eligible), refused),
+            done_word=DONE_WORDS[action],
+            refused_groups=_refused_groups(refused),
+            # What is confirmed is the eligible orders, by id: the same orders are acted on
+            # even if the filter would match others by then.
+            selected=[o.pk for o in eligible],
+            seen={k: v for k, v in request.POST.items() if k.startswith("seen-") and len(v) < 40},
+        )
         return render(request, "dashboard/bulk_confirm.html", context)
+    # The confirmation carried the eligible orders' ids. An order that changed meanwhile (or
+    # an id posted by hand) still goes to the service, which refuses it under its row lock and
+    # records the attempt in the audit log; nothing else happens to it.
     results = []
     service = ACTIONS[action]["service"]
-    for order in eligible:
+    for order in orders.order_by("number", "id"):
         seen = request.POST.get(f"seen-{order.pk}") or order.status
         try:
             done = service(order=order, by=request.user, expected_status=seen)
             results.append({"order": done, "ok": True, "message": ACTIONS[action]["done"]})
         except ActionRefused as exc:
             results.append({"order": exc.order or order, "ok": False, "message": exc.message})
-    for item in refused:  # left alone, as the confirmation said
-        results.append(
-            {"order": item["order"], "ok": False, "skipped": True, "message": item["why"]}
-        )
     if scope == "selected":
-        missing = len(set(request.POST.getlist("selected"))) - total
+        missing = len(set(request.POST.getlist("selected"))) - len(results)
         if missing > 0:
             context["missing"] = missing
     context["results"] = results

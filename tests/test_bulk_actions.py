@@ -46,7 +46,7 @@ def test_bulk_cancel_of_selected_rows_reports_each_order(client, manager, make_o
     assert response.status_code == 200
     assert "2 done, 1 refused" in body
     assert re.search(
-        r"B-PRINTED.*?Left as it is.*?already printed: can no longer be cancelled", body, re.S
+        r"B-PRINTED.*?Refused.*?already printed: can no longer be cancelled", body, re.S
     )
     assert statuses(ok, printed, also_ok) == ["cancelled", "printed", "cancelled"]
     # The refused order is untouched: no history row, payment unchanged.
