@@ -569,7 +569,10 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
                 StatusChange.objects.bulk_create(self.history_rows(pending))
             searched = tuple(self.__dict__.get(name) for name in search.SEARCHED_FIELDS)
             if searched != self.__dict__.get("_search_key"):
-                search.reindex([self.pk])  # a searched field changed (or a new order)
+                if adding and self.search_text is not None:
+                    search.mirror({self.pk: self.search_text})  # its creator wrote the text
+                else:
+                    search.reindex([self.pk])  # a searched field changed (or a new order)
                 self._search_key = searched
         self._pending_changes = []
 

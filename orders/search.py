@@ -123,11 +123,32 @@ def _write(texts):
     rows = [(text, pk) for pk, text in texts.items()]
     with connection.cursor() as cursor:
         cursor.executemany('UPDATE "orders_order" SET "search_text" = %s WHERE "id" = %s', rows)
-        if connection.vendor == "sqlite":
-            ids = list(texts)
-            marks = ",".join("%s" for _ in ids)
-            cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({marks})", ids)
-            cursor.executemany(f"INSERT INTO {FTS_TABLE} (text, rowid) VALUES (%s, %s)", rows)
+    mirror(texts)
+
+
+def mirror(texts):
+    """On SQLite, write {order id: search text} to the FTS5 table (replacing what it held for
+    those ids); PostgreSQL indexes the column itself. For new orders whose creator computed
+    search_text already (order_create, order_create_many)."""
+    if connection.vendor != "sqlite" or not texts:
+        return
+    rows = [(text, pk) for pk, text in texts.items()]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT OR REPLACE INTO {FTS_TABLE} (text, rowid) VALUES (%s, %s)", rows
+        )
+
+
+def text_for_new(fields, number, lines):
+    """The search text of an order about to be created from these field values and line
+    dicts (it has no notes yet)."""
+    return search_text(
+        number,
+        fields.get("customer_name", ""),
+        fields.get("customer_email", ""),
+        fields.get("tracking_number", ""),
+        [line["sku"] for line in lines],
+    )
 
 
 def reindex_all(batch=5000, *, out=None):

@@ -349,10 +349,10 @@ def order_create(*, merchant, by, number, lines, draft=False, reimport_of=None, 
             has_embroidery=embroidery,
             reimport_of=reimport_of,
             status=initial,
+            search_text=search.text_for_new(fields, number, lines),
             **fields,
         )
         OrderLine.objects.bulk_create(_new_lines(order, lines, products))
-        search.reindex([order.pk])  # now with the lines' SKUs
         _first_history(order, by, draft=draft, reimport_of=reimport_of).save()
         if initial == "import_review":
             transaction.on_commit(lambda: review_requested.send(sender=Order, order_id=order.pk))
@@ -385,6 +385,9 @@ def order_create_many(*, merchant, by, items, payment_reason=""):
                 has_embroidery=embroidery,
                 reimport_of=item.get("reimport_of"),
                 status="draft" if item.get("draft") else "import_review",
+                search_text=search.text_for_new(
+                    item.get("fields", {}), item["number"], item["lines"]
+                ),
                 **item.get("fields", {}),
             )
         )
@@ -416,7 +419,7 @@ def order_create_many(*, merchant, by, items, payment_reason=""):
                     )
                 )
         StatusChange.objects.bulk_create(history)
-        search.reindex([order.pk for order in orders])
+        search.mirror({order.pk: order.search_text for order in orders})
         # Bulk inserts skip Order.save(), which keeps the counts for single changes.
         add_counts(merchant.pk, Counter((order.status, "") for order in orders))
         to_review = [order.pk for order in orders if order.status == "import_review"]

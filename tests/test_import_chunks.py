@@ -235,10 +235,11 @@ def test_a_chunk_costs_the_same_queries_however_many_orders_it_holds(merchant, p
     assert costs[0][0] == costs[1][0]
     assert costs[1][1] - costs[0][1] == 16 - 8
     # Import: two look-ups, products, orders, lines, history, the counts (an UPDATE in its own
-    # savepoint), savepoint and release.
+    # savepoint), savepoint and release; on SQLite one more statement writes the orders'
+    # search text to the FTS5 table (orders/search.py; PostgreSQL indexes the column).
     # Review: reference data (2), lock, lines, stock lock, stock, history, counts (two keys),
     # savepoints, and one UPDATE per order.
-    assert costs[0][0] <= 11
+    assert costs[0][0] <= 11 + (connection.vendor == "sqlite")
     assert costs[0][1] <= 13 + 8
 
 
