@@ -51,9 +51,10 @@ def _list_url(query=""):
 
 
 def _back(request):
-    """The list with the query string it was posted from (kept in `back`)."""
+    """The list with the query string it was posted from (kept in `back`), re-encoded so
+    nothing but a query string reaches the Location header."""
     query = request.POST.get("back", "")
-    return _list_url(query if len(query) <= 1000 else "")
+    return _list_url(list_state(query) if len(query) <= 1000 else "")
 
 
 def list_state(query):

@@ -415,3 +415,18 @@ def test_a_saved_view_with_a_filter_that_no_longer_parses_shows_no_count(client,
     login(client, manager)
     response = client.get("/orders/")
     assert response.status_code == 200 and ">Broken</a>" in response.text
+
+
+@pytest.mark.parametrize(
+    "back", ["group=shipped\r\nLocation: https://evil.example", "#x", "%zz", "a=" + "b" * 1200]
+)
+def test_odd_back_values_stay_on_the_list(client, manager, back):
+    login(client, manager)
+    for url, data in [
+        ("/list/columns/", {"columns": ["total"], "back": back}),
+        ("/list/views/", {"name": "V", "back": back}),
+    ]:
+        response = client.post(url, data)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/orders/")
+        assert "\n" not in response["Location"] and "evil.example/" not in response["Location"]
