@@ -285,6 +285,6 @@ def _change_form(order):
                 data[name] = "on"
             continue
         data[name] = "" if value is None else str(value)
-    for prefix in ["lines", "history", "tracking_events", "address_changes"]:
+    for prefix in ["lines", "notes", "history", "tracking_events", "address_changes"]:
         data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
     return data
