@@ -168,6 +168,10 @@ def existing_ok(n):
 # --- writing rows -------------------------------------------------------------------------
 
 
+# COPY's text format: a backslash, line break or tab inside a value is written escaped.
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
 class Writer:
     """Bulk rows into one table: executemany on SQLite, COPY on PostgreSQL."""
 
@@ -211,7 +215,10 @@ class Writer:
                 return "t"
             if v is False:
                 return "f"
-            return str(v)
+            v = str(v)
+            if "\n" in v or "\\" in v or "\t" in v or "\r" in v:  # search_text has line breaks
+                v = v.translate(COPY_ESCAPES)
+            return v
 
         text = "\n".join("\t".join(map(cell, r)) for r in rows) + "\n"
         cols = ",".join(f'"{c}"' for c in self.columns)
