@@ -205,3 +205,22 @@ def test_rebuild_command_restores_a_stale_index(make_order, client, manager):
     call_command("rebuild_search_index", stdout=io.StringIO())
     assert numbers(client.get("/orders/", {"q": "rebuil"})) == ["RB-1"]
     assert_index_in_step()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['"', 'a"b"c', "NEAR(ab cd)", "abc*", "x OR y", "-abc", "%_%", "\\", "ab\x00cd", "é" * 300],
+)
+def test_search_syntax_of_the_index_is_just_text(client, manager, make_order, text):
+    """FTS5 and LIKE syntax in the search box is searched for, never interpreted."""
+    make_order(number="SYN-1", customer_name='Odd "quoted" NEAR(ab cd) 100%_off')
+    login(client, manager)
+    response = client.get("/orders/", {"q": text})
+    assert response.status_code == 200
+    if "\x00" in text:  # the form refuses a NUL: said, and the search is not applied
+        assert "could not be used" in response.text
+        return
+    folded = search.fold(text)
+    if len(folded) >= 3:
+        found = folded in search.fold('Odd "quoted" NEAR(ab cd) 100%_off')
+        assert numbers(response) == (["SYN-1"] if found else []), text
