@@ -26,9 +26,6 @@ class Page:
     start_index: int
     newer: str | None  # cursor of the page before (towards the start of the sort)
     older: str | None  # cursor of the page after
-    # For a search's first page: each branch's ids when it had no more than the page
-    # (all of that branch), else None. Counting needs to ask again only for the others.
-    complete: list | None = None
 
     @property
     def end_index(self):
@@ -117,9 +114,9 @@ def past_cursor(fields, values, descending, forward):
 
 def values_of_each(querysets):
     """[list of values] for each of several one-column, sliced querysets, read with one
-    statement (their queries joined by UNION ALL). A search asks each of its terms for a
-    first page; on PostgreSQL every round trip costs more than the short index range it
-    asks for. Values come back as the database gives them (ids here), unconverted."""
+    statement (their queries joined by UNION ALL): the list's bounded counts of its views
+    cost one round trip however many there are. Values come back as the database gives them
+    (ids here), unconverted."""
     found = [[] for _ in querysets]
     parts, params, which = [], [], []
     for index, queryset in enumerate(querysets):
@@ -138,61 +135,15 @@ def values_of_each(querysets):
     return found
 
 
-def keyset_page(
-    queryset,
-    *,
-    sort,
-    fields,
-    descending,
-    kinds,
-    cursor,
-    size,
-    branches=None,
-    base=None,
-    read=list,
-):
+def keyset_page(queryset, *, sort, fields, descending, kinds, cursor, size, read=list):
     """One page of `queryset` (already ordered by `fields`, all ascending or all descending,
     the last one unique) starting at `cursor`.
-
-    `branches`, when given, are querysets whose union is `queryset` (a search's terms, each
-    `base` narrowed by one term): the page is then the first rows of the union of each
-    branch's own first page, which is the same page, found with one short index range per
-    branch. A branch may also be an object with ranked() and more() (filters.SkuBranch)
-    that finds its first page through another index.
 
     `read` turns the page's (sliced) queryset into its rows; each row has the sort fields as
     attributes. By default they are model instances."""
     decoded = decode_cursor(cursor, sort, kinds)
-    complete = None
     order = [f"-{f}" if descending else f for f in fields]
     reverse = [f if descending else f"-{f}" for f in fields]
-    if branches is not None:
-        ids = set()
-        complete = []
-        forward = decoded is None or decoded[0] == NEXT
-        ranking = order if forward else reverse
-        firsts = []
-        for branch in branches:
-            if hasattr(branch, "ranked"):  # a term read from another index (SkuBranch)
-                ranked = branch.ranked(
-                    cursor=decoded[1] if decoded else None,
-                    descending=descending,
-                    forward=forward,
-                    ranking=ranking,
-                    size=size,
-                )
-            else:
-                if decoded is not None:
-                    branch = branch.filter(past_cursor(fields, decoded[1], descending, forward))
-                ranked = branch.order_by(*ranking)
-            firsts.append(ranked.values_list("pk", flat=True)[: size + 1])
-        for branch, found in zip(branches, values_of_each(firsts), strict=True):
-            if hasattr(branch, "more"):
-                found = branch.more(found, size)
-            ids.update(found)
-            complete.append(set(found) if decoded is None and len(found) <= size else None)
-        # Those ids came from the branches, so the base query narrowed to them is the page.
-        queryset = (base if base is not None else queryset).filter(pk__in=sorted(ids))
     if decoded is None:
         rows = read(queryset.order_by(*order)[: size + 1])
         more_after, more_before, position = len(rows) > size, False, 1
@@ -230,5 +181,4 @@ def keyset_page(
         start_index=position if rows else 0,
         newer=newer,
         older=older,
-        complete=complete if branches is not None else None,
     )
