@@ -904,6 +904,13 @@ FORM_KEYS = [
     "form-INITIAL_FORMS",
     "form-0-product",
     "form-0-quantity",
+    # the list's columns, saved views and notes (dashboard/workspace.py)
+    "columns",
+    "name",
+    "back",
+    "shared",
+    "do",
+    "text",
 ]
 
 
