@@ -28,7 +28,7 @@ from django.db.models import F
 from . import audit
 from . import statuses as st
 from .models import ADDRESS_FIELDS, InventoryLevel, Order, is_staff
-from .services import ActionRefused, OrderChanged, audited, is_person
+from .services import ActionRefused, OrderChanged, is_person
 
 SALT = "orders.staff.shown"
 
@@ -245,7 +245,6 @@ def submitted_lines_differ(post, shown_lines, prefix="lines"):
 # --- the order edit ------------------------------------------------------------------------
 
 
-@audited("admin_edit")
 def order_staff_edit(*, order, by, shown, changes, lines_changed=False, save_lines=None):
     """Staff: save an edit made on the order's admin page, under a row lock.
 
@@ -255,7 +254,30 @@ def order_staff_edit(*, order, by, shown, changes, lines_changed=False, save_lin
     fields are written. Raises StaleEdit (nothing saved) when a changed field, a field of its
     group, or the lines changed since the page was built; ActionRefused (with `errors` per
     field) for a number another live order of the merchant has. Returns (order, changed):
-    `changed` is what others changed meanwhile and was kept."""
+    `changed` is what others changed meanwhile and was kept.
+
+    Audited like the other services: done (naming the fields) in the same transaction,
+    refused (with the message) after the rollback."""
+    try:
+        return _staff_edit(order, by, shown, changes, lines_changed, save_lines)
+    except ActionRefused as exc:
+        _record(by, order, audit.REFUSED, exc.message)
+        raise
+
+
+def _record(by, order, outcome, reason):
+    if audit.is_audited(by):
+        audit.record(
+            "admin_edit",
+            by=by,
+            merchant=order.merchant_id,
+            numbers=[order.number],
+            outcome=outcome,
+            reason=reason,
+        )
+
+
+def _staff_edit(order, by, shown, changes, lines_changed, save_lines):
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ActionRefused(f"These fields are not edited here: {', '.join(sorted(unknown))}.")
@@ -313,6 +335,8 @@ def order_staff_edit(*, order, by, shown, changes, lines_changed=False, save_lin
             )
             refused.errors = {"number": "Another live order of this merchant has this number."}
             raise refused from exc
+        edited = [*changes, *(["lines"] if lines_changed else [])]
+        _record(by, locked, audit.DONE, f"changed {', '.join(edited)}")
     return locked, changed
 
 
