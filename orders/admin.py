@@ -453,6 +453,7 @@ class OrderAdmin(RefusalsAsFormErrors, FSMAdminMixin, admin.ModelAdmin):
 
     form = OrderChangeForm
     fsm_fields = ["status", "payment_status"]
+    fsm_transition_form_template = "admin/orders/order/transition_form.html"
     list_display = [
         "number",
         "merchant",
@@ -599,6 +600,9 @@ class OrderAdmin(RefusalsAsFormErrors, FSMAdminMixin, admin.ModelAdmin):
     def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
         if transition_name not in TRANSITIONS:
             raise Http404(f"'{transition_name[:40]}' is not an action on orders.")
+        seen = request.POST.get("seen")
+        if seen in st.STATE_BY_VALUE:  # the status the transition's page showed
+            request._shown_status = seen
         return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
 
     def response_change(self, request, obj):

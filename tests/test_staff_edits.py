@@ -428,3 +428,17 @@ def test_refund_amount_is_untouched_by_an_edit(ops, staff, make_order):
     assert _save(ops, order, page, customer_phone="3").status_code == 302
     fresh = _fresh(order)
     assert (fresh.payment_status, fresh.refunded_amount) == ("partially_refunded", Decimal("5"))
+
+
+def test_a_transition_form_opened_before_the_order_moved_is_refused(ops, staff, make_order, drive):
+    order = drive(make_order(), "processing")
+    url = f"/admin/orders/order/{order.pk}/transition/hold/"
+    response = ops.get(url)
+    assert 'name="seen" value="processing"' in response.content.decode()
+    order_transition(order=order, name="start_pick", by=staff)  # meanwhile
+    response = ops.post(url, {"seen": "processing", "reason": "special_requirements"})
+    assert _fresh(order).status == "pick_in_process"
+    assert any("changed meanwhile" in m for m in _messages(response))
+    # The same form from a page that saw Pick in Process holds it.
+    ops.post(url, {"seen": "pick_in_process", "reason": "special_requirements"})
+    assert _fresh(order).status == "action_required"
