@@ -366,6 +366,7 @@ def _transitions():
 
 
 TRANSITIONS = _transitions()
+FSM_POST_PARAM = "_fsm_transition_to"  # the change page's transition buttons
 _NUMBER_NOT_IN_URL = re.compile(r"/|^\.{1,2}$")
 
 
@@ -407,9 +408,6 @@ class OrderChangeForm(RefusalShown):
                 f"'{name[:40]}' is not an action on orders. Nothing was saved."
             )
         return super().clean()
-
-
-FSM_POST_PARAM = "_fsm_transition_to"
 
 
 class WorkQueueFilter(admin.SimpleListFilter):
