@@ -27,7 +27,7 @@ from django.db.models import F
 
 from . import audit
 from . import statuses as st
-from .models import ADDRESS_FIELDS, InventoryLevel, Order, is_staff
+from .models import ADDRESS_FIELDS, InventoryLevel, Order, is_listed, is_staff
 from .services import ActionRefused, OrderChanged, is_person
 
 SALT = "orders.staff.shown"
@@ -310,7 +310,13 @@ def _staff_edit(order, by, shown, changes, lines_changed, save_lines):
                 conflicts=conflicts,
             )
         number = changes.get("number")
-        if number is not None and number != locked.number and _number_taken(locked, number):
+        # One live order per number: a clean-swept row is outside the rule.
+        if (
+            number is not None
+            and number != locked.number
+            and is_listed(locked.status)
+            and _number_taken(locked, number)
+        ):
             exc = ActionRefused(
                 f"Order number {number} is taken by another live order of this merchant; "
                 "nothing was saved.",
