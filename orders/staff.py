@@ -73,15 +73,6 @@ GROUP_OF = {name: group for group, names in GROUPS.items() for name in names}
 
 # Lines may change while nothing is reserved for them and fulfillment has not started.
 LINES_EDITABLE_IN = ["draft", "import_review", "action_required"]
-LINE_FIELDS = [
-    "sku",
-    "name",
-    "product",
-    "quantity",
-    "unit_price",
-    "personalization",
-    "personalization_complete",
-]
 
 
 class StaleEdit(OrderChanged):
@@ -101,7 +92,7 @@ def lines_editable(order):
 # --- what a page showed ----------------------------------------------------------------------
 
 
-def _text(field, value):
+def _text(value):
     if value is None:
         return None
     if isinstance(value, datetime.datetime):
@@ -113,8 +104,7 @@ def snapshot(order, lines=None):
     """What an order's change page shows: its fields as text, and its lines."""
     fields = {}
     for name in SHOWN:
-        field = Order._meta.get_field(name)
-        fields[name] = _text(field, getattr(order, field.attname))
+        fields[name] = _text(getattr(order, Order._meta.get_field(name).attname))
     if lines is None:
         lines = order.lines.order_by("id")
     return {"fields": fields, "lines": [_line_text(line) for line in lines]}
