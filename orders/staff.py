@@ -134,8 +134,10 @@ def read_shown(token):
         data = signing.loads(str(token or ""), salt=SALT)
     except (signing.BadSignature, ValueError, TypeError, UnicodeError):
         return None
-    if not isinstance(data, dict) or set(data.get("fields", {})) != set(SHOWN):
+    if not isinstance(data, dict) or not isinstance(data.get("lines"), list):
         return None
+    if not isinstance(data.get("fields"), dict) or set(data["fields"]) != set(SHOWN):
+        return None  # a page from before a change of what pages carry
     return data
 
 
