@@ -9,6 +9,7 @@ randomness. Every example runs in a savepoint that is rolled back, so examples d
 each other's orders.
 """
 
+import base64
 import contextlib
 import csv
 import datetime
@@ -213,6 +214,80 @@ def test_fuzz_order_list_and_export_query_strings(listed, pair_list, raw):
         body = b"".join(export.streaming_content).decode()
         assert body.startswith("order_number,")
         assert not bad_filter
+
+
+def _cursor(data):
+    """A page cursor as dashboard/paging.py writes one, holding any JSON we like."""
+    raw = json.dumps(data).encode()  # ensure_ascii: NUL and surrogates travel as escapes
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "sort, value",
+    [
+        ("number", "T-0\x00"),  # PostgreSQL refuses NUL in text
+        ("number", "\ud800"),  # a lone surrogate cannot be encoded at all
+        ("-created", {"t": "0001-01-01T00:00:00+01:00"}),  # before the first UTC moment
+        ("created", {"t": "9999-12-31T23:59:59-01:00"}),  # after the last one
+    ],
+)
+@pytest.mark.parametrize("position", [1, 10**30])
+def test_an_edited_cursor_the_database_cannot_take_starts_at_page_one(
+    listed, sort, value, position
+):
+    """Issue 12: these cursors answered 500 for any signed-in user."""
+    first = listed.get("/orders/", {"sort": sort})
+    for direction in ["n", "p"]:
+        cursor = _cursor({"s": sort, "d": direction, "v": [value, 1], "p": position})
+        response = listed.get("/orders/", {"sort": sort, "cursor": cursor})
+        assert response.status_code == 200
+        assert response.content.count(b'class="col-number"') == first.content.count(
+            b'class="col-number"'
+        )
+
+
+@pytest.mark.parametrize("direction", ["n", "p"])
+def test_a_cursor_time_with_an_offset_beyond_postgresqls_is_read_in_utc(listed, direction):
+    def rows(when):
+        cursor = _cursor({"s": "-created", "d": direction, "v": [{"t": when}, 1], "p": 1})
+        response = listed.get("/orders/", {"cursor": cursor})
+        assert response.status_code == 200
+        return response.content.count(b'class="col-number"')
+
+    assert rows("2024-01-01T00:00:00+23:59") == rows("2023-12-31T00:01:00+00:00")
+
+
+@pytest.mark.parametrize("number", [2**63, -(2**63) - 1, 10**40])
+def test_a_cursor_with_an_id_beyond_any_column_starts_at_page_one(listed, number):
+    when = {"t": "2024-01-01T00:00:00+00:00"}
+    cursor = _cursor({"s": "-created", "d": "n", "v": [when, number], "p": 1})
+    response = listed.get("/orders/", {"cursor": cursor})
+    assert response.status_code == 200
+    assert b"T-01" in response.content
+
+
+@FUZZ
+@given(
+    sort=st.sampled_from(["created", "-created", "changed", "-number", "number"]),
+    direction=st.sampled_from(["n", "p", "x"]),
+    values=st.lists(
+        st.one_of(
+            st.text(max_size=12),
+            st.integers(),
+            st.fixed_dictionaries(
+                {"t": st.one_of(st.text(max_size=30), st.datetimes(timezones=st.timezones()))}
+            ).map(lambda d: {"t": d["t"] if isinstance(d["t"], str) else d["t"].isoformat()}),
+            st.none(),
+        ),
+        max_size=3,
+    ),
+    position=st.one_of(st.integers(), st.text(max_size=3)),
+)
+def test_fuzz_edited_cursors_never_500(listed, sort, direction, values, position):
+    cursor = _cursor({"s": sort, "d": direction, "v": values, "p": position})
+    with isolated():
+        response = listed.get("/orders/", {"sort": sort, "cursor": cursor})
+    assert response.status_code == 200
 
 
 @FUZZ
