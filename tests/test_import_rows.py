@@ -151,7 +151,7 @@ def test_rows_are_numbered_as_a_spreadsheet_shows_them(merchant, products):
     # Row 2 has a cell with a line break in it (one row, two lines of the file); row 3 has a
     # bad quantity; a blank row 4 is skipped; row 5 has a bad price.
     data = lines(
-        f'N-1,Ava Smith,"1 Market Street\r\nback door",New York,NY,10001,US,Standard,TEE-1,1,20,',
+        'N-1,Ava Smith,"1 Market Street\r\nback door",New York,NY,10001,US,Standard,TEE-1,1,20,',
         f"N-2,{ADDRESS},TEE-1,lots,20.00,",
         "",
         f"N-3,{ADDRESS},TEE-1,1,cheap,",
@@ -167,7 +167,9 @@ def test_rows_are_numbered_as_a_spreadsheet_shows_them(merchant, products):
 
 def test_an_invalid_csv_row_is_named_by_its_spreadsheet_row(merchant):
     # Row 3 holds a cell longer than the csv module reads (lines 3 and 4 of the file).
-    data = lines(f'N-1,Ava,"two\nlines",New York,NY,10001,US,Standard,TEE-1,1,20,', 'N-2,' + "x" * 200_000)
+    data = lines(
+        'N-1,Ava,"two\nlines",New York,NY,10001,US,Standard,TEE-1,1,20,', "N-2," + "x" * 200_000
+    )
     with pytest.raises(importing.ImportFileError) as refused:
         create_batch(merchant=merchant, content=importing.decode_upload(data))
     assert refused.value.message.startswith("Row 3 ")
