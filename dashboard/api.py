@@ -143,7 +143,10 @@ def orders(request):
     if len(items) > MAX_ORDERS_PER_REQUEST:
         return _error(400, f"At most {MAX_ORDERS_PER_REQUEST} orders per request.")
     token = request.api_token
-    inputs = [parse_api_order(item, index) for index, item in enumerate(items, start=1)]
+    inputs = [
+        parse_api_order(item, index, prices_required=True)
+        for index, item in enumerate(items, start=1)
+    ]
     outcomes = import_orders(merchant=token.merchant, inputs=inputs, by=audit.api_actor(token))
     results = []
     for order_input in inputs:

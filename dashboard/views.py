@@ -248,7 +248,8 @@ def order_list(request):
         return home(request)
     filterset = _filterset(request, merchant)
     number = filterset.exact_number()
-    if number and filterset.has_number(number):
+    number = number and filterset.jump_number(number)  # "ab-1001" finds AB-1001 too
+    if number:
         url = reverse("order_detail", args=[number])
         if request.htmx:
             return HttpResponseClientRedirect(url)
@@ -472,7 +473,9 @@ def _export_rows(queryset, now):
                 number,
                 _iso_utc(created),
                 group_label.get(status, status),
-                state_label.get(status, status),
+                # The sub-status the dashboard shows (Order.sub_status_label): on hold, why.
+                (status == "action_required" and hold_label.get(hold))
+                or state_label.get(status, status),
                 hold_label.get(hold, ""),
                 payment_label.get(payment, payment),
                 flow_label.get(flow, flow),

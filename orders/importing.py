@@ -514,10 +514,13 @@ def _rows(reader):
         raise ImportFileError("The file has a header but no order rows.")
 
 
-def parse_api_order(data, index=1):
+def parse_api_order(data, index=1, *, prices_required=False):
     """An OrderInput from one API object: the CSV's order fields by name ("number" or
     "order_number"), and "lines": a list of {sku, quantity, unit_price, name,
-    personalization, personalization_complete}."""
+    personalization, personalization_complete}.
+
+    `prices_required` (the JSON API): an order without a total needs each line's
+    unit_price, so a forgotten price is an error instead of a silent 0.00 total."""
     errors = []
     if not isinstance(data, dict):
         return OrderInput(number="", row=index, errors=[(index, "", "Each order is an object.")])
@@ -542,6 +545,15 @@ def parse_api_order(data, index=1):
                     )
                 )
             cleaned.append(clean_line(line, index, errors, prefix=f"lines[{n}]."))
+            if prices_required and "total" not in fields and _text(line.get("unit_price")) == "":
+                errors.append(
+                    (
+                        index,
+                        f"lines[{n}].unit_price",
+                        "The price per unit is required when the order has no total "
+                        "(0 for a free item).",
+                    )
+                )
     order_input = OrderInput(
         number=number,
         row=index,
