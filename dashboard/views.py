@@ -87,7 +87,7 @@ ACTIONS = {
         "service": order_complete_personalization,
         "consequence": "Do this once the buyer has finished personalising. Every item's "
         "personalization is marked complete and the order goes back to Import Review.",
-        "done": "personalization marked complete: sent back to review",
+        "done": "is marked as personalized and went back to review",
         "danger": False,
         "refusal": lambda order, _name, user: personalization_refusal(order, user),
     },

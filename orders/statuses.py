@@ -284,8 +284,8 @@ HOLD_REASONS = [
         "customer / merchant",
         True,
         "The buyer has not finished personalising an item.",
-        "When the buyer has finished, mark the personalization complete (button on the order "
-        "page, or the API): the order goes back to review.",
+        "When the buyer has finished, mark the personalization complete (on the order page or "
+        "through the API): the order goes back to review.",
     ),
     HoldReason(
         "pending_approval",

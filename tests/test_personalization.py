@@ -78,7 +78,7 @@ def test_marking_complete_sends_the_order_to_review_which_accepts_it(
     assert response.status_code == 302
     assert response["Location"] == "/orders/PZ-1/"
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
-        "Order PZ-1 personalization marked complete: sent back to review."
+        "Order PZ-1 is marked as personalized and went back to review."
     ]
     order = _fresh(waiting)
     assert order.status == "processing"  # review did not hold it again
