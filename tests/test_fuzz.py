@@ -38,7 +38,7 @@ from orders.tokens import token_create
 from orders.tracking import signed_headers
 
 from .conftest import CSV_LINE
-from .dashboard_helpers import login
+from .dashboard_helpers import hold, login
 
 FUZZ = hsettings(
     max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")),
@@ -992,11 +992,12 @@ def own_forms(client, manager, make_order, staff, drive):
     make_order(number="OWN-1")
     make_order(number="OWN-2", draft=True)
     drive(make_order(number="OWN-3"), "labeled")
+    hold(make_order(number="OWN-4"), staff, "pending_personalization")
     login(client, manager)
     urls = []
     for route in tenancy.routes()[0]:
         if route.kind == "session":
-            numbers = ["OWN-1", "OWN-2", "OWN-3"]
+            numbers = ["OWN-1", "OWN-2", "OWN-3", "OWN-4"]
             arguments = tenancy.url_arguments(route)
             if not arguments:
                 urls.append(route.pattern.pattern.describe().split("'")[1].lstrip("^"))
