@@ -16,6 +16,7 @@ address is imported and the review holds it with the reason the merchant can act
 
 import csv
 import io
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -530,12 +531,14 @@ def parse_api_order(data, index=1, *, prices_required=False):
     if not isinstance(lines, list) or not lines:
         errors.append((index, "lines", "At least one line is required."))
     else:
+        seen = {}  # each line as JSON -> the first line that was so
         for n, line in enumerate(lines):
             if not isinstance(line, dict):
                 errors.append((index, f"lines[{n}]", "Each line is an object."))
                 continue
-            if line in lines[:n]:
-                first = lines.index(line)
+            same = json.dumps(line, sort_keys=True)  # a dict read from JSON: always dumps
+            first = seen.setdefault(same, n)
+            if first != n:
                 errors.append(
                     (
                         index,
