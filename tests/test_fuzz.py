@@ -567,7 +567,7 @@ def api_orders(draw):
         "number": f"API-{draw(st.integers(0, 10**6))}",
         "customer_name": "Ava Smith",
         "country": "US",
-        "lines": [{"sku": "TEE-1", "quantity": 1}],
+        "lines": [{"sku": "TEE-1", "quantity": 1, "unit_price": "9.99"}],
     }
     for key in draw(st.lists(st.sampled_from(ORDER_KEYS), max_size=3)):
         order[key] = draw(field_values)
@@ -794,7 +794,11 @@ def _api(api_client, body):
     [("number", "A-\x00"), ("customer_name", "Ava\x00"), ("address1", "\ud800 Main St")],
 )
 def test_api_refuses_text_the_database_cannot_store(api_client, field, value):
-    body = {"number": "R-1", field: value, "lines": [{"sku": "TEE-1", "quantity": 1}]}
+    body = {
+        "number": "R-1",
+        field: value,
+        "lines": [{"sku": "TEE-1", "quantity": 1, "unit_price": "9.99"}],
+    }
     response = _api(api_client, body)
     assert response.status_code == 400
     assert field in response.json()["errors"]
@@ -811,7 +815,7 @@ def test_api_refuses_nul_in_a_line(api_client):
 
 def test_api_refuses_an_email_longer_than_the_column(api_client):
     email = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".com"  # valid syntax, 313 characters
-    lines = [{"sku": "TEE-1", "quantity": 1}]
+    lines = [{"sku": "TEE-1", "quantity": 1, "unit_price": "9.99"}]
     response = _api(api_client, {"number": "R-3", "customer_email": email, "lines": lines})
     assert response.status_code == 400
     assert response.json()["errors"]["customer_email"] == ["At most 254 characters."]
@@ -820,7 +824,10 @@ def test_api_refuses_an_email_longer_than_the_column(api_client):
 @pytest.mark.parametrize("number", ["A/1", "..", "."])
 def test_order_numbers_that_cannot_be_in_a_url_are_refused(api_client, number):
     """'A/1' used to be created and then broke the order list for good (no URL for it)."""
-    response = _api(api_client, {"number": number, "lines": [{"sku": "TEE-1", "quantity": 1}]})
+    response = _api(
+        api_client,
+        {"number": number, "lines": [{"sku": "TEE-1", "quantity": 1, "unit_price": "9.99"}]},
+    )
     assert response.status_code == 400
     assert "cannot contain '/'" in response.json()["errors"]["number"][0]
     assert not Order.objects.exists()

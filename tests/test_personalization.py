@@ -146,3 +146,11 @@ def test_api_refuses_what_it_cannot_do(merchant, other_merchant, waiting, make_o
     assert _api(other_merchant, "PZ-1").status_code == 404
     assert _api(merchant, "PZ-1", method="get").status_code == 405
     assert _fresh(waiting).status == "action_required"
+
+
+def test_api_ignores_a_signed_in_session(client, manager, waiting):
+    """The endpoint is CSRF-exempt because only a bearer token opens it."""
+    login(client, manager)
+    response = client.post("/api/v1/orders/PZ-1/personalization-complete")
+    assert response.status_code == 401
+    assert _fresh(waiting).status == "action_required"
