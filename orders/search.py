@@ -252,8 +252,13 @@ def sort_of(value, searching):
 
 
 def exact_number(queryset, text):
-    """The number of the order in `queryset` whose number is `text` in any case, or None."""
+    """The order of `queryset` that `text` names, to jump to: the number spelled exactly so,
+    else the only one spelled in another case ("ab-1001" for AB-1001); None when there is
+    none or the case leaves it open. One query."""
     text = (text or "").strip()
     if not text:
         return None
-    return queryset.filter(same_text("number", text)).values_list("number", flat=True).first()
+    found = list(queryset.filter(same_text("number", text)).values_list("number", flat=True)[:3])
+    if text in found:
+        return text
+    return found[0] if len(found) == 1 else None
