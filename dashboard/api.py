@@ -17,6 +17,7 @@ from orders import audit
 from orders.importing import import_orders, parse_api_order
 from orders.models import Order
 from orders.services import ActionRefused, order_submit
+from orders.text import storable
 from orders.tokens import token_authenticate
 
 log = logging.getLogger("dashboard.api")
@@ -152,7 +153,7 @@ def orders(request):
             "api import merchant=%s token=%s number=%s outcome=%s",
             token.merchant.slug,
             token.name,
-            order_input.number or "-",
+            storable(order_input.number) or "-",
             results[-1]["outcome"],
         )
     if single:
