@@ -261,16 +261,19 @@ class Command(BaseCommand):
     def _orders(self, merchant, count, prefix, rng, users, centers):
         targets = rng.choices(list(TARGETS), weights=list(TARGETS.values()), k=count)
         # Every state and every hold reason appears at least once.
-        targets[: len(TARGETS)] = list(TARGETS)
         holds = [h.value for h in st.HOLD_REASONS]
+        targets[: len(TARGETS) + len(holds)] = [*TARGETS, *["action_required"] * len(holds)]
         manager = next(
             m.user for m in merchant.memberships.select_related("user") if m.role == "manager"
         )
         now = timezone.now()
+        held = 0
         for i, target in enumerate(targets):
             with transaction.atomic():
                 order = self._one_order(merchant, f"{prefix}-{10001 + i}", target, rng, centers)
-                reason = holds[i % len(holds)] if target == "action_required" else None
+                reason = None
+                if target == "action_required":
+                    reason, held = holds[held % len(holds)], held + 1
                 self._drive(order, target, reason, rng, users, manager, centers)
                 self._spread_times(order.pk, now, rng, target)
         return count
