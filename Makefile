@@ -1,4 +1,5 @@
-# Two commands matter: `make run` (the dashboard on SQLite with demo data) and `make test`.
+# Two commands matter: `make run` (the dashboard on SQLite with a live demo) and `make test`;
+# `make reset` gives a fresh demo database.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -9,7 +10,7 @@ N ?= 1000000
 SIMULATE ?= 1
 SIM_INTERVAL ?= 5
 
-.PHONY: install run serve test lint format bench graph clean loadtest
+.PHONY: install run reset test lint format bench graph clean loadtest
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,19 +20,26 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# The demo: migrate, load the demo data once, then scripts/run-demo.sh serves the dashboard,
+# runs the background processes (the simulator; logs in var/log/) and prints the banner
+# (URL, logins, log files) once the server answers. Ctrl-C stops everything.
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
-	@DEBUG=1 $(PY) manage.py demo_banner --url http://$(HOST):$(PORT)/
-	@# The simulator runs in the background and is stopped whenever runserver exits
-	@# (Ctrl-C, an error, or a kill): the trap runs on the shell's exit.
-	@if [ "$(SIMULATE)" = "1" ]; then \
-		DEBUG=1 $(PY) manage.py simulate_operations --interval $(SIM_INTERVAL) & SIM_PID=$$!; \
-		trap 'kill $$SIM_PID 2>/dev/null; wait $$SIM_PID 2>/dev/null' EXIT INT TERM; \
-		DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT); \
+	@PY=$(PY) HOST=$(HOST) PORT=$(PORT) SIMULATE=$(SIMULATE) SIM_INTERVAL=$(SIM_INTERVAL) \
+		sh scripts/run-demo.sh
+
+# A fresh demo database (the virtualenv stays): the SQLite file is deleted and rebuilt, or
+# with DATABASE_URL set, that database is emptied (flush) and the demo loaded again.
+reset: install
+	@if [ -z "$${DATABASE_URL:-}" ]; then \
+		rm -f db.sqlite3 db.sqlite3-journal db.sqlite3-wal db.sqlite3-shm; \
 	else \
-		DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT); \
+		DEBUG=1 $(PY) manage.py flush --noinput; \
 	fi
+	rm -f var/log/*.log
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py seed_demo
 
 test: install
 	@if [ ! -x /usr/bin/chromium ]; then \
@@ -69,5 +77,6 @@ graph: install
 	DEBUG=1 $(PY) manage.py graph_transitions orders.Order.status -o docs/status-machine.png && rm -f docs/status-machine
 	DEBUG=1 $(PY) manage.py graph_transitions orders.Order.payment_status -o docs/payment-machine.png && rm -f docs/payment-machine
 
+# Everything the Makefile made, the virtualenv included (`make reset` keeps it).
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles var
