@@ -9,6 +9,8 @@ N ?= 1000000
 # The live demo: `make run` moves orders along beside the server (SIMULATE=0 turns it off).
 SIMULATE ?= 1
 SIM_INTERVAL ?= 5
+# `make test` runs the suite in parallel, one worker per core (TEST_WORKERS=0: one process).
+TEST_WORKERS ?= auto
 
 .PHONY: install run reset test lint format bench graph clean loadtest
 
@@ -46,7 +48,7 @@ test: install
 		echo "NOTE: /usr/bin/chromium not found: the real-browser tests in tests/e2e are skipped."; \
 		echo "      Install it with 'apt-get install -y chromium' to run them."; \
 	fi
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The load client only: start gunicorn on PostgreSQL first (see loadtest/README.md).
 LOADTEST_URL ?= http://127.0.0.1:8100
