@@ -12,7 +12,7 @@ SIM_INTERVAL ?= 5
 # `make test` runs the suite in parallel, one worker per core (TEST_WORKERS=0: one process).
 TEST_WORKERS ?= auto
 
-.PHONY: install run reset test lint format bench graph clean loadtest
+.PHONY: install run reset test lint format bench graph clean loadtest screenshots
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ test: install
 		echo "      Install it with 'apt-get install -y chromium' to run them."; \
 	fi
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# The README's screenshots (docs/screenshots/), taken by the browser tests.
+screenshots: install
+	DOCS_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e
 
 # The load client only: start gunicorn on PostgreSQL first (see loadtest/README.md).
 LOADTEST_URL ?= http://127.0.0.1:8100
