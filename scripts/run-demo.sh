@@ -63,6 +63,9 @@ for _ in range(240):  # two minutes at most
         time.sleep(0.5)
 sys.exit(1)
 EOF
+    # A server that cannot take the port stops at once, and this is stopped with it before
+    # it says "up" for another program's server.
+    sleep 1
     printf '%s\n' "$BANNER"
 ) &
 PIDS="$PIDS $!"
