@@ -314,7 +314,9 @@ class Command(BaseCommand):
         ]
 
     def _happens(self, every):
-        return self.rng.random() < self._chance(every)
+        """Whether an incident that comes once every `every` seconds (on average, whatever
+        the pace) comes this round."""
+        return self.rng.random() < 1 - math.exp(-self.seconds / every)
 
     def _step(self, order, name, by=None, params=None, note=""):
         try:
