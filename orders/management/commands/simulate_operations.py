@@ -480,11 +480,11 @@ class Command(BaseCommand):
             {
                 "sku": line.sku if line.product_id or replacement is None else replacement.sku,
                 "quantity": line.quantity,
-                "unit_price": line.unit_price,
+                "unit_price": str(line.unit_price),  # as a shop's JSON would carry it
             }
             for line in order.lines.all()
         ]
-        data = {field: getattr(order, field) for field in COPIED_FIELDS}
+        data = {field: str(getattr(order, field)) for field in COPIED_FIELDS}
         if not ShipOptionMapping.objects.filter(
             merchant_id=order.merchant_id, store_option=order.ship_option
         ).exists():
