@@ -17,8 +17,12 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 
+from django.db import transaction
+from django.utils import timezone
+
+from .. import audit
 from ..importing import COLUMNS, ImportFileError, count_rows, parse_csv
-from ..models import ColumnMapping
+from ..models import ColumnMapping, ImportBatch
 from . import mapped, shopify
 
 
@@ -115,3 +119,87 @@ def count(text, kind, mapping=None):
 
 def read_batch(batch):
     return read(batch.content, batch.kind, batch.mapping)
+
+
+# --- the mapping step --------------------------------------------------------------------
+
+
+def park_for_mapping(*, merchant, content, by=None, filename="", source="csv"):
+    """Keep an upload whose columns need mapping as a batch waiting for it (never run until
+    `map_batch` queues it)."""
+    header_of(content)
+    return ImportBatch.objects.create(
+        merchant=merchant,
+        created_by=by if getattr(by, "pk", None) else None,
+        source=source,
+        filename=filename[:255],
+        content=content,
+        state="mapping",
+    )
+
+
+def save_mapping(*, merchant, name, headers, columns, by=None):
+    """Remember `columns` ({our field: the file's column}) under `name` for files with these
+    headers: updates this merchant's mapping for the same headers, or creates one. Raises
+    ImportFileError when the mapping does not fit the headers or the name is taken."""
+    name = " ".join(str(name).split())[:100]
+    if not name:
+        raise ImportFileError("Give the mapping a name (the API and the command use it).")
+    columns = {k: v for k, v in columns.items() if v}
+    messages = mapped.problems(columns, headers)
+    if messages:
+        raise ImportFileError(" ".join(messages))
+    key = signature(headers)
+    same_name = ColumnMapping.objects.filter(merchant=merchant, name=name).first()
+    if same_name is not None and same_name.signature != key:
+        raise ImportFileError(
+            f"A mapping named '{name}' already exists for files with other columns; "
+            "choose another name."
+        )
+    mapping, _created = ColumnMapping.objects.update_or_create(
+        merchant=merchant,
+        signature=key,
+        defaults={
+            "name": name,
+            "headers": list(headers),
+            "columns": columns,
+            "updated_at": timezone.now(),
+        },
+        create_defaults={
+            "name": name,
+            "headers": list(headers),
+            "columns": columns,
+            "created_by": by if getattr(by, "pk", None) else None,
+        },
+    )
+    return mapping
+
+
+def map_batch(*, batch, name, columns, by=None):
+    """A merchant manager confirms the mapping of a waiting batch: the mapping is saved for
+    files with the same headers and the batch is checked, counted and queued. Returns the
+    batch, or None when it was no longer waiting (a second click). Raises ImportFileError."""
+    with transaction.atomic():
+        locked = ImportBatch.objects.select_for_update().filter(pk=batch.pk, state="mapping")
+        batch = locked.select_related("merchant").first()
+        if batch is None:
+            return None
+        headers = header_of(batch.content)
+        mapping = save_mapping(
+            merchant=batch.merchant, name=name, headers=headers, columns=columns, by=by
+        )
+        total = mapped.read(batch.content, mapping.columns).count
+        batch.kind, batch.mapping, batch.total_rows = "mapped", mapping, total
+        batch.state = "queued"
+        batch.save(update_fields=["kind", "mapping", "total_rows", "state"])
+        if audit.is_audited(by):
+            audit.note(batch=batch.pk)
+            audit.record(
+                "import_upload",
+                by=by,
+                merchant=batch.merchant,
+                outcome=audit.DONE,
+                reason=f"{batch.filename or 'upload'}: {total} rows queued as batch {batch.pk} "
+                f"through the column mapping '{mapping.name}'",
+            )
+    return batch
