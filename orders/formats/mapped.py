@@ -19,19 +19,19 @@ SYNONYMS = {
     "customer_email": ["email", "e-mail", "buyer email", "email address"],
     "customer_phone": ["phone", "telephone", "phone number", "buyer phone"],
     "ship_name": ["recipient", "ship to name", "shipping name", "ship to", "deliver to"],
-    "address1": ["address", "street", "address line 1", "ship address1", "shipping address"],
-    "address2": ["address line 2", "apartment", "suite", "ship address2"],
+    "address1": ["address", "street", "address 1", "address line 1", "street 1", "ship address1"],
+    "address2": ["address 2", "address line 2", "street 2", "apartment", "suite"],
     "city": ["town", "ship city", "shipping city"],
     "region": ["state", "province", "county", "ship state", "shipping state"],
     "postal_code": ["zip", "zip code", "postcode", "post code", "ship zipcode", "postal"],
     "country": ["country code", "ship country", "shipping country"],
     "ship_option": ["shipping method", "shipping service", "carrier service", "shipping"],
-    "currency": ["currency code"],
-    "total": ["order total", "grand total", "amount", "order value"],
+    "currency": ["currency code", "order currency"],
+    "total": ["order total", "order total amount", "grand total", "amount", "order value"],
     "payment": ["payment status", "financial status", "paid"],
     "sku": ["item sku", "product sku", "variant sku", "sku code", "product code"],
     "quantity": ["qty", "quantity ordered", "item quantity", "units"],
-    "unit_price": ["price", "item price", "unit cost", "price per item"],
+    "unit_price": ["price", "item price", "item cost", "unit cost", "price per item"],
     "item_name": ["item", "product", "product name", "item title", "title", "description"],
     "personalization": ["personalisation", "custom text", "engraving", "gift message"],
 }
@@ -41,17 +41,28 @@ def _letters(name):
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
+# Words that only say which address a column belongs to: "Postcode (Shipping)" is a postcode.
+QUALIFIERS = {"shipping", "ship", "billing", "code"}
+
+
+def _words(name):
+    """"City (Shipping)" and "shipping city" are the same words (qualifiers left out)."""
+    words = set(re.findall(r"[a-z0-9]+", str(name).lower().replace("_", " ")))
+    return frozenset(words - QUALIFIERS or words)
+
+
 def guess(headers):
     """{our field: the file's column} for the fields whose column can be told from its name.
     A column is given to one field at most; exact and known names win over close ones."""
-    by_letters = {}
+    by_letters, by_words = {}, {}
     for h in headers:
         by_letters.setdefault(_letters(h), h)
+        by_words.setdefault(_words(h), h)
     found = {}
     taken = set()
-    for field in COLUMNS:  # exact or known names first
+    for field in COLUMNS:  # exact or known names first, in any word order
         for candidate in [field, *SYNONYMS.get(field, [])]:
-            column = by_letters.get(_letters(candidate))
+            column = by_letters.get(_letters(candidate)) or by_words.get(_words(candidate))
             if column and column not in taken:
                 found[field] = column
                 taken.add(column)
