@@ -142,11 +142,11 @@ def mapping_list(request):
 
 @login_required
 @require_POST
-def mapping_delete(request, pk):
+def mapping_forget(request, pk):
     merchant = _merchant(request)
     mapping = get_object_or_404(ColumnMapping, pk=pk, merchant=merchant)
     mapping.delete()
     messages.success(
-        request, f"Mapping '{mapping.name}' deleted: files with its columns will ask again."
+        request, f"Mapping '{mapping.name}' forgotten: files with its columns will ask again."
     )
     return redirect("import_mappings")

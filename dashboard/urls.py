@@ -56,7 +56,7 @@ urlpatterns += [
     path("imports/<int:pk>/mapping/", mappings.mapping_step, name="import_mapping"),
     path("imports/mappings/", mappings.mapping_list, name="import_mappings"),
     path(
-        "imports/mappings/<int:pk>/delete/", mappings.mapping_delete, name="import_mapping_delete"
+        "imports/mappings/<int:pk>/forget/", mappings.mapping_forget, name="import_mapping_forget"
     ),
     path("api/v1/imports/<int:pk>", api.import_detail, name="api_import"),
     path("new-order/", imports.new_order, name="new_order"),

@@ -69,7 +69,7 @@ def _mappings(victim):
 ARGUMENTS = {
     ("import_batch", "pk"): lambda victim: [victim.batch.pk],
     ("import_mapping", "pk"): _batches,
-    ("import_mapping_delete", "pk"): _mappings,
+    ("import_mapping_forget", "pk"): _mappings,
     ("api_import", "pk"): _batches,
 }
 

@@ -223,7 +223,7 @@ def test_another_merchants_mapping_is_never_seen_nor_used(
     assert response["Location"] == f"/imports/{theirs.pk}/mapping/"
     assert "Acme secret mapping" not in client.get("/imports/mappings/").content.decode()
     mine = ColumnMapping.objects.get(merchant=merchant)
-    assert client.post(f"/imports/mappings/{mine.pk}/delete/").status_code == 404
+    assert client.post(f"/imports/mappings/{mine.pk}/forget/").status_code == 404
     # Nor by name through B's token.
     _token, raw = token_create(merchant=other_merchant, name="B")
     named = client.post(
@@ -256,7 +256,7 @@ def test_a_viewer_sees_the_mapping_step_but_cannot_confirm(client, manager, view
     assert ImportBatch.objects.get(pk=batch.pk).state == "mapping"
 
 
-def test_a_manager_deletes_a_mapping_and_the_next_file_asks_again(
+def test_a_manager_forgets_a_mapping_and_the_next_file_asks_again(
     client, manager, merchant, products, run_on_commit
 ):
     login(client, manager)
@@ -265,7 +265,7 @@ def test_a_manager_deletes_a_mapping_and_the_next_file_asks_again(
     saved = ColumnMapping.objects.get(merchant=merchant)
     page = client.get("/imports/mappings/").content.decode()
     assert "My store" in page
-    assert client.post(f"/imports/mappings/{saved.pk}/delete/").status_code == 302
+    assert client.post(f"/imports/mappings/{saved.pk}/forget/").status_code == 302
     assert not ColumnMapping.objects.exists()
     response = _upload(client, WEEK2)
     assert response["Location"].endswith("/mapping/")

@@ -119,7 +119,7 @@ def test_no_url_lets_another_merchant_see_or_change_orders(victim, attacker):
         "easypost_webhook",
         "aftership_webhook",
         "import_mapping",
-        "import_mapping_delete",
+        "import_mapping_forget",
         "import_mappings",
         "api_import",
     ]:

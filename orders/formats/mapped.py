@@ -46,7 +46,7 @@ QUALIFIERS = {"shipping", "ship", "billing", "code"}
 
 
 def _words(name):
-    """"City (Shipping)" and "shipping city" are the same words (qualifiers left out)."""
+    """Column names as words: "City (Shipping)" and "shipping city" match (qualifiers left out)."""
     words = set(re.findall(r"[a-z0-9]+", str(name).lower().replace("_", " ")))
     return frozenset(words - QUALIFIERS or words)
 
