@@ -188,6 +188,10 @@ def test_api_and_command_take_a_saved_mapping_by_name(
     )
     assert missing.status_code == 400
     assert missing.json()["error"] == "No saved column mapping is named 'Nope'."
+    nul = client.post(
+        "/api/v1/orders?mapping=Woo%00", data=WEEK2, content_type="text/csv", headers=auth
+    )
+    assert nul.status_code == 400
     # Without a name or a mapping for these headers, the API says what to do.
     unmapped = client.post("/api/v1/orders", data=WEEK2, content_type="text/csv", headers=auth)
     assert unmapped.status_code == 400

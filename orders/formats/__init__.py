@@ -23,6 +23,7 @@ from django.utils import timezone
 from .. import audit
 from ..importing import COLUMNS, ImportFileError, count_rows, parse_csv
 from ..models import ColumnMapping, ImportBatch
+from ..text import unstorable
 from . import mapped, shopify
 
 
@@ -82,6 +83,8 @@ def identify(merchant, text, mapping_name=None):
     ImportFileError (MappingNeeded when the merchant has to map the columns)."""
     headers = header_of(text)
     if mapping_name:
+        if unstorable(mapping_name):  # PostgreSQL would refuse even to look it up
+            raise ImportFileError("That is not the name of a saved column mapping.")
         found = ColumnMapping.objects.filter(merchant=merchant, name=mapping_name.strip()).first()
         if found is None:
             raise ImportFileError(f"No saved column mapping is named '{mapping_name}'.")
