@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils.dateparse import parse_date, parse_datetime
 
 from ..models import Order, TrackingEvent
+from ..text import unstorable
 from ..tracking import WebhookRefused, check_event, record_tracking_event
 
 
@@ -65,7 +66,9 @@ def compare_signature(expected, given):
 def event_id(source, parcel, *parts):
     """A stable id for an event the provider does not number itself (a tracker's history
     entry): the same entry sent again is the same id, so a replay is a duplicate."""
-    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:24]
+    # surrogatepass: a lone surrogate still makes an id; the event's checks then refuse it.
+    joined = "\x1f".join(str(p) for p in parts).encode("utf-8", "surrogatepass")
+    digest = hashlib.sha256(joined).hexdigest()[:24]
     return f"{source}:{str(parcel)[:50]}:{digest}"
 
 
@@ -81,6 +84,19 @@ def event(*, event_id, tracking_number, code, occurred_at, description="", locat
             "location": location,
         }
     )
+
+
+def parcel_number(value):
+    """The call's tracking number, checked before anything looks it up."""
+    number = text(value)
+    if not number:
+        raise WebhookRefused(400, "The call has no tracking number.")
+    problem = unstorable(number)
+    if problem:
+        raise WebhookRefused(400, f"The tracking number {problem}")
+    if len(number) > 64:
+        raise WebhookRefused(400, "The tracking number is longer than 64 characters.")
+    return number
 
 
 def text(value, limit=None):

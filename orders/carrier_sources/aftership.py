@@ -18,7 +18,7 @@ import hmac
 import json
 
 from ..tracking import WebhookRefused
-from . import Delivery, a_date, compare_signature, event, event_id, text
+from . import Delivery, a_date, compare_signature, event, event_id, parcel_number, text
 
 NAME = "AfterShip"
 SIGNATURE_HEADER = "aftership-hmac-sha256"
@@ -66,9 +66,7 @@ def parse(body):
     msg = data.get("msg")
     if not isinstance(msg, dict):
         raise WebhookRefused(400, "The body has no msg (the tracking).")
-    number = text(msg.get("tracking_number"))
-    if not number:
-        raise WebhookRefused(400, "The tracking has no tracking_number.")
+    number = parcel_number(msg.get("tracking_number"))
     parcel = text(msg.get("id")) or number
     checkpoints = msg.get("checkpoints") or []
     if not isinstance(checkpoints, list):

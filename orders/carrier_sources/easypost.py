@@ -17,7 +17,7 @@ import json
 import unicodedata
 
 from ..tracking import WebhookRefused
-from . import Delivery, a_date, compare_signature, event, event_id, text
+from . import Delivery, a_date, compare_signature, event, event_id, parcel_number, text
 
 NAME = "EasyPost"
 SIGNATURE_HEADER = "X-Hmac-Signature"
@@ -65,9 +65,7 @@ def parse(body):
     tracker = data.get("result")
     if not isinstance(tracker, dict) or tracker.get("object", "Tracker") != "Tracker":
         raise WebhookRefused(400, "The event's result is not a Tracker.")
-    number = text(tracker.get("tracking_code"))
-    if not number:
-        raise WebhookRefused(400, "The tracker has no tracking_code.")
+    number = parcel_number(tracker.get("tracking_code"))
     parcel = text(tracker.get("id")) or number
     details = tracker.get("tracking_details") or []
     if not isinstance(details, list):
