@@ -455,3 +455,19 @@ def test_a_malformed_aftership_body_is_a_400_not_a_500(client, shipped):
     deep["msg"]["checkpoints"][0]["checkpoint_time"] = "yesterday"
     assert post_aftership(client, deep).status_code == 400
     assert not TrackingEvent.objects.exists()
+
+
+@pytest.mark.parametrize("bad", ["\ud800", "1Z\x00", "9" * 65])
+def test_text_the_database_cannot_store_is_a_400_for_both_sources(client, shipped, bad):
+    """Found by the fuzz tests: a lone surrogate in a scan's time made a 500."""
+    scan = easypost_event([_detail("in_transit", 2, "Origin scan")])
+    scan["result"]["tracking_details"][0]["datetime"] = bad
+    assert post_easypost(client, scan).status_code == 400
+    number = easypost_event([_detail("in_transit", 2, "Origin scan")])
+    number["result"]["tracking_code"] = bad
+    assert post_easypost(client, number).status_code == 400
+    revised = aftership_webhook([], event="edd_revise")
+    revised["msg"]["tracking_number"] = bad
+    assert post_aftership(client, revised).status_code == 400
+    assert not TrackingEvent.objects.exists()
+    assert _fresh(shipped).estimated_delivery is None
