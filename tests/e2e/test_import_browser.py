@@ -77,6 +77,9 @@ def test_manager_maps_two_columns_of_an_unknown_csv_previews_and_imports(
         screenshot(page, "import-mapped-report.png")
         page.goto("/orders/")
         expect(page.get_by_role("link", name="WC-5001")).to_be_visible()
+        page.goto("/imports/mappings/")
+        expect(page.locator("main")).to_contain_text("My web store")
+        screenshot(page, "import-mappings.png")
 
     assert Order.objects.filter(number__startswith="WC-").count() == 3
     assert ColumnMapping.objects.get().name == "My web store"
