@@ -255,8 +255,12 @@ def test_a_viewer_sees_the_mapping_step_but_cannot_confirm(client, manager, view
     batch = ImportBatch.objects.get(merchant=merchant)
     client.logout()
     login(client, viewer)
-    assert client.get(f"/imports/{batch.pk}/mapping/").status_code == 200
+    page = client.get(f"/imports/{batch.pk}/mapping/")
+    assert page.status_code == 200
+    assert b"only managers can map and import" in page.content
+    assert b'name="confirm"' not in page.content
     assert _confirm(client, batch).status_code == 403
+    assert _confirm(client, batch, button="preview").status_code == 403
     assert ImportBatch.objects.get(pk=batch.pk).state == "mapping"
 
 
