@@ -54,6 +54,8 @@ def _confirm(client, batch, columns=MAPPING, name="My store", button="confirm"):
 def test_guesses_come_from_close_column_names():
     guessed = mapped.guess(HEADERS)
     assert guessed["order_number"] == "Order Number"
+    # "Full Name (Shipping)" is the recipient's, not the buyer's.
+    assert guessed["ship_name"] == "Full Name (Shipping)" and "customer_name" not in guessed
     assert guessed["postal_code"] == "Postcode (Shipping)"
     assert guessed["country"] == "Country Code (Shipping)"
     assert guessed["city"] == "City (Shipping)"
@@ -119,7 +121,7 @@ def test_confirmed_mapping_imports_and_the_next_file_with_the_same_headers_does_
         ("POSTER-1", 1),
         ("TEE-1", 2),
     ]
-    assert (first.customer_name, first.postal_code, first.region) == ("Grace Hopper", "10001", "NY")
+    assert (first.ship_name, first.postal_code, first.region) == ("Grace Hopper", "10001", "NY")
     assert Order.objects.get(merchant=merchant, number="WC-5002").postal_code == "07102"
 
     # Week two: same columns, new orders. Straight to the import, through the saved mapping.

@@ -18,7 +18,14 @@ SYNONYMS = {
     "customer_name": ["customer", "buyer", "buyer name", "full name", "billing name"],
     "customer_email": ["email", "e-mail", "buyer email", "email address"],
     "customer_phone": ["phone", "telephone", "phone number", "buyer phone"],
-    "ship_name": ["recipient", "ship to name", "shipping name", "ship to", "deliver to"],
+    "ship_name": [
+        "recipient",
+        "ship to name",
+        "shipping name",
+        "shipping full name",
+        "ship to",
+        "deliver to",
+    ],
     "address1": ["address", "street", "address 1", "address line 1", "street 1", "ship address1"],
     "address2": ["address 2", "address line 2", "street 2", "apartment", "suite"],
     "city": ["town", "ship city", "shipping city"],
@@ -45,28 +52,39 @@ def _letters(name):
 QUALIFIERS = {"shipping", "ship", "billing", "code"}
 
 
-def _words(name):
-    """Column names as words: "City (Shipping)" and "shipping city" match (qualifiers left out)."""
+def _words(name, qualified=False):
+    """Column names as words: "City (Shipping)" and "shipping city" match; without
+    `qualified`, the qualifiers are left out too ("Postcode (Shipping)" is a postcode)."""
     words = set(re.findall(r"[a-z0-9]+", str(name).lower().replace("_", " ")))
-    return frozenset(words - QUALIFIERS or words)
+    return frozenset(words if qualified else (words - QUALIFIERS or words))
 
 
 def guess(headers):
     """{our field: the file's column} for the fields whose column can be told from its name.
-    A column is given to one field at most; exact and known names win over close ones."""
-    by_letters, by_words = {}, {}
+    A column is given to one field at most; exact and known names win over close ones, and
+    a name with all its words ("Full Name (Shipping)" is the recipient) over one without its
+    qualifiers (where it would be the buyer's)."""
+    by_letters, by_words, by_bare_words = {}, {}, {}
     for h in headers:
         by_letters.setdefault(_letters(h), h)
-        by_words.setdefault(_words(h), h)
+        by_words.setdefault(_words(h, qualified=True), h)
+        by_bare_words.setdefault(_words(h), h)
     found = {}
     taken = set()
-    for field in COLUMNS:  # exact or known names first, in any word order
-        for candidate in [field, *SYNONYMS.get(field, [])]:
-            column = by_letters.get(_letters(candidate)) or by_words.get(_words(candidate))
-            if column and column not in taken:
-                found[field] = column
-                taken.add(column)
-                break
+    lookups = [
+        lambda name: by_letters.get(_letters(name)) or by_words.get(_words(name, True)),
+        lambda name: by_bare_words.get(_words(name)),
+    ]
+    for lookup in lookups:  # exact or known names first, in any word order
+        for field in COLUMNS:
+            if field in found:
+                continue
+            for candidate in [field, *SYNONYMS.get(field, [])]:
+                column = lookup(candidate)
+                if column and column not in taken:
+                    found[field] = column
+                    taken.add(column)
+                    break
     free = [k for k, h in by_letters.items() if h not in taken and k]
     for field in COLUMNS:  # then close spellings ("order_num", "qnty", "e_mail")
         if field in found:
