@@ -3,6 +3,7 @@ from the file's column names, a preview of the first rows), the confirmed mappin
 files with the same headers, and the API and the command take a saved mapping by name. A
 merchant never sees or uses another merchant's mappings. Files in tests/files/."""
 
+import csv
 from io import StringIO
 from pathlib import Path
 
@@ -279,3 +280,19 @@ def test_a_manager_forgets_a_mapping_and_the_next_file_asks_again(
     assert not ColumnMapping.objects.exists()
     response = _upload(client, WEEK2)
     assert response["Location"].endswith("/mapping/")
+
+
+def test_a_semicolon_file_from_a_european_excel_is_mapped_the_same(
+    client, manager, merchant, products, run_on_commit
+):
+    rows = list(csv.reader(WEEK1.decode().splitlines()))
+    semicolons = "\r\n".join(";".join(row) for row in rows).encode()
+    login(client, manager)
+    response = _upload(client, semicolons, "export-fr.csv")
+    batch = ImportBatch.objects.get(merchant=merchant)
+    assert response["Location"] == f"/imports/{batch.pk}/mapping/"
+    page = client.get(response["Location"]).content.decode()
+    assert '<option value="Postcode (Shipping)" selected>' in page
+    run_on_commit(_confirm, client, batch)
+    assert ImportBatch.objects.get(pk=batch.pk).created == 3
+    assert Order.objects.get(merchant=merchant, number="WC-5002").postal_code == "07102"

@@ -3,6 +3,7 @@ headers, read with its conventions (first-row order fields, #1001 names, apostro
 financial statuses, cancelled and fulfilled orders skipped, gift cards and tips left out),
 through the dashboard, the API and the command. The files are in tests/files/."""
 
+import csv
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -265,3 +266,12 @@ def test_shopify_is_recognised_whatever_the_header_case_and_spaces():
     assert shopify.matches(header)
     assert shopify.matches([f" {h.upper()} " for h in header])
     assert not shopify.matches([h for h in header if h != "Lineitem sku"])
+
+
+def test_a_tab_separated_copy_of_the_export_is_still_shopify(merchant, shop_products):
+    out = StringIO()
+    csv.writer(out, delimiter="\t").writerows(csv.reader(StringIO(EXPORT.decode(), newline="")))
+    kind, _mapping = identify(merchant, out.getvalue())
+    assert kind == "shopify"
+    reading = read(out.getvalue(), kind)
+    assert sorted(i.number for i in reading.inputs) == IMPORTED

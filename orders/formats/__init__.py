@@ -60,9 +60,26 @@ def signature(headers):
     return hashlib.sha256(joined.encode()).hexdigest()
 
 
+SEPARATORS = [",", ";", "\t"]
+
+
+def separator(text):
+    """The cell separator of a file: the one that splits its first line into the most
+    columns (Excel in European locales saves ';', "Unicode text" tabs); a comma on a tie."""
+    first = text.split("\n", 1)[0]
+    counts = {sep: first.count(sep) for sep in SEPARATORS}
+    best = max(SEPARATORS, key=lambda sep: counts[sep])
+    return best if counts[best] > counts[","] else ","
+
+
+def rows_reader(text):
+    """A csv.reader over the file with its own separator."""
+    return csv.reader(io.StringIO(text, newline=""), delimiter=separator(text))
+
+
 def header_of(text):
     """The file's column names (its first row); ImportFileError when there is none."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = rows_reader(text)
     try:
         header = next(reader)
     except StopIteration:

@@ -7,7 +7,6 @@ and it is kept for files with the same headers (ColumnMapping).
 
 import csv
 import difflib
-import io
 import re
 
 from ..importing import COLUMNS, REQUIRED_COLUMNS, ImportFileError, _rows, group_rows
@@ -128,7 +127,9 @@ def check_fits(columns, headers, name):
 
 
 def _mapped_rows(text, columns, limit=None):
-    reader = csv.reader(io.StringIO(text, newline=""))
+    from . import rows_reader
+
+    reader = rows_reader(text)
     try:
         header = [h.strip() for h in next(reader)]
     except (StopIteration, csv.Error):

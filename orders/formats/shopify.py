@@ -19,7 +19,6 @@ Every other column (and there are dozens: taxes, discounts, billing, tags, risk)
 """
 
 import csv
-import io
 from decimal import Decimal, InvalidOperation
 
 from ..importing import ImportFileError, Outcome, _rows, group_rows
@@ -104,9 +103,9 @@ class _Row(dict):
 
 def read(text):
     """The export's orders (see the module docstring) as a Reading."""
-    from . import Reading
+    from . import Reading, rows_reader
 
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = rows_reader(text)
     try:
         header = [_key(h) for h in next(reader)]
     except (StopIteration, csv.Error):
