@@ -41,6 +41,12 @@ urlpatterns = [
         {"action": "retry"},
         name="order_retry",
     ),
+    path(
+        "orders/<number:number>/personalization-complete/",
+        views.order_action,
+        {"action": "complete_personalization"},
+        name="order_complete_personalization",
+    ),
     # Carrier tracking updates (signed; see README "Operations, tracking and payments").
     path("webhooks/tracking/", webhooks.tracking_webhook, name="tracking_webhook"),
     # Tracking aggregators, each with its own signature scheme (docs/importing.md).
@@ -63,6 +69,11 @@ urlpatterns += [
     path("drafts/<number:number>/submit/", imports.submit_draft, name="submit_draft"),
     re_path(r"^api/v1/orders/?$", api.orders, name="api_orders"),
     path("api/v1/orders/<number:number>/submit", api.order_submit_view, name="api_order_submit"),
+    path(
+        "api/v1/orders/<number:number>/personalization-complete",
+        api.order_personalization_complete_view,
+        name="api_order_personalization_complete",
+    ),
     path("api/v1/orders/<number:number>", api.order_detail, name="api_order"),
 ]
 # --- end of order intake ---

@@ -16,6 +16,7 @@ address is imported and the review holds it with the reason the merchant can act
 
 import csv
 import io
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -405,10 +406,17 @@ def group_rows(rows):
     another file's rows once orders/formats/ has put them in our columns."""
     orders = {}
     seen_order_values = {}
+    seen_rows = {}  # (order key, the row's values) -> the row they were first on
     count = 0
     for row, raw in rows:
         count += 1
         errors = []
+        key = _text(raw.get("order_number")) or f"#row{row}"
+        same = (key, tuple(_text(raw.get(name)) for name in COLUMNS))
+        if same in seen_rows:
+            # Merged, the two would be two lines and ship double.
+            errors.append((row, "", _repeats(row, seen_rows[same])))
+        seen_rows.setdefault(same, row)
         number, fields, draft, payment = clean_order_fields(raw, row, errors)
         line = clean_line(raw, row, errors)
         key = number or f"#row{row}"
@@ -437,10 +445,14 @@ def group_rows(rows):
     return [_finish(o) for o in orders.values()], count
 
 
+def _repeats(row, first):
+    return f"row {row} repeats row {first} exactly; for two units write quantity 2"
+
+
 def _reader(text):
     """A CSV reader past the header, and the header's column names; raises ImportFileError
     when the header is unusable."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_separator(text))
     try:
         header = next(reader)
     except StopIteration:
@@ -450,13 +462,33 @@ def _reader(text):
     names = [h.strip().lower() for h in header]
     unknown = [h for h in names if h and h not in COLUMNS]
     if unknown:
+        hint = ""
+        if any(sep in h for h in unknown for sep in SEPARATORS):
+            hint = (
+                " The file mixes separators (',', ';' or tabs): save it from your spreadsheet "
+                "as 'CSV UTF-8 (Comma delimited)' and upload it again."
+            )
         raise ImportFileError(
-            f"Unknown column(s): {', '.join(unknown)}. Use the columns of the template."
+            f"Unknown column(s): {', '.join(unknown)}. Use the columns of the template.{hint}"
         )
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise ImportFileError(f"Missing column(s): {', '.join(missing)}.")
     return reader, names
+
+
+# Excel in European locales saves "CSV" with ';' between cells, and "Unicode text" with tabs.
+SEPARATORS = [",", ";", "\t"]
+
+
+def _separator(text):
+    """The separator of the file's header line: the one that splits it into the most
+    columns (a comma when they tie). Column names never hold one of them."""
+    header = next(csv.reader(io.StringIO(text, newline="")), [""])
+    first = ",".join(header)  # the header line, without any quoting a comma file uses
+    counts = {sep: first.count(sep) for sep in SEPARATORS}
+    best = max(SEPARATORS, key=lambda sep: counts[sep])
+    return best if counts[best] > counts[","] else ","
 
 
 def count_rows(text):
@@ -470,8 +502,12 @@ def _rows(reader):
     """(row number, values) for each row of the reader that is not blank. Raises
     ImportFileError for invalid CSV, more than MAX_ROWS rows, or none at all."""
     count = 0
+    # Rows are numbered as a spreadsheet shows them: the header is row 1, and a quoted cell
+    # holding a line break is still one row (reader.line_num counts the lines of the file).
+    record = 1
     try:
         for values in reader:
+            record += 1
             if not any(v.strip() for v in values):
                 continue
             count += 1
@@ -479,17 +515,20 @@ def _rows(reader):
                 raise ImportFileError(
                     f"The file has more than {MAX_ROWS:,} rows; split it into smaller files."
                 )
-            yield reader.line_num, values
+            yield record, values
     except csv.Error as exc:
-        raise ImportFileError(f"Row {reader.line_num} is not valid CSV: {exc}.") from None
+        raise ImportFileError(f"Row {record + 1} is not valid CSV: {exc}.") from None
     if count == 0:
         raise ImportFileError("The file has a header but no order rows.")
 
 
-def parse_api_order(data, index=1):
+def parse_api_order(data, index=1, *, prices_required=False):
     """An OrderInput from one API object: the CSV's order fields by name ("number" or
     "order_number"), and "lines": a list of {sku, quantity, unit_price, name,
-    personalization, personalization_complete}."""
+    personalization, personalization_complete}.
+
+    `prices_required` (the JSON API): an order without a total needs each line's
+    unit_price, so a forgotten price is an error instead of a silent 0.00 total."""
     errors = []
     if not isinstance(data, dict):
         return OrderInput(number="", row=index, errors=[(index, "", "Each order is an object.")])
@@ -499,11 +538,32 @@ def parse_api_order(data, index=1):
     if not isinstance(lines, list) or not lines:
         errors.append((index, "lines", "At least one line is required."))
     else:
+        seen = {}  # each line as JSON -> the first line that was so
         for n, line in enumerate(lines):
             if not isinstance(line, dict):
                 errors.append((index, f"lines[{n}]", "Each line is an object."))
                 continue
+            same = json.dumps(line, sort_keys=True)  # a dict read from JSON: always dumps
+            first = seen.setdefault(same, n)
+            if first != n:
+                errors.append(
+                    (
+                        index,
+                        f"lines[{n}]",
+                        f"lines[{n}] repeats lines[{first}] exactly; for two units write "
+                        "quantity 2",
+                    )
+                )
             cleaned.append(clean_line(line, index, errors, prefix=f"lines[{n}]."))
+            if prices_required and "total" not in fields and _text(line.get("unit_price")) == "":
+                errors.append(
+                    (
+                        index,
+                        f"lines[{n}].unit_price",
+                        "The price per unit is required when the order has no total "
+                        "(0 for a free item).",
+                    )
+                )
     order_input = OrderInput(
         number=number,
         row=index,

@@ -868,8 +868,9 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
     def _settle_payment_on_cancel(self):
         if self.payment_status in ("pending", "refused"):
             self.cancel_payment()
-        elif self.payment_status in ("paid", "partially_refunded") and self.refundable_amount > 0:
-            # A paid order with nothing charged (a free order) has nothing to refund.
+        elif self.payment_status in ("paid", "partially_refunded"):
+            # SPEC: a paid order is fully refunded; a free one (nothing charged) is refunded
+            # with 0, so a cancelled or declined order never still reads "Paid".
             self.refund(self.refundable_amount)
 
     # -- payment transitions ----------------------------------------------------------------
@@ -922,7 +923,8 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
             amount = Decimal(str(amount))
         except InvalidOperation:
             raise ValueError("A refund amount must be a number.") from None
-        if not amount.is_finite() or amount <= 0:
+        if not amount.is_finite() or amount < 0 or (amount == 0 and self.refundable_amount > 0):
+            # 0 only settles a free order, where nothing was charged.
             raise ValueError("A refund must be a positive amount.")
         if amount != amount.quantize(Decimal("0.01")):
             raise ValueError("A refund amount has at most two decimal places.")

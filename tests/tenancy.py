@@ -487,7 +487,7 @@ def _api_order(number):
         {
             "number": number,
             "customer_name": "Walker Probe",
-            "lines": [{"sku": "WALK-1", "quantity": 1}],
+            "lines": [{"sku": "WALK-1", "quantity": 1, "unit_price": "1.00"}],
         }
     )
 

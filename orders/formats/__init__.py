@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import audit
-from ..importing import COLUMNS, ImportFileError, count_rows, parse_csv
+from ..importing import COLUMNS, ImportFileError, _separator, count_rows, parse_csv
 from ..models import ColumnMapping, ImportBatch
 from ..text import unstorable
 from . import mapped, shopify
@@ -60,21 +60,9 @@ def signature(headers):
     return hashlib.sha256(joined.encode()).hexdigest()
 
 
-SEPARATORS = [",", ";", "\t"]
-
-
-def separator(text):
-    """The cell separator of a file: the one that splits its first line into the most
-    columns (Excel in European locales saves ';', "Unicode text" tabs); a comma on a tie."""
-    first = text.split("\n", 1)[0]
-    counts = {sep: first.count(sep) for sep in SEPARATORS}
-    best = max(SEPARATORS, key=lambda sep: counts[sep])
-    return best if counts[best] > counts[","] else ","
-
-
 def rows_reader(text):
-    """A csv.reader over the file with its own separator."""
-    return csv.reader(io.StringIO(text, newline=""), delimiter=separator(text))
+    """A csv.reader over the file with its own separator (the importer's rule)."""
+    return csv.reader(io.StringIO(text, newline=""), delimiter=_separator(text))
 
 
 def header_of(text):
