@@ -21,6 +21,8 @@ from orders.services import ActionRefused, order_submit
 from orders.text import storable
 from orders.tokens import token_authenticate
 
+from . import api_files
+
 log = logging.getLogger("dashboard.api")
 
 MAX_ORDERS_PER_REQUEST = 500
@@ -86,6 +88,9 @@ def order_json(order):
             "carrier": order.carrier or None,
             "service": order.service or None,
             "tracking_number": order.tracking_number or None,
+            "estimated_delivery": (
+                order.estimated_delivery.isoformat() if order.estimated_delivery else None
+            ),
             "events": [
                 {
                     "code": e.code,
@@ -130,6 +135,8 @@ def orders(request):
     refused = _only(request, "POST")
     if refused:
         return refused
+    if api_files.wants_file(request):  # a CSV file as is (dashboard/api_files.py)
+        return api_files.import_file(request)
     try:
         data = json.loads(request.body or b"null")
     except RequestDataTooBig:
@@ -242,3 +249,13 @@ def order_personalization_complete_view(request, number):
         number,
     )
     return JsonResponse(order_json(_load(token.merchant, number)), status=200)
+
+
+@csrf_exempt
+@_authenticated
+def import_detail(request, pk):
+    """GET an import of the token's merchant with its report (dashboard/api_files.py)."""
+    refused = _only(request, "GET")
+    if refused:
+        return refused
+    return api_files.import_detail(request, pk)

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path, register_converter
 
-from . import api, imports, views, webhooks
+from . import api, imports, mappings, tracking_sources, views, webhooks
 from .converters import OrderNumberConverter
 
 register_converter(OrderNumberConverter, "number")
@@ -49,6 +49,9 @@ urlpatterns = [
     ),
     # Carrier tracking updates (signed; see README "Operations, tracking and payments").
     path("webhooks/tracking/", webhooks.tracking_webhook, name="tracking_webhook"),
+    # Tracking aggregators, each with its own signature scheme (docs/importing.md).
+    path("webhooks/easypost/", tracking_sources.easypost_webhook, name="easypost_webhook"),
+    path("webhooks/aftership/", tracking_sources.aftership_webhook, name="aftership_webhook"),
 ]
 
 # --- order intake: CSV imports, new order by hand, JSON API (issue 4) ---
@@ -56,6 +59,12 @@ urlpatterns += [
     path("imports/", imports.upload, name="imports"),
     path("imports/template.csv", imports.template_csv, name="import_template"),
     path("imports/<int:pk>/", imports.batch_detail, name="import_batch"),
+    path("imports/<int:pk>/mapping/", mappings.mapping_step, name="import_mapping"),
+    path("imports/mappings/", mappings.mapping_list, name="import_mappings"),
+    path(
+        "imports/mappings/<int:pk>/forget/", mappings.mapping_forget, name="import_mapping_forget"
+    ),
+    path("api/v1/imports/<int:pk>", api.import_detail, name="api_import"),
     path("new-order/", imports.new_order, name="new_order"),
     path("drafts/<number:number>/submit/", imports.submit_draft, name="submit_draft"),
     re_path(r"^api/v1/orders/?$", api.orders, name="api_orders"),

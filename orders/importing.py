@@ -396,13 +396,20 @@ def parse_csv(text):
     """OrderInputs from CSV text, rows of the same order number grouped (in order of first
     appearance). Raises ImportFileError when the file as a whole is unusable."""
     reader, names = _reader(text)
+    return group_rows(
+        (row, dict(zip(names, values, strict=False))) for row, values in _rows(reader)
+    )
+
+
+def group_rows(rows):
+    """OrderInputs from (row number, {our column: value}) pairs: the template's rows, or
+    another file's rows once orders/formats/ has put them in our columns."""
     orders = {}
     seen_order_values = {}
     seen_rows = {}  # (order key, the row's values) -> the row they were first on
     count = 0
-    for row, values in _rows(reader):
+    for row, raw in rows:
         count += 1
-        raw = dict(zip(names, values, strict=False))
         errors = []
         key = _text(raw.get("order_number")) or f"#row{row}"
         same = (key, tuple(_text(raw.get(name)) for name in COLUMNS))
@@ -793,10 +800,15 @@ def _blocked(order_input, live):
 # --- batches -----------------------------------------------------------------------------
 
 
-def create_batch(*, merchant, content, by=None, filename="", source="csv"):
+def create_batch(
+    *, merchant, content, by=None, filename="", source="csv", kind="template", mapping=None
+):
     """Store an upload as a queued batch after checking the file as a whole; raises
-    ImportFileError with a message for the uploader otherwise."""
-    total = count_rows(content)
+    ImportFileError with a message for the uploader otherwise. `kind` and `mapping` say how
+    its rows are read (orders/formats/)."""
+    from .formats import count
+
+    total = count(content, kind, mapping)
     batch = ImportBatch.objects.create(
         merchant=merchant,
         created_by=by if getattr(by, "pk", None) else None,
@@ -804,6 +816,8 @@ def create_batch(*, merchant, content, by=None, filename="", source="csv"):
         filename=filename[:255],
         content=content,
         total_rows=total,
+        kind=kind,
+        mapping=mapping,
     )
     if audit.is_audited(by):
         # The batch's orders are recorded when it runs, under this entry's IP and page.
@@ -822,6 +836,7 @@ def run_batch(batch_id):
     """The batch task (or the command): import a stored batch, store its report, then review
     the orders it created, updating the progress the batch page shows. Running it again on
     a finished batch does nothing."""
+    from .formats import read_batch
     from .review import review_orders
     from .tasks import reviews_deferred
 
@@ -832,7 +847,8 @@ def run_batch(batch_id):
         return None
     batch = ImportBatch.objects.select_related("merchant", "created_by").get(pk=batch_id)
     try:
-        inputs, _count = parse_csv(batch.content)
+        reading = read_batch(batch)
+        inputs = reading.inputs
         by = batch.created_by or f"import batch {batch.pk}"
         counts = dict.fromkeys(["created", "reimported", "skipped", "refused", "errors"], 0)
         to_review = []
@@ -840,10 +856,15 @@ def run_batch(batch_id):
         def store(outcomes, rows_done):
             ImportRow.objects.bulk_create(_report_row(batch, o) for o in outcomes)
             for o in outcomes:
-                counts["errors" if o.outcome == "error" else o.outcome] += 1
+                kind = "errors" if o.outcome == "error" else o.outcome
+                if kind in counts:  # notes are reported, not counted
+                    counts[kind] += 1
                 if o.ok and o.order.status == "import_review":
                     to_review.append(o.order.pk)
             ImportBatch.objects.filter(pk=batch.pk).update(processed_rows=rows_done, **counts)
+
+        if reading.notes:  # what the file's reader left out on purpose, and why
+            store(reading.notes, 0)
 
         # The batch reviews its own orders below, in one pass with shared reference data,
         # instead of one task per order.

@@ -55,6 +55,9 @@ EVENT_CODES = {
     "delivery_attempted": "exception",
     "returned": "return_to_sender",
     "return_to_sender": "return_to_sender",
+    # Aggregators' statuses that say nothing about where the parcel is.
+    "no_information": None,
+    "label_cancelled": None,
 }
 
 MOVING_CODES = sorted(code for code, name in EVENT_CODES.items() if name is not None)
@@ -137,6 +140,12 @@ def parse_event(body):
     except (ValueError, UnicodeDecodeError, RecursionError):
         # RecursionError: arrays or objects nested thousands deep.
         raise WebhookRefused(400, "Body is not valid JSON.") from None
+    return check_event(data)
+
+
+def check_event(data):
+    """An event as a dict of our fields (from our body, or built by a tracking source in
+    orders/carrier_sources/), checked; WebhookRefused(400) says what is wrong."""
     if not isinstance(data, dict):
         raise WebhookRefused(400, "Body must be a JSON object.")
     missing = [k for k in ("event_id", "tracking_number", "code", "occurred_at") if not data.get(k)]

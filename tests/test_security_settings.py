@@ -138,6 +138,9 @@ CSRF_EXEMPT_ALLOWED = {
     "dashboard.api.order_detail",
     "dashboard.api.order_submit_view",
     "dashboard.api.order_personalization_complete_view",
+    "dashboard.api.import_detail",  # bearer token
+    "dashboard.tracking_sources.easypost_webhook",  # EasyPost's HMAC over the body
+    "dashboard.tracking_sources.aftership_webhook",  # AfterShip's HMAC over the body
 }
 
 
