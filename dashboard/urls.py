@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path, register_converter
 
-from . import api, imports, views, webhooks
+from . import api, imports, products, views, webhooks
 from .converters import OrderNumberConverter
 
 register_converter(OrderNumberConverter, "number")
@@ -36,11 +36,21 @@ urlpatterns = [
         name="order_clean_sweep",
     ),
     path(
+        "orders/<number:number>/personalization-complete/",
+        views.order_personalization,
+        name="order_personalization",
+    ),
+    path(
         "orders/<number:number>/retry/",
         views.order_action,
         {"action": "retry"},
         name="order_retry",
     ),
+    # The merchant's products and ship-option mappings (issue 15).
+    path("products/", products.products, name="products"),
+    path("products/<int:pk>/connect/", products.product_connect, name="product_connect"),
+    path("products/ship-options/", products.ship_option_save, name="ship_option_save"),
+    path("products/retry/", products.products_retry, name="products_retry"),
     # Carrier tracking updates (signed; see README "Operations, tracking and payments").
     path("webhooks/tracking/", webhooks.tracking_webhook, name="tracking_webhook"),
 ]

@@ -25,8 +25,10 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from orders import audit
 from orders import statuses as st
+from orders.addresses import country_name
 from orders.carriers import tracking_page, tracking_url
 from orders.counts import status_counts
+from orders.holds import order_complete_personalization
 from orders.models import LATE_CANDIDATES, STUCK_AFTER, AddressChange
 from orders.services import (
     ActionRefused,
@@ -40,7 +42,7 @@ from orders.services import (
 )
 from orders.text import FORMULA_START, safe_cell
 
-from . import access
+from . import access, order_page
 from .filters import COUNT_LIMIT, VIEWS, OrderFilter
 from .forms import AddressForm, BulkActionForm
 from .paging import keyset_page, values_of_each
@@ -569,11 +571,6 @@ def _order_context(request, order):
     merchant = order.merchant
     available = {t.name for t in order.get_available_user_status_transitions(request.user)}
     manager = access.is_manager(request, merchant)
-    buttons = [
-        {"name": name, "label": info["label"], "danger": info["danger"]}
-        for name, info in ACTIONS.items()
-        if name in available
-    ]
     reasons = []
     # A final order needs no "why not": its status already says it.
     if manager and order.status not in st.FINAL_STATES:
@@ -582,26 +579,35 @@ def _order_context(request, order):
                 why = refusal_reason(order, name, request.user)
                 if why:
                     reasons.append(f"{ACTIONS[name]['label']}: {why}.")
-    address_action = None
-    if manager and order.status != "clean_swept" and order.status not in st.FINAL_STATES:
-        address_action = "edit" if order.address_editable else "request"
-    # Prefetched once; the template and the timeline read these lists, not new queries.
+    now = timezone.now()
+    # Prefetched once; the template and the helpers read these lists, not new queries.
+    history = list(order.history.all())
+    changes = list(order.address_changes.all())
+    events = list(order.tracking_events.all())
+    lines = list(order.lines.all())
+    ways = order_page.ways_out(order, available, manager, order_complete_personalization)
     return {
         "merchant": merchant,
         "order": order,
         "state": order.state,
         "group": order.group,
         "hold": order.hold_info,
-        "buttons": buttons,
+        "hold_lines": order_page.hold_lines(order),
+        "ways": ways,
         "reasons": reasons,
         "can_manage": manager,
-        "address_action": address_action,
         "timeline": _timeline(order),
-        "lines": list(order.lines.all()),
-        "events": list(order.tracking_events.all()),
+        "lines": lines,
+        "events": events,
+        "tracking": order_page.tracking_summary(order, events, now),
         "tracking_link": tracking_url(order.carrier, order.tracking_number),
+        "payment": order_page.payment_panel(order, history),
         "payment_label": st.PAYMENT_LABELS.get(order.payment_status, order.payment_status),
-        "now": timezone.now(),
+        "no_return": order_page.no_return(order, history, now),
+        "fix": order_page.fix_outcome(order, history, now),
+        "address_requests": order_page.address_requests(order, changes),
+        "country_name": country_name(order.country),
+        "now": now,
     }
 
 
@@ -711,6 +717,29 @@ def order_address(request, number):
         "dashboard/address_form.html",
         {"order": order, "form": form, "request_only": request_only},
     )
+
+
+@login_required
+@require_POST
+def order_personalization(request, number):
+    """The buyer finished personalising: mark every line complete; a held order goes back
+    to review."""
+    order = access.get_order_for_user(request, number)
+    access.require_manager(request, order.merchant)
+    try:
+        done = order_complete_personalization(order=order, by=request.user)
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        if done.status == "import_review":
+            messages.success(
+                request,
+                "Personalization marked complete: sent back to review; you will see the "
+                "result here in a few seconds.",
+            )
+        else:
+            messages.success(request, "Personalization marked complete.")
+    return redirect("order_detail", number=order.number)
 
 
 # --- status guide ------------------------------------------------------------------------------

@@ -304,6 +304,15 @@ class OrderQuerySet(UndeletableQuerySet):
         now = now or timezone.now()
         return self.filter(status__in=LATE_CANDIDATES, ship_by__lt=now)
 
+    def closing_soon(self, now=None):
+        """Accepted orders whose point of no return (docs/deadlines.md) is within two hours."""
+        from .deadlines import CLOSING_SOON, OPEN_ACCEPTED
+
+        now = now or timezone.now()
+        return self.filter(
+            status__in=OPEN_ACCEPTED, no_return_by__gte=now, no_return_by__lte=now + CLOSING_SOON
+        )
+
     def needing_attention(self, now=None):
         now = now or timezone.now()
         return self.filter(

@@ -152,8 +152,32 @@ def test_order_page_queries_do_not_grow_with_history(client, manager, staff, mak
         assert response.status_code == 200
         counts.append(len(ctx.captured_queries))
     # session, user, the merchants with the user's roles, order, lines, history, events,
-    # address changes
-    assert counts == [8, 8]
+    # address changes, and (orders not yet at a facility) the likely facility for the point
+    # of no return
+    assert counts == [9, 9]
+
+
+def test_order_page_queries_are_constant_across_holds_and_states(
+    client, manager, staff, make_order, drive
+):
+    """The order page costs the same whatever it shows: hold detail, payment history,
+    tracking events, the point of no return."""
+    from orders.review import review_order
+
+    login(client, manager)
+    client.get("/orders/")
+    held = make_order(ship_option="Nowhere Express")
+    review_order(held.pk)
+    accepted = drive(make_order(), "picked")
+    shipped = drive(make_order(), "in_transit")
+    counts = {}
+    for name, order in (("held", held), ("accepted", accepted), ("shipped", shipped)):
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(f"/orders/{order.number}/")
+        assert response.status_code == 200
+        counts[name] = len(ctx.captured_queries)
+    # Accepted orders have their facility: no look-up of the likely one.
+    assert counts == {"held": 9, "accepted": 8, "shipped": 8}
 
 
 @pytest.mark.parametrize(
