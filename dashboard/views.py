@@ -5,6 +5,7 @@ through orders/services.py and report with the messages framework."""
 import csv
 import datetime
 import io
+import json
 import re
 from itertools import chain
 from urllib.parse import quote
@@ -23,7 +24,7 @@ from django.utils.dates import MONTHS_3
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from orders import audit
+from orders import audit, hold_detail
 from orders import statuses as st
 from orders.addresses import country_name
 from orders.carriers import tracking_page, tracking_url
@@ -384,6 +385,7 @@ EXPORT_COLUMNS = [
     "carrier",
     "tracking_number",
     "tracking_url",
+    "hold_detail",
 ]
 
 
@@ -413,6 +415,7 @@ _EXPORT_VALUES = [
     "changed_text",
     "carrier",
     "tracking_number",
+    "hold_detail",
 ]
 
 
@@ -440,7 +443,7 @@ def _export_rows(queryset, now):
     for chunk in chunks:
         for row in chunk:
             (number, created, status, hold, payment, flow, center, name, email, country) = row[:10]
-            ship_by, changed, carrier, tracking = row[10:14]
+            ship_by, changed, carrier, tracking, detail = row[10:15]
             center = center or ""
             ship_by = _iso_utc(ship_by)
             url = ""
@@ -470,6 +473,7 @@ def _export_rows(queryset, now):
                 carrier,
                 tracking,
                 url,
+                _hold_text(hold, detail) if hold else "",
             ]
             # Most rows have no cell that starts like a formula: look at first letters once.
             firsts = number[:1] + center[:1] + name[:1] + email[:1] + country[:1]
@@ -481,6 +485,16 @@ def _export_rows(queryset, now):
         buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue()
+
+
+def _hold_text(reason, detail):
+    """The hold's detail in words (the export reads the stored JSON as text)."""
+    if isinstance(detail, str):
+        try:
+            detail = json.loads(detail)
+        except ValueError:
+            detail = None
+    return hold_detail.summary(reason, detail)
 
 
 def _iso_utc(text):

@@ -80,4 +80,36 @@
   document.addEventListener("htmx:afterSettle", showActiveTab);
 
   document.documentElement.classList.add("js");
+
+  // The point of no return counts down live: "in 3 h 12 min", then the page refreshes to
+  // say the order is past it. The server wrote the same text; this keeps it current.
+  function timeLeft(ms) {
+    var minutes = Math.floor(ms / 60000);
+    if (minutes < 1) return "less than a minute";
+    var days = Math.floor(minutes / 1440);
+    var hours = Math.floor((minutes % 1440) / 60);
+    var mins = minutes % 60;
+    if (days) return days + " d" + (hours ? " " + hours + " h" : "");
+    if (hours) return hours + " h" + (mins ? " " + mins + " min" : "");
+    return mins + " min";
+  }
+  function tick() {
+    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      var left = Date.parse(el.getAttribute("data-countdown")) - Date.now();
+      if (isNaN(left)) return;
+      if (left <= 0) {
+        el.textContent = "now";
+        var poll = el.closest("[data-poll]");
+        if (poll && window.htmx && !el.hasAttribute("data-refreshed")) {
+          el.setAttribute("data-refreshed", "");
+          window.htmx.trigger(poll, "refresh");
+        }
+        return;
+      }
+      el.textContent = "in " + timeLeft(left);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", tick);
+  document.addEventListener("htmx:afterSettle", tick);
+  setInterval(tick, 15000);
 })();
