@@ -25,6 +25,7 @@ VIEWS = [
     ("attention", "Needs attention"),
     ("stuck", "Stuck in review"),
     ("late", "Late"),
+    ("closing_soon", "Closing soon"),
 ]
 SORTS = [
     ("-created", "Newest first"),
@@ -455,6 +456,8 @@ class OrderFilter(django_filters.FilterSet):
             return queryset.stuck(self.now)
         if value == "late":
             return queryset.late(self.now)
+        if value == "closing_soon":
+            return queryset.closing_soon(self.now)
         return queryset
 
     def filter_group(self, queryset, name, value):

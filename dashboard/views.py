@@ -263,6 +263,10 @@ def order_list(request):
         total_capped = total > COUNT_LIMIT
         total = min(total, COUNT_LIMIT)
     tabs, chips = _tabs(counts, filterset)
+    # Closing soon is counted from its own small index (the point of no return), bounded
+    # like every other count.
+    soon = access.orders_for(request).closing_soon(filterset.now).order_by()
+    soon = min(soon[: COUNT_LIMIT + 1].count(), COUNT_LIMIT)
     active = [
         {"label": label, "value": value, "remove": _without(request, names)}
         for names, label, value in filterset.active()
@@ -280,7 +284,10 @@ def order_list(request):
         "bulk_limit": BULK_LIMIT,
         "query": request.GET.urlencode(),
         "now": filterset.now,
-        "views": [{"value": v, "label": label} for v, label in VIEWS],
+        "views": [
+            {"value": v, "label": label, "count": soon if v == "closing_soon" else None}
+            for v, label in VIEWS
+        ],
     }
     return _render(
         request, "dashboard/order_list.html", "dashboard/includes/_order_list.html", context

@@ -474,6 +474,18 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
         now = now or timezone.now()
         return bool(self.ship_by and self.status in LATE_CANDIDATES and self.ship_by < now)
 
+    def closing_soon(self, now=None):
+        """The time left before the point of no return when it is within two hours
+        (OrderQuerySet.closing_soon() asks the same of the database), else None."""
+        from .deadlines import CLOSING_SOON, OPEN_ACCEPTED
+
+        now = now or timezone.now()
+        if self.no_return_by and self.status in OPEN_ACCEPTED:
+            left = self.no_return_by - now
+            if datetime.timedelta(0) <= left <= CLOSING_SOON:
+                return left
+        return None
+
     @property
     def address_lines(self):
         """The address as a label would print it: "City, ST 12345" where a region is part of
