@@ -227,6 +227,13 @@ class Product(models.Model):
         help_text="Print products: business days before production starts. Empty: the "
         "facility's lead time.",
     )
+    price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The usual unit price, offered when an order is entered by hand.",
+    )
 
     class Meta:
         ordering = ["sku"]
