@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from orders import import_report
 from orders.importing import (
     COLUMN_HELP,
     COLUMNS,
@@ -112,9 +113,30 @@ def batch_detail(request, pk):
         "outcome": outcome,
         "outcomes": ROW_OUTCOMES,
     }
+    if batch.finished:
+        context["summary"] = import_report.summary(batch)
     if request.htmx and request.GET.get("part") == "progress":
-        return render(request, "dashboard/includes/_batch_progress.html", context)
+        response = render(request, "dashboard/includes/_batch_progress.html", context)
+        if batch.finished:
+            # The report below the bar is as of the finish: show it whole.
+            response["HX-Refresh"] = "true"
+        return response
     return render(request, "dashboard/imports/batch.html", context)
+
+
+@login_required
+@require_GET
+def batch_errors_csv(request, pk):
+    """The rows that had errors, with what to fix, as a CSV to correct and upload again."""
+    merchant, role = _merchant_and_role(request)
+    batch = get_object_or_404(ImportBatch, pk=pk, merchant=merchant)
+    text = import_report.errors_csv(batch)
+    if not text:
+        messages.info(request, "This import has no rows with errors to download.")
+        return redirect("import_batch", pk=batch.pk)
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{batch.pk}-errors.csv"'
+    return response
 
 
 @login_required

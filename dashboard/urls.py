@@ -60,6 +60,7 @@ urlpatterns += [
     path("imports/", imports.upload, name="imports"),
     path("imports/template.csv", imports.template_csv, name="import_template"),
     path("imports/<int:pk>/", imports.batch_detail, name="import_batch"),
+    path("imports/<int:pk>/errors.csv", imports.batch_errors_csv, name="import_errors"),
     path("new-order/", imports.new_order, name="new_order"),
     path("new-order/line/", imports.new_order_line, name="new_order_line"),
     path("new-order/products/", imports.new_order_products, name="new_order_products"),

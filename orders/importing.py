@@ -447,7 +447,8 @@ def _reader(text):
     except csv.Error as exc:
         raise ImportFileError(f"The file is not valid CSV: {exc}.") from None
     names = [h.strip().lower() for h in header]
-    unknown = [h for h in names if h and h not in COLUMNS]
+    # "import_error" is the note column of a batch's errors CSV, fixed and uploaded again.
+    unknown = [h for h in names if h and h not in COLUMNS and h != "import_error"]
     if unknown:
         raise ImportFileError(
             f"Unknown column(s): {', '.join(unknown)}. Use the columns of the template."

@@ -49,6 +49,7 @@ REFUSED = {401, 403, 404, 405}
 # victim's data each one names. A pattern with an argument missing here is reported.
 ARGUMENTS = {
     ("import_batch", "pk"): lambda victim: [victim.batch.pk],
+    ("import_errors", "pk"): lambda victim: [victim.batch.pk],
     ("product_connect", "pk"): lambda victim: list(
         Product.objects.filter(merchant=victim.merchant).values_list("pk", flat=True)[:2]
     ),

@@ -199,4 +199,30 @@
     // Enter in the product search searches; it does not send the half-filled order.
     if (evt.key === "Enter" && evt.target.id === "product-search") evt.preventDefault();
   });
+
+  // Imports: drop a file on the zone (choosing one still works as usual).
+  document.querySelectorAll("[data-dropzone]").forEach(function (zone) {
+    var input = zone.querySelector("input[type=file]");
+    var name = zone.querySelector("[data-dropzone-name]");
+    function show() {
+      if (input.files.length && name) name.textContent = "Chosen: " + input.files[0].name;
+    }
+    input.addEventListener("change", show);
+    ["dragenter", "dragover"].forEach(function (type) {
+      zone.addEventListener(type, function (evt) {
+        evt.preventDefault();
+        zone.classList.add("dragging");
+      });
+    });
+    ["dragleave", "drop"].forEach(function (type) {
+      zone.addEventListener(type, function () { zone.classList.remove("dragging"); });
+    });
+    zone.addEventListener("drop", function (evt) {
+      evt.preventDefault();
+      if (evt.dataTransfer && evt.dataTransfer.files.length) {
+        input.files = evt.dataTransfer.files;
+        show();
+      }
+    });
+  });
 })();
