@@ -11,6 +11,7 @@ from itertools import chain
 from urllib.parse import quote
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import CharField, Prefetch, prefetch_related_objects
 from django.db.models.functions import Cast
@@ -98,6 +99,18 @@ def _render(request, full, fragment, context):
 
 
 # --- signing in and choosing a merchant ------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    """Sign in; staff land in the admin where they work (a `next` page still wins), merchant
+    members on their orders."""
+
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        if self.request.user.is_staff:
+            return reverse("admin:index")
+        return super().get_default_redirect_url()
 
 
 @login_required

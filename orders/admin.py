@@ -281,6 +281,8 @@ def _bulk_action(name):
 @admin.register(Order)
 class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
     fsm_fields = ["status", "payment_status"]
+    # django-fsm's change form, with the transition buttons also at the top.
+    change_form_template = "admin/orders/order/change_form.html"
     list_display = [
         "number",
         "merchant",
