@@ -56,9 +56,10 @@ def ways_out(order, available, manager, personalization_service):
     if "retry" in available and reason != "pending_personalization":
         style = "" if out else "primary"
         out.append(_confirm("retry", "Retry", order, style))
-    if order.address_editable and reason != "invalid_address":
-        label = "Edit draft address" if order.status == "draft" else "Edit address"
-        out.append(_link("edit_address", label, reverse("order_address", args=[number])))
+    if order.address_editable:
+        if reason != "invalid_address":  # otherwise it is already the first way out
+            label = "Edit draft address" if order.status == "draft" else "Edit address"
+            out.append(_link("edit_address", label, reverse("order_address", args=[number])))
     elif order.status not in [*st.FINAL_STATES, "clean_swept"]:
         url = reverse("order_address", args=[number])
         out.append(_link("request_address", "Request address change", url))

@@ -36,6 +36,7 @@ def test_invalid_address_puts_edit_address_first_and_cancel_last(client, manager
     login(client, manager)
     found = actions(client.get(f"/orders/{order.number}/").content.decode())
     assert found[0] == "edit_address"
+    assert found.count("edit_address") == 1 and "request_address" not in found
     assert found[-1] == "cancel"
     assert "retry" in found and found.index("retry") < found.index("cancel")
 
