@@ -148,9 +148,14 @@ FILTER_KEYS = [
     "created_before",
     "sort",
     "page",
+    "batch",
+    "fixed",
+    "option",
+    "product",
+    "form-TOTAL_FORMS",
 ]
 VALID_VALUES = {
-    "view": ["", "attention", "stuck", "late"],
+    "view": ["", "attention", "stuck", "late", "closing_soon"],
     "group": ["", *[g.value for g in statuses.GROUPS]],
     "status": ["", "import_review", "shipped", "clean_swept"],
     "hold_reason": ["", *[h.value for h in statuses.HOLD_REASONS]],
@@ -904,6 +909,13 @@ FORM_KEYS = [
     "form-INITIAL_FORMS",
     "form-0-product",
     "form-0-quantity",
+    "add_line",
+    "store_option",
+    "carrier",
+    "service",
+    "kind",
+    "key",
+    "connected",
 ]
 
 
