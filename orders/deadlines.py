@@ -83,6 +83,8 @@ def point_of_no_return(order, now, history=(), center=None, lead_days=None):
         )
     if order.no_return_by:
         why = "the facility is behind: it was due by its last cut-off"
+    elif order.center_id:
+        why = "counted from now at its facility"
     elif order.status == "draft":
         why = "counted as if the draft were submitted now"
     else:
