@@ -157,6 +157,8 @@ def test_order_page_export_and_api_show_the_detail(client, manager, merchant, pr
     login(client, manager)
     page = client.get(f"/orders/{order.number}/").content.decode()
     assert "Unknown SKU: NOPE-9 (not in your products)." in page
+    listing = client.get("/orders/", {"group": "action_required"}).content.decode()
+    assert '<span class="sub hold-line">Unknown SKU: NOPE-9 (not in your products).' in listing
     export = client.get("/orders/export.csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
     (row,) = [r for r in rows if r["order_number"] == "X-1"]
