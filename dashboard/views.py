@@ -737,8 +737,15 @@ def order_address(request, number):
                     "Address change requested. Our staff will try, but it is not guaranteed.",
                 )
             else:
-                order_edit_address(order=order, by=request.user, address=address)
-                messages.success(request, "Address saved.")
+                saved = order_edit_address(order=order, by=request.user, address=address)
+                if order.status == "action_required" and saved.status == "import_review":
+                    messages.success(
+                        request,
+                        "Address saved: sent back to review; you will see the result here in "
+                        "a few seconds.",
+                    )
+                else:
+                    messages.success(request, "Address saved.")
             return redirect(detail)
         except ActionRefused as exc:
             for field, error in (getattr(exc, "errors", None) or {}).items():

@@ -30,6 +30,22 @@ def actions(html):
     return re.findall(r'data-action="([a-z_]+)"', block)
 
 
+def test_fixing_the_address_says_what_happens_next(
+    client, manager, make_order, django_capture_on_commit_callbacks
+):
+    from tests.conftest import US_ADDRESS
+
+    order = reviewed(make_order(postal_code="ABC"))
+    login(client, manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/orders/{order.number}/address/", {**US_ADDRESS, "address2": ""}, follow=True
+        )
+    page = response.content.decode()
+    assert "Address saved: sent back to review" in page
+    assert fresh(order).status == "processing"
+
+
 def test_invalid_address_puts_edit_address_first_and_cancel_last(client, manager, make_order):
     order = reviewed(make_order(postal_code="ABC"))
     assert order.hold_reason == "invalid_address"
