@@ -9,6 +9,6 @@ def dashboard(request):
     return {
         "current_merchant": merchant,
         "merchant_choices": access.merchant_choices(request),
-        # Viewers are not offered pages of changes they could not make (New order).
-        "current_role": access.role(request, merchant) if merchant else None,
+        # Links to pages that only change things (New order) are for managers only.
+        "manages_current_merchant": merchant is not None and access.is_manager(request, merchant),
     }

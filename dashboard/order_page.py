@@ -20,7 +20,7 @@ FIX_OUTCOME_WINDOW = datetime.timedelta(minutes=30)
 FIXES = {"retry", "submit", "approve", "release"}
 
 
-def ways_out(order, available, manager, personalization_service):
+def ways_out(order, available, manager):
     """The buttons and links that resolve this order's situation, in the order a merchant
     should try them: the fix for the hold first, then retry, clean sweep, and cancel last.
     Each is {name, label, url, kind: "link" | "confirm" | "post", style}."""
@@ -33,15 +33,9 @@ def ways_out(order, available, manager, personalization_service):
         out.append(_link("edit_address", "Edit address", reverse("order_address", args=[number])))
     if reason in ("not_connected", "product_configuration"):
         out.append(_link("products", "Fix in Products", _products_url(order)))
-    if reason == "pending_personalization" and personalization_service:
+    if "complete_personalization" in available:
         out.append(
-            {
-                "name": "complete_personalization",
-                "label": "Mark personalization complete",
-                "url": reverse("order_personalization", args=[number]),
-                "kind": "post",
-                "style": "primary",
-            }
+            _confirm("complete_personalization", "Mark personalization complete", order, "primary")
         )
     if order.status == "draft" and "submit" in available:
         out.append(
@@ -75,9 +69,11 @@ def _link(name, label, url, style=""):
 
 
 def _confirm(name, label, order, style):
-    url_name = {"cancel": "order_cancel", "clean_sweep": "order_clean_sweep"}.get(
-        name, "order_retry"
-    )
+    url_name = {
+        "cancel": "order_cancel",
+        "clean_sweep": "order_clean_sweep",
+        "complete_personalization": "order_complete_personalization",
+    }.get(name, "order_retry")
     url = f"{reverse(url_name, args=[order.number])}?seen={order.status}"
     return {"name": name, "label": f"{label}…", "url": url, "kind": "confirm", "style": style}
 

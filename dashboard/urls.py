@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path, register_converter
 
-from . import api, imports, products, views, webhooks
+from . import api, imports, mappings, products, tracking_sources, views, webhooks
 from .converters import OrderNumberConverter
 
 register_converter(OrderNumberConverter, "number")
@@ -32,11 +32,6 @@ urlpatterns = [
         name="order_clean_sweep",
     ),
     path(
-        "orders/<number:number>/personalization-complete/",
-        views.order_personalization,
-        name="order_personalization",
-    ),
-    path(
         "orders/<number:number>/retry/",
         views.order_action,
         {"action": "retry"},
@@ -47,8 +42,17 @@ urlpatterns = [
     path("products/<int:pk>/connect/", products.product_connect, name="product_connect"),
     path("products/ship-options/", products.ship_option_save, name="ship_option_save"),
     path("products/retry/", products.products_retry, name="products_retry"),
+    path(
+        "orders/<number:number>/personalization-complete/",
+        views.order_action,
+        {"action": "complete_personalization"},
+        name="order_complete_personalization",
+    ),
     # Carrier tracking updates (signed; see README "Operations, tracking and payments").
     path("webhooks/tracking/", webhooks.tracking_webhook, name="tracking_webhook"),
+    # Tracking aggregators, each with its own signature scheme (docs/importing.md).
+    path("webhooks/easypost/", tracking_sources.easypost_webhook, name="easypost_webhook"),
+    path("webhooks/aftership/", tracking_sources.aftership_webhook, name="aftership_webhook"),
 ]
 
 # --- order intake: CSV imports, new order by hand, JSON API (issue 4) ---
@@ -57,12 +61,23 @@ urlpatterns += [
     path("imports/template.csv", imports.template_csv, name="import_template"),
     path("imports/<int:pk>/", imports.batch_detail, name="import_batch"),
     path("imports/<int:pk>/errors.csv", imports.batch_errors_csv, name="import_errors"),
+    path("imports/<int:pk>/mapping/", mappings.mapping_step, name="import_mapping"),
+    path("imports/mappings/", mappings.mapping_list, name="import_mappings"),
+    path(
+        "imports/mappings/<int:pk>/forget/", mappings.mapping_forget, name="import_mapping_forget"
+    ),
+    path("api/v1/imports/<int:pk>", api.import_detail, name="api_import"),
     path("new-order/", imports.new_order, name="new_order"),
     path("new-order/line/", imports.new_order_line, name="new_order_line"),
     path("new-order/products/", imports.new_order_products, name="new_order_products"),
     path("drafts/<number:number>/submit/", imports.submit_draft, name="submit_draft"),
     re_path(r"^api/v1/orders/?$", api.orders, name="api_orders"),
     path("api/v1/orders/<number:number>/submit", api.order_submit_view, name="api_order_submit"),
+    path(
+        "api/v1/orders/<number:number>/personalization-complete",
+        api.order_personalization_complete_view,
+        name="api_order_personalization_complete",
+    ),
     path("api/v1/orders/<number:number>", api.order_detail, name="api_order"),
 ]
 # --- end of order intake ---

@@ -30,7 +30,7 @@ from orders import statuses as st
 from orders.addresses import country_name
 from orders.carriers import tracking_page, tracking_url
 from orders.counts import status_counts
-from orders.holds import order_complete_personalization
+from orders.holds import order_complete_personalization, personalization_refusal
 from orders.models import LATE_CANDIDATES, STUCK_AFTER, AddressChange
 from orders.services import (
     ActionRefused,
@@ -83,6 +83,23 @@ ACTIONS = {
         "done": "sent back to review",
         "danger": False,
     },
+    # Not a transition of its own: it completes the lines, then retries (orders/holds.py).
+    "complete_personalization": {
+        "label": "Mark personalization complete",
+        "verb": "Mark personalization complete for",
+        "service": order_complete_personalization,
+        "consequence": "Do this once the buyer has finished personalising. Every item's "
+        "personalization is marked complete and the order goes back to Import Review.",
+        "done": "is marked as personalized and went back to review",
+        "danger": False,
+        "refusal": lambda order, _name, user: personalization_refusal(order, user),
+    },
+}
+URL_NAMES = {
+    "cancel": "order_cancel",
+    "clean_sweep": "order_clean_sweep",
+    "retry": "order_retry",
+    "complete_personalization": "order_complete_personalization",
 }
 # Missing buttons for these are explained in one line on the order page.
 EXPLAINED = ["cancel", "clean_sweep"]
@@ -246,7 +263,8 @@ def order_list(request):
         return home(request)
     filterset = _filterset(request, merchant)
     number = filterset.exact_number()
-    if number and filterset.has_number(number):
+    number = number and filterset.jump_number(number)  # "ab-1001" finds AB-1001 too
+    if number:
         url = reverse("order_detail", args=[number])
         if request.htmx:
             return HttpResponseClientRedirect(url)
@@ -479,7 +497,9 @@ def _export_rows(queryset, now):
                 number,
                 _iso_utc(created),
                 group_label.get(status, status),
-                state_label.get(status, status),
+                # The sub-status the dashboard shows (Order.sub_status_label): on hold, why.
+                (status == "action_required" and hold_label.get(hold))
+                or state_label.get(status, status),
                 hold_label.get(hold, ""),
                 payment_label.get(payment, payment),
                 flow_label.get(flow, flow),
@@ -605,6 +625,9 @@ def _order_context(request, order):
     merchant = order.merchant
     available = {t.name for t in order.get_available_user_status_transitions(request.user)}
     manager = access.is_manager(request, merchant)
+    if manager and personalization_refusal(order, request.user) is None:
+        # A plain retry would only be held again while the items are not complete.
+        available = (available - {"retry"}) | {"complete_personalization"}
     reasons = []
     # A final order needs no "why not": its status already says it.
     if manager and order.status not in st.FINAL_STATES:
@@ -619,7 +642,7 @@ def _order_context(request, order):
     changes = list(order.address_changes.all())
     events = list(order.tracking_events.all())
     lines = list(order.lines.all())
-    ways = order_page.ways_out(order, available, manager, order_complete_personalization)
+    ways = order_page.ways_out(order, available, manager)
     return {
         "merchant": merchant,
         "order": order,
@@ -679,7 +702,7 @@ def order_action(request, number, action):
     detail = reverse("order_detail", args=[order.number])
     if request.method == "GET":
         seen = request.GET.get("seen") or order.status
-        why = refusal_reason(order, action, request.user)
+        why = info.get("refusal", refusal_reason)(order, action, request.user)
         if seen != order.status:
             why = f"the order changed meanwhile: it is now {order.state.label}"
         context = {"order": order, "action": action, "info": info, "why": why, "seen": seen}
@@ -758,29 +781,6 @@ def order_address(request, number):
         "dashboard/address_form.html",
         {"order": order, "form": form, "request_only": request_only},
     )
-
-
-@login_required
-@require_POST
-def order_personalization(request, number):
-    """The buyer finished personalising: mark every line complete; a held order goes back
-    to review."""
-    order = access.get_order_for_user(request, number)
-    access.require_manager(request, order.merchant)
-    try:
-        done = order_complete_personalization(order=order, by=request.user)
-    except ActionRefused as exc:
-        messages.error(request, exc.message)
-    else:
-        if done.status == "import_review":
-            messages.success(
-                request,
-                "Personalization marked complete: sent back to review; you will see the "
-                "result here in a few seconds.",
-            )
-        else:
-            messages.success(request, "Personalization marked complete.")
-    return redirect("order_detail", number=order.number)
 
 
 # --- status guide ------------------------------------------------------------------------------

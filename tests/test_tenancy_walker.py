@@ -8,6 +8,7 @@ from django.urls import include, path
 
 from dashboard import access
 from dashboard import api as api_views
+from orders.formats import park_for_mapping, save_mapping
 from orders.importing import create_batch, run_batch
 from orders.models import Order
 from orders.services import order_clean_sweep
@@ -57,8 +58,32 @@ def victim(merchant, make_order, drive, staff, manager):
     )
     run_batch(batch.pk)
     orders.append(Order.objects.get(merchant=merchant, number="VICTIM-BATCH-107"))
+    # A file waiting for its column mapping, and a mapping saved from an earlier one.
+    park_for_mapping(
+        merchant=merchant,
+        content="Ref No,Item Code,Units\nVICTIM-PARKED-108,TEE-1,1\n",
+        by=manager,
+        filename="victim-marketplace-export.csv",
+    )
+    save_mapping(
+        merchant=merchant,
+        name="Victim Marketplace Mapping",
+        headers=["Order Ref", "Item Code", "Units"],
+        columns={"order_number": "Order Ref", "sku": "Item Code", "quantity": "Units"},
+        by=manager,
+    )
     _token, raw = token_create(merchant=merchant, name="Victim shop")
-    return tenancy.Victim(merchant=merchant, orders=orders, batch=batch, raw_token=raw)
+    return tenancy.Victim(
+        merchant=merchant,
+        orders=orders,
+        batch=batch,
+        raw_token=raw,
+        extra_secrets=[
+            "Victim Marketplace Mapping",
+            "victim-marketplace-export.csv",
+            "VICTIM-PARKED-108",
+        ],
+    )
 
 
 @pytest.fixture
@@ -91,6 +116,12 @@ def test_no_url_lets_another_merchant_see_or_change_orders(victim, attacker):
         "api_order",
         "api_order_submit",
         "tracking_webhook",
+        "easypost_webhook",
+        "aftership_webhook",
+        "import_mapping",
+        "import_mapping_forget",
+        "import_mappings",
+        "api_import",
     ]:
         assert expected in names
     assert sent > 500
