@@ -112,7 +112,7 @@ def test_country_by_name_on_the_new_order_form(client, manager, products):
 def test_viewers_do_not_see_the_form_and_cannot_use_its_parts(client, viewer, products):
     login(client, viewer)
     html = client.get("/new-order/").content.decode()
-    assert "Only managers can create orders" in html
+    assert "only managers can create or submit orders" in html
     assert 'name="submit_now"' not in html
     assert ">New order</a>" not in client.get("/orders/").content.decode()
     assert client.get("/new-order/line/").status_code == 403
