@@ -13,7 +13,7 @@ from django.http import JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from orders import audit
+from orders import audit, hold_detail
 from orders.holds import order_complete_personalization
 from orders.importing import import_orders, parse_api_order
 from orders.models import Order
@@ -76,6 +76,17 @@ def order_json(order):
         "explanation": hold.explanation if hold else order.state.explanation,
         "what_you_can_do": hold.what_you_can_do if hold else order.state.what_you_can_do,
         "note": order.hold_note or order.failure_reason or None,
+        "hold": (
+            {
+                "reason": order.hold_reason,
+                "label": hold.label,
+                "detail": hold_detail.describe(order.hold_reason, order.hold_detail),
+                "data": order.hold_detail or {},
+            }
+            if hold and order.status == "action_required"
+            else None
+        ),
+        "no_return_by": order.no_return_by.isoformat() if order.no_return_by else None,
         "payment_status": order.payment_status,
         "stuck": order.is_stuck(),
         "late": order.is_late(),

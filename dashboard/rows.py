@@ -24,6 +24,8 @@ FIELDS = (
     "center__name",
     "carrier",
     "tracking_number",
+    "hold_detail",
+    "no_return_by",
 )
 
 
@@ -53,7 +55,11 @@ class OrderRow:
             self.center_name,
             self.carrier,
             self.tracking_number,
+            self.hold_detail,
+            self.no_return_by,
         ) = values
+
+    closing_soon = Order.closing_soon
 
     @property
     def pk(self):

@@ -2,18 +2,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path, register_converter
 
-from . import api, imports, mappings, tracking_sources, views, webhooks
+from . import api, imports, mappings, products, tracking_sources, views, webhooks
 from .converters import OrderNumberConverter
 
 register_converter(OrderNumberConverter, "number")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
     path("merchant/", views.choose_merchant, name="choose_merchant"),
@@ -41,6 +37,11 @@ urlpatterns = [
         {"action": "retry"},
         name="order_retry",
     ),
+    # The merchant's products and ship-option mappings (issue 15).
+    path("products/", products.products, name="products"),
+    path("products/<int:pk>/connect/", products.product_connect, name="product_connect"),
+    path("products/ship-options/", products.ship_option_save, name="ship_option_save"),
+    path("products/retry/", products.products_retry, name="products_retry"),
     path(
         "orders/<number:number>/personalization-complete/",
         views.order_action,
@@ -59,6 +60,7 @@ urlpatterns += [
     path("imports/", imports.upload, name="imports"),
     path("imports/template.csv", imports.template_csv, name="import_template"),
     path("imports/<int:pk>/", imports.batch_detail, name="import_batch"),
+    path("imports/<int:pk>/errors.csv", imports.batch_errors_csv, name="import_errors"),
     path("imports/<int:pk>/mapping/", mappings.mapping_step, name="import_mapping"),
     path("imports/mappings/", mappings.mapping_list, name="import_mappings"),
     path(
@@ -66,6 +68,8 @@ urlpatterns += [
     ),
     path("api/v1/imports/<int:pk>", api.import_detail, name="api_import"),
     path("new-order/", imports.new_order, name="new_order"),
+    path("new-order/line/", imports.new_order_line, name="new_order_line"),
+    path("new-order/products/", imports.new_order_products, name="new_order_products"),
     path("drafts/<number:number>/submit/", imports.submit_draft, name="submit_draft"),
     re_path(r"^api/v1/orders/?$", api.orders, name="api_orders"),
     path("api/v1/orders/<number:number>/submit", api.order_submit_view, name="api_order_submit"),

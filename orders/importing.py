@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import audit
+from .addresses import country_code
 from .models import ImportBatch, ImportRow, Merchant, Order, OrderLine
 from .services import order_create_many
 from .text import unstorable
@@ -267,10 +268,15 @@ def clean_order_fields(raw, row, errors, prefix=""):
             errors.append((row, prefix + name, f"At most {limit} characters."))
         fields[name] = value
     if fields["country"]:
-        fields["country"] = fields["country"].upper()
+        # A country's name or ISO code ("Germany", "DEU", "de" are DE); never a guess.
+        fields["country"] = country_code(fields["country"]) or fields["country"].upper()
         if not re.fullmatch(r"[A-Z]{2}", fields["country"]):
             errors.append(
-                (row, prefix + "country", "Use the two-letter ISO country code, e.g. US.")
+                (
+                    row,
+                    prefix + "country",
+                    "Use the country's name or two-letter ISO code, e.g. US.",
+                )
             )
     email = _text(raw.get("customer_email"))
     if email:
@@ -460,7 +466,8 @@ def _reader(text):
     except csv.Error as exc:
         raise ImportFileError(f"The file is not valid CSV: {exc}.") from None
     names = [h.strip().lower() for h in header]
-    unknown = [h for h in names if h and h not in COLUMNS]
+    # "import_error" is the note column of a batch's errors CSV, fixed and uploaded again.
+    unknown = [h for h in names if h and h not in COLUMNS and h != "import_error"]
     if unknown:
         hint = ""
         if any(sep in h for h in unknown for sep in SEPARATORS):

@@ -134,6 +134,11 @@ class FulfillmentCenter(models.Model):
     production_lead_days = models.PositiveSmallIntegerField(
         default=2, help_text="Business days a print order needs before it can be labelled."
     )
+    business_days = models.CharField(
+        max_length=7,
+        default="12345",
+        help_text="ISO weekdays the facility works: 1 = Monday ... 7 = Sunday (12345 = Mon-Fri).",
+    )
     handles_stock = models.BooleanField(default=True)
     handles_print = models.BooleanField(default=False)
 
@@ -148,26 +153,57 @@ class FulfillmentCenter(models.Model):
             zoneinfo.ZoneInfo(self.time_zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
             raise ValidationError({"time_zone": "Unknown time zone."}) from exc
+        days = set(self.business_days or "")
+        if not days or not days <= set("1234567") or len(days) != len(self.business_days):
+            raise ValidationError(
+                {"business_days": "Write each working weekday once as a digit 1-7, e.g. 12345."}
+            )
 
-    def ship_by_for(self, flow, accepted_at):
+    @property
+    def tz(self):
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return datetime.UTC
+
+    def is_business_day(self, day):
+        days = self.business_days or "12345"
+        return str(day.isoweekday()) in days
+
+    def next_business_day(self, day):
+        for _ in range(7):
+            day += datetime.timedelta(days=1)
+            if self.is_business_day(day):
+                return day
+        return day  # no working day at all: clean() refuses that; never loop forever
+
+    def labelling_day(self, accepted_at):
+        """The local business day an order accepted at `accepted_at` is due: that day if it
+        is a business day and before the cut-off, else the next business day."""
+        local = accepted_at.astimezone(self.tz)
+        day = local.date()
+        if local.time() >= self.daily_cutoff or not self.is_business_day(day):
+            day = self.next_business_day(day)
+        return day
+
+    def ship_by_for(self, flow, accepted_at, lead_days=None):
         """When an order accepted at `accepted_at` must be labelled: end of the business day
         it falls on (next business day after the cut-off), plus the lead time for print."""
-        tz = zoneinfo.ZoneInfo(self.time_zone)
-        local = accepted_at.astimezone(tz)
-        day = local.date()
-        if local.time() >= self.daily_cutoff or day.weekday() >= 5:
-            day = _next_business_day(day)
+        day = self.labelling_day(accepted_at)
         if flow == st.PRINT:
-            for _ in range(self.production_lead_days):
-                day = _next_business_day(day)
-        return datetime.datetime.combine(day, datetime.time(23, 59, 59), tzinfo=tz)
+            for _ in range(self.production_lead_days if lead_days is None else lead_days):
+                day = self.next_business_day(day)
+        return datetime.datetime.combine(day, datetime.time(23, 59, 59), tzinfo=self.tz)
 
-
-def _next_business_day(day):
-    day += datetime.timedelta(days=1)
-    while day.weekday() >= 5:
-        day += datetime.timedelta(days=1)
-    return day
+    def no_return_for(self, flow, accepted_at, lead_days=None):
+        """The point of no return of an order accepted at `accepted_at` (docs/deadlines.md):
+        stock, the cut-off of the day it is due to be labelled; print, the expected start of
+        production, `lead_days` business days later at the same local time."""
+        day = self.labelling_day(accepted_at)
+        if flow == st.PRINT:
+            for _ in range(self.production_lead_days if lead_days is None else lead_days):
+                day = self.next_business_day(day)
+        return datetime.datetime.combine(day, self.daily_cutoff, tzinfo=self.tz)
 
 
 PRODUCT_KINDS = [
@@ -184,6 +220,19 @@ class Product(models.Model):
     kind = models.CharField(max_length=12, choices=PRODUCT_KINDS, default="stock")
     connected = models.BooleanField(
         default=True, help_text="Set up for fulfillment. Orders with unconnected products hold."
+    )
+    production_lead_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Print products: business days before production starts. Empty: the "
+        "facility's lead time.",
+    )
+    price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The usual unit price, offered when an order is entered by hand.",
     )
 
     class Meta:
@@ -205,6 +254,9 @@ class InventoryLevel(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock")
     on_hand = models.PositiveIntegerField(default=0)
     reserved = models.PositiveIntegerField(default=0)
+    restock_expected = models.DateField(
+        null=True, blank=True, help_text="When more stock is expected, if known."
+    )
 
     class Meta:
         constraints = [
@@ -258,6 +310,15 @@ class OrderQuerySet(UndeletableQuerySet):
     def late(self, now=None):
         now = now or timezone.now()
         return self.filter(status__in=LATE_CANDIDATES, ship_by__lt=now)
+
+    def closing_soon(self, now=None):
+        """Accepted orders whose point of no return (docs/deadlines.md) is within two hours."""
+        from .deadlines import CLOSING_SOON, OPEN_ACCEPTED
+
+        now = now or timezone.now()
+        return self.filter(
+            status__in=OPEN_ACCEPTED, no_return_by__gte=now, no_return_by__lte=now + CLOSING_SOON
+        )
 
     def needing_attention(self, now=None):
         now = now or timezone.now()
@@ -314,6 +375,9 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
         max_length=30, choices=st.HOLD_REASON_CHOICES, blank=True, default=""
     )
     hold_note = models.TextField(blank=True)
+    # What exactly the failing check found (orders/holds.py describes it in words): which SKU,
+    # quantities, address field, ship option, the processor's reason. Null when not held.
+    hold_detail = models.JSONField(null=True, blank=True, editable=False)
     failure_reason = models.TextField(blank=True)
 
     total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
@@ -329,6 +393,9 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     status_changed_at = models.DateTimeField(default=timezone.now)
     ship_by = models.DateTimeField(null=True, blank=True)
+    # The point of no return (docs/deadlines.md), estimated when the order is accepted: the
+    # Closing soon view reads it. Null until accepted.
+    no_return_by = models.DateTimeField(null=True, blank=True, editable=False)
     reimport_of = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reimports"
     )
@@ -377,6 +444,12 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
             ),
             # The carrier webhook finds its order by tracking number.
             models.Index(fields=["tracking_number"], name="order_tracking_number"),
+            # Closing soon: one merchant's accepted orders by their point of no return.
+            models.Index(
+                fields=["merchant", "no_return_by", "id"],
+                condition=Q(no_return_by__isnull=False),
+                name="order_merchant_no_return",
+            ),
         ]
 
     def __str__(self):
@@ -410,6 +483,18 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
     def is_late(self, now=None):
         now = now or timezone.now()
         return bool(self.ship_by and self.status in LATE_CANDIDATES and self.ship_by < now)
+
+    def closing_soon(self, now=None):
+        """The time left before the point of no return when it is within two hours
+        (OrderQuerySet.closing_soon() asks the same of the database), else None."""
+        from .deadlines import CLOSING_SOON, OPEN_ACCEPTED
+
+        now = now or timezone.now()
+        if self.no_return_by and self.status in OPEN_ACCEPTED:
+            left = self.no_return_by - now
+            if datetime.timedelta(0) <= left <= CLOSING_SOON:
+                return left
+        return None
 
     @property
     def address_lines(self):
@@ -602,14 +687,17 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
         permission=machines_only,
         custom={"label": "Accept", "admin": False},
     )
-    def accept(self, center, carrier="", service=""):
+    def accept(self, center, carrier="", service="", lead_days=None):
         """Review only: assign the facility, the carrier and service the ship option maps to,
-        and the ship-by time; stock is reserved on save."""
+        the ship-by time and the point of no return (`lead_days`: the print products' own
+        production lead time, if longer than the facility's); stock is reserved on save."""
         self.center = center
         if carrier:
             self.carrier = carrier
             self.service = service
-        self.ship_by = center.ship_by_for(self.flow, timezone.now())
+        now = timezone.now()
+        self.ship_by = center.ship_by_for(self.flow, now, lead_days)
+        self.no_return_by = center.no_return_for(self.flow, now, lead_days)
 
     @transition(
         status,
@@ -618,12 +706,14 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
         permission=is_staff,
         custom={"label": "Hold", "form": "orders.forms.HoldForm"},
     )
-    def hold(self, reason, note=""):
-        """Review or staff: block fulfillment for one of the SPEC's hold reasons."""
+    def hold(self, reason, note="", detail=None):
+        """Review or staff: block fulfillment for one of the SPEC's hold reasons. `detail` is
+        what the failing check found (orders/holds.py says what each reason keeps)."""
         if reason not in st.HOLD_BY_VALUE:
             raise ValueError(f"Unknown hold reason {reason!r}")
         self.hold_reason = reason
         self.hold_note = note
+        self.hold_detail = detail or None
 
     @transition(
         status,
@@ -895,10 +985,12 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
         permission=is_staff,
         custom={"label": "Mark refused"},
     )
-    def refuse_payment(self):
-        """Staff or the payment system: the payment was refused; a live order is held."""
+    def refuse_payment(self, reason=""):
+        """Staff or the payment system: the payment was refused (`reason`: the processor's
+        words, when it gave any); a live order is held."""
         if self.status in st.HOLDABLE:
-            self.hold("payment_refused")
+            reason = str(reason or "").strip()[:300]
+            self.hold("payment_refused", detail={"processor_reason": reason} if reason else None)
 
     @transition(
         payment_status,
@@ -947,6 +1039,7 @@ def _remember_transition(sender, instance, name, source, target, **kwargs):
         if target != "action_required":
             instance.hold_reason = ""
             instance.hold_note = ""
+            instance.hold_detail = None
 
 
 def _stock_lines(order):

@@ -70,6 +70,10 @@ def _mappings(victim):
 
 ARGUMENTS = {
     ("import_batch", "pk"): lambda victim: [victim.batch.pk],
+    ("import_errors", "pk"): lambda victim: [victim.batch.pk],
+    ("product_connect", "pk"): lambda victim: list(
+        Product.objects.filter(merchant=victim.merchant).values_list("pk", flat=True)[:2]
+    ),
     ("import_mapping", "pk"): _batches,
     ("import_mapping_forget", "pk"): _mappings,
     ("api_import", "pk"): _batches,

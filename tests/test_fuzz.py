@@ -157,9 +157,14 @@ FILTER_KEYS = [
     "created_before",
     "sort",
     "page",
+    "batch",
+    "fixed",
+    "option",
+    "product",
+    "form-TOTAL_FORMS",
 ]
 VALID_VALUES = {
-    "view": ["", "attention", "stuck", "late"],
+    "view": ["", "attention", "stuck", "late", "closing_soon"],
     "group": ["", *[g.value for g in statuses.GROUPS]],
     "status": ["", "import_review", "shipped", "clean_swept"],
     "hold_reason": ["", *[h.value for h in statuses.HOLD_REASONS]],
@@ -354,7 +359,7 @@ BAD_CELLS = [
     ({"quantity": "10000", "unit_price": "9999999999.99"}, "total"),
     ({"customer_email": "not-an-email"}, "customer_email"),
     ({"customer_email": LONG_EMAIL}, "customer_email"),
-    ({"country": "USA"}, "country"),
+    ({"country": "Germny"}, "country"),  # names and ISO codes ("USA", "Germany") are read
     ({"currency": "€€€"}, "currency"),
     ({"payment": "maybe"}, "payment"),
     ({"draft": "perhaps"}, "draft"),
@@ -1230,6 +1235,13 @@ FORM_KEYS = [
     "form-INITIAL_FORMS",
     "form-0-product",
     "form-0-quantity",
+    "add_line",
+    "store_option",
+    "carrier",
+    "service",
+    "kind",
+    "key",
+    "connected",
 ]
 
 

@@ -156,7 +156,7 @@ def test_other_merchants_numbers_do_not_collide(merchant, other_merchant, produc
         ("customer_email", "not-an-email", "not an email"),
         ("customer_name", "x" * 201, "At most 200"),
         ("city", "x" * 101, "At most 100"),
-        ("country", "USA", "two-letter ISO"),
+        ("country", "Germny", "two-letter ISO"),  # "USA" and "Germany" are matched
         ("currency", "DOLLARS", "3-letter currency"),
         ("draft", "maybe", "not yes or no"),
         ("needs_approval", "perhaps", "not yes or no"),

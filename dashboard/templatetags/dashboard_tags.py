@@ -11,8 +11,10 @@ from django.utils.safestring import mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 
+from orders import hold_detail
 from orders import statuses as st
 from orders.carriers import tracking_url as carrier_tracking_url
+from orders.deadlines import time_left
 
 register = template.Library()
 
@@ -125,6 +127,12 @@ def order_rows(orders, now, can_manage):
         flags = (STUCK_FLAG if order.is_stuck(now) else "") + (
             LATE_FLAG if order.is_late(now) else ""
         )
+        left = order.closing_soon(now)
+        if left is not None:
+            flags += f'<span class="flag flag-soon">{_e(time_left(left))} left</span>'
+        if order.hold_reason and order.hold_detail:
+            said = hold_detail.summary(order.hold_reason, order.hold_detail)
+            flags += f'<span class="sub hold-line">{_e(_short(said, 120))}</span>'
         parts.append(
             f'<td class="col-status">{_badge(order.status, order.hold_reason)}{flags}</td>'
         )

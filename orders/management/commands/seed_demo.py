@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from orders import hold_detail
 from orders import statuses as st
 from orders.models import (
     FulfillmentCenter,
@@ -337,9 +338,9 @@ class Command(BaseCommand):
             return
         if target == "action_required":
             if reason == "payment_refused":
-                step("refuse_payment", by="payments")
+                step("refuse_payment", by="payments", reason="Card declined: insufficient funds")
             else:
-                step("hold", by="review", reason=reason)
+                step("hold", by="review", reason=reason, detail=_demo_detail(order, reason))
             return
         if target == "clean_swept":
             step("hold", by="review", reason="product_configuration")
@@ -404,3 +405,36 @@ class Command(BaseCommand):
         )
         # The lines keep a copy of the order's creation time (OrderLine).
         OrderLine.objects.filter(order_id=order_id).update(order_created_at=created)
+
+
+def _demo_detail(order, reason):
+    """What review would have written for this hold (orders/hold_detail.py), so the demo's
+    held orders show their specifics."""
+    line = order.lines.first()
+    sku = line.sku if line else "TEE-1"
+    if reason == "insufficient_inventory":
+        return {
+            "short": [
+                {
+                    "sku": sku,
+                    "name": line.name if line else "",
+                    "needed": (line.quantity if line else 1) + 2,
+                    "available": {"NJ1": 1, "LEJ": 0},
+                    "restock": None,
+                }
+            ]
+        }
+    if reason == "invalid_address":
+        return hold_detail.invalid_address(
+            {"address2": "The building has several flats and the flat number is missing."},
+            {},
+        )
+    if reason == "product_configuration":
+        return hold_detail.product_configuration(ship_option="Overnight Express")
+    if reason == "not_connected":
+        return {"products": [{"sku": sku, "name": line.name if line else ""}]}
+    if reason == "pending_personalization":
+        return {"skus": [sku]}
+    if reason in hold_detail.STAFF_CHECKS:
+        return hold_detail.staff_check(reason)
+    return None
