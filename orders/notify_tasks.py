@@ -1,0 +1,109 @@
+"""The background work of telling merchants, on django-tasks: dispatching new events and
+sending webhook deliveries (with their retries scheduled as deferred tasks).
+
+On the database backend `manage.py db_worker` runs these. On the immediate backend (tests,
+the embedded default without a worker) they run in a daemon thread, never inside the
+request or transaction that wrote the event.
+"""
+
+import datetime
+import logging
+import threading
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from django_tasks import task
+from django_tasks.backends.immediate import ImmediateBackend
+
+log = logging.getLogger(__name__)
+
+
+@task()
+def dispatch_events_task():
+    from .notify import dispatch_events
+
+    return dispatch_events()
+
+
+@task()
+def deliver_webhooks_task():
+    from .webhooks.sending import deliver_due
+
+    sent = deliver_due()
+    schedule_retries()
+    return sent
+
+
+def _inline(task_obj):
+    return isinstance(task_obj.get_backend(), ImmediateBackend)
+
+
+def _in_thread(func, delay=0):
+    def run():
+        try:
+            func()
+        except Exception:
+            log.exception("background notification work failed")
+        finally:
+            connection.close()
+
+    timer = threading.Timer(delay, run)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _enabled():
+    # Tests turn the background off and call dispatch_events() / deliver_due() themselves.
+    return getattr(settings, "NOTIFY_IN_BACKGROUND", True)
+
+
+def schedule_dispatch():
+    """After a commit that wrote events."""
+    if not _enabled():
+        return
+    if _inline(dispatch_events_task):
+        _in_thread(dispatch_events_task.func)
+    else:
+        dispatch_events_task.enqueue()
+
+
+def schedule_deliveries():
+    """Deliveries are due now."""
+    if not _enabled():
+        return
+    if _inline(deliver_webhooks_task):
+        _in_thread(deliver_webhooks_task.func)
+    else:
+        deliver_webhooks_task.enqueue()
+
+
+def schedule_retries():
+    """Have the worker come back when the next retry is due."""
+    from .webhooks.sending import next_due
+
+    if not _enabled():
+        return
+    when = next_due()
+    if when is None:
+        return
+    if _inline(deliver_webhooks_task):
+        delay = max(0.0, (when - timezone.now()).total_seconds())
+        _in_thread(deliver_webhooks_task.func, delay=delay + 0.05)
+    else:
+        when = max(when, timezone.now()) + datetime.timedelta(milliseconds=50)
+        if not _already_waiting(deliver_webhooks_task, when):
+            deliver_webhooks_task.using(run_after=when).enqueue()
+
+
+def _already_waiting(task_obj, when):
+    """Is a run of this task already queued for `when` or earlier? Keeps one retry chain
+    however many dispatches scheduled deliveries."""
+    try:
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:  # another backend: an extra run is harmless (deliveries are claimed)
+        return False
+    return DBTaskResult.objects.filter(
+        status="READY", task_path=task_obj.module_path, run_after__lte=when
+    ).exists()
