@@ -50,7 +50,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                headers = {k: v for k, v in self.headers.items()}
+                headers = dict(self.headers.items())
                 try:
                     payload = Webhook(receiver.secret).verify(body, headers)
                     receiver.received.append((headers, payload))
