@@ -9,10 +9,12 @@ from django.urls import include, path
 from dashboard import access
 from dashboard import api as api_views
 from orders.importing import create_batch, run_batch
-from orders.models import Order
+from orders.models import DeliveryAttempt, Order, WebhookDelivery, WebhookEndpoint
+from orders.notify import dispatch_events
 from orders.services import order_clean_sweep
 from orders.tokens import token_create
 from orders.tracking import signed_headers
+from orders.webhooks.services import new_secret
 
 from . import tenancy
 from .dashboard_helpers import hold
@@ -58,7 +60,28 @@ def victim(merchant, make_order, drive, staff, manager):
     run_batch(batch.pk)
     orders.append(Order.objects.get(merchant=merchant, number="VICTIM-BATCH-107"))
     _token, raw = token_create(merchant=merchant, name="Victim shop")
-    return tenancy.Victim(merchant=merchant, orders=orders, batch=batch, raw_token=raw)
+    # A webhook endpoint with deliveries and a logged attempt (created directly: the test
+    # machine has no DNS for the name).
+    endpoint = WebhookEndpoint.objects.create(
+        merchant=merchant,
+        url="https://victim-hooks.example.com/acme-private-receiver",
+        description="Victim warehouse system",
+        secret=new_secret(),
+    )
+    dispatch_events()
+    deliveries = list(WebhookDelivery.objects.filter(endpoint=endpoint))
+    DeliveryAttempt.objects.create(
+        delivery=deliveries[0], status_code=500, response="victim receiver stack trace"
+    )
+    return tenancy.Victim(
+        merchant=merchant,
+        orders=orders,
+        batch=batch,
+        raw_token=raw,
+        endpoints=[endpoint],
+        deliveries=deliveries,
+        extra_secrets=["victim receiver stack trace"],
+    )
 
 
 @pytest.fixture
@@ -91,6 +114,12 @@ def test_no_url_lets_another_merchant_see_or_change_orders(victim, attacker):
         "api_order",
         "api_order_submit",
         "tracking_webhook",
+        "webhook_endpoint",
+        "webhook_resend",
+        "inbox",
+        "inbox_bell",
+        "api_webhooks",
+        "api_webhook",
     ]:
         assert expected in names
     assert sent > 500
