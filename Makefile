@@ -19,10 +19,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# Reviews, imports and merchant notifications run on the real worker beside the server
+# (docs/webhooks.md); the demo receiver and endpoints live on 127.0.0.1.
+run: export TASKS_BACKEND ?= django_tasks_db.DatabaseBackend
+run: export WEBHOOK_ALLOW_LOOPBACK ?= 1
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
 	@DEBUG=1 $(PY) manage.py demo_banner --url http://$(HOST):$(PORT)/
+	@# The task worker and the demo webhook receiver; they stop when make exits.
+	@DEBUG=1 $(PY) manage.py run_demo_services --watch-pid $$PPID &
 	@# The simulator runs in the background and is stopped whenever runserver exits
 	@# (Ctrl-C, an error, or a kill): the trap runs on the shell's exit.
 	@if [ "$(SIMULATE)" = "1" ]; then \

@@ -270,6 +270,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Webhook attempts are logged as DeliveryAttempt rows; one line each is noise.
+        "httpx": {"level": "WARNING"},
         # One line per attempted change to orders (also stored as AuditEntry rows).
         "orders.audit": {"level": "INFO"},
     },

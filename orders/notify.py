@@ -211,12 +211,14 @@ SHOWN_IN_EMAIL = 50
 
 
 def _message(user, merchant, events, *, digest):
+    n = len(events)
+    updates = f"{n} update{'s' if n != 1 else ''}"
     if digest:
-        subject = f"Your daily summary: {len(events)} updates for {merchant.name}"
-    elif len(events) == 1:
+        subject = f"Your daily summary: {updates} for {merchant.name}"
+    elif n == 1:
         subject = f"{summary(events[0])} ({merchant.name})"
     else:
-        subject = f"{len(events)} updates for {merchant.name}"
+        subject = f"{updates} for {merchant.name}"
     counts = {}
     for event in events:
         counts[event.type] = counts.get(event.type, 0) + 1

@@ -6,6 +6,8 @@ the embedded default without a worker) they run in a daemon thread, never inside
 request or transaction that wrote the event.
 """
 
+import contextlib
+import contextvars
 import datetime
 import logging
 import threading
@@ -54,9 +56,23 @@ def _in_thread(func, delay=0):
     return timer
 
 
+_paused = contextvars.ContextVar("notify_paused", default=False)
+
+
+@contextlib.contextmanager
+def paused():
+    """Schedule no background work meanwhile (demo data writes its history in bulk and
+    marks it as already told)."""
+    token = _paused.set(True)
+    try:
+        yield
+    finally:
+        _paused.reset(token)
+
+
 def _enabled():
     # Tests turn the background off and call dispatch_events() / deliver_due() themselves.
-    return getattr(settings, "NOTIFY_IN_BACKGROUND", True)
+    return getattr(settings, "NOTIFY_IN_BACKGROUND", True) and not _paused.get()
 
 
 def schedule_dispatch():

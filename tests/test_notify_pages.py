@@ -210,3 +210,13 @@ def test_dispatch_reaches_only_the_merchants_own_endpoints(merchant, other_merch
     make_order()
     dispatch_events()
     assert not WebhookDelivery.objects.exists()
+
+
+def test_the_webhooks_api_ignores_the_session(signed_in, manager):
+    """Exempt from CSRF only because a session is never a credential here."""
+    client = signed_in(manager)
+    response = client.post(
+        "/api/v1/webhooks", {"url": "https://hooks.example.com/x"}, content_type="application/json"
+    )
+    assert response.status_code == 401
+    assert not WebhookEndpoint.objects.exists()

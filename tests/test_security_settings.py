@@ -137,6 +137,8 @@ CSRF_EXEMPT_ALLOWED = {
     "dashboard.api.orders",  # bearer token
     "dashboard.api.order_detail",
     "dashboard.api.order_submit_view",
+    "dashboard.notify_views.api_endpoints",  # bearer token (webhook endpoints)
+    "dashboard.notify_views.api_endpoint",
 }
 
 
