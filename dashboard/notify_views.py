@@ -6,6 +6,7 @@ delivery is a 404; managing endpoints is for managers (a viewer's POST is a 403)
 choices and read marks are the member's own, so every member may change those.
 """
 
+import functools
 import json
 
 from django import forms
@@ -33,6 +34,11 @@ from orders.webhooks.services import (
 
 from . import access
 from .api import _authenticated, _error, _only
+
+def _token_api(view):
+    """The JSON API's bearer-token check (dashboard/api.py), keeping this view's name."""
+    return functools.update_wrapper(_authenticated(view), view)
+
 
 SECRET_SESSION_KEY = "webhook_secret_shown_once"
 DELIVERIES_SHOWN = 50
@@ -290,7 +296,7 @@ def endpoint_json(endpoint, secret=None):
 
 
 @csrf_exempt
-@_authenticated
+@_token_api
 def api_endpoints(request):
     """GET: this merchant's endpoints. POST {url, event_types?, description?}: add one; the
     answer carries its signing secret, this once."""
@@ -323,7 +329,7 @@ def api_endpoints(request):
 
 
 @csrf_exempt
-@_authenticated
+@_token_api
 def api_endpoint(request, pk):
     """GET one endpoint; DELETE removes it. Another merchant's endpoint is a 404."""
     endpoint = WebhookEndpoint.objects.filter(pk=pk, merchant=request.api_token.merchant).first()
