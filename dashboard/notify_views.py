@@ -35,6 +35,7 @@ from orders.webhooks.services import (
 from . import access
 from .api import _authenticated, _error, _only
 
+
 def _token_api(view):
     """The JSON API's bearer-token check (dashboard/api.py), keeping this view's name."""
     return functools.update_wrapper(_authenticated(view), view)

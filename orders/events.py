@@ -50,6 +50,23 @@ EVENT_TYPES = [
     (IMPORT_FINISHED, "An import finished (counts and link)"),
 ]
 TYPE_NAMES = [name for name, _ in EVENT_TYPES]
+# What happened, after "Order <number>", in a line of the inbox or an e-mail subject.
+SAID = {
+    IMPORTED: "entered review",
+    HELD: "is on hold",
+    RELEASED: "went back to review",
+    ACCEPTED: "was accepted",
+    SHIPPED: "was handed to the carrier",
+    TRACKING_UPDATED: "has a new carrier scan",
+    DELIVERED: "was delivered",
+    DELIVERY_EXCEPTION: "could not be delivered",
+    RETURNED: "came back to the sender",
+    FAILED: "failed",
+    CANCELLED: "was cancelled",
+    CLEAN_SWEPT: "was clean swept",
+    PAYMENT_UPDATED: "has a payment update",
+    ADDRESS_CHANGE_REQUESTED: "has an address change request",
+}
 TYPE_LABELS = dict(EVENT_TYPES)
 
 # The status a change leads to -> the event it writes. States missing here (the steps

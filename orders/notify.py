@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import events as ev
+from . import statuses as st
 from .event_models import (
     DIGEST,
     IMMEDIATELY,
@@ -76,9 +77,15 @@ def summary(event):
             f"Import {info.get('filename') or info.get('id', '')} finished: "
             f"{info.get('created', 0)} created, {info.get('errors', 0)} errors"
         )
+    number = data.get("number", "")
     if event.type == ev.HELD and data.get("hold"):
-        return f"Order {data.get('number')} is on hold: {data['hold'].get('label', '')}"
-    return f"Order {data.get('number', '')}: {label[0].lower()}{label[1:]}"
+        return f"Order {number} is on hold: {data['hold'].get('label', '')}"
+    if event.type == ev.TRACKING_UPDATED and data.get("sub_status"):
+        return f"Order {number} is {data['sub_status']}"
+    if event.type == ev.PAYMENT_UPDATED:
+        payment = st.PAYMENT_LABELS.get(data.get("payment_status"), data.get("payment_status"))
+        return f"Order {number}: payment {str(payment).lower()}"
+    return f"Order {number} {ev.SAID.get(event.type, label)}"
 
 
 # --- dispatch ------------------------------------------------------------------------------
