@@ -81,7 +81,9 @@ def schedule_dispatch():
         return
     if _inline(dispatch_events_task):
         _in_thread(dispatch_events_task.func)
-    else:
+    elif not _already_waiting(dispatch_events_task, timezone.now()):
+        # A dispatch that has not started yet will see this commit's events: one queued run
+        # serves every change committed before it starts.
         dispatch_events_task.enqueue()
 
 
@@ -114,12 +116,22 @@ def schedule_retries():
 
 
 def _already_waiting(task_obj, when):
-    """Is a run of this task already queued for `when` or earlier? Keeps one retry chain
-    however many dispatches scheduled deliveries."""
+    """Is a run of this task queued, not yet started, for `when` or earlier? Then a new one
+    is not needed: it would find nothing the waiting one does not. One indexed look-up
+    (every status change with an event pays it, so it is written as plain SQL)."""
     try:
-        from django_tasks_db.models import DBTaskResult
-    except ImportError:  # another backend: an extra run is harmless (deliveries are claimed)
+        from django_tasks_db.backend import DatabaseBackend
+        from django_tasks_db.models import DBTaskResult, get_date_max
+    except ImportError:  # no database backend: an extra run is harmless (work is claimed)
         return False
-    return DBTaskResult.objects.filter(
-        status="READY", task_path=task_obj.module_path, run_after__lte=when
-    ).exists()
+    if not isinstance(task_obj.get_backend(), DatabaseBackend):
+        return False
+    # A task enqueued to run now is stored with the largest date as its run_after.
+    table = connection.ops.quote_name(DBTaskResult._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE status = %s AND task_path = %s "
+            "AND (run_after <= %s OR run_after = %s) LIMIT 1",
+            ["READY", task_obj.module_path, when, get_date_max()],
+        )
+        return cursor.fetchone() is not None

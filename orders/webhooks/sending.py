@@ -208,8 +208,6 @@ def retry_delay(attempts, rng=random):
 def record(delivery, outcome, *, now, rng=random):
     """Store the attempt and what follows from it: delivered; another try later; or, once
     24 hours have passed, given up with the endpoint marked failing (managers e-mailed)."""
-    from ..notify import mail_endpoint_failing
-
     newly_failing = None
     with transaction.atomic():
         DeliveryAttempt.objects.create(
@@ -241,7 +239,15 @@ def record(delivery, outcome, *, now, rng=random):
                 delivery.next_attempt_at = min(now + wait, deadline)
         delivery.save(update_fields=["attempts", "last_status", "state", "next_attempt_at"])
     if newly_failing is not None:
-        mail_endpoint_failing(newly_failing)
+        # After the caller's commit: the managers hear once the state is stored.
+        transaction.on_commit(lambda: _tell_managers(newly_failing))
+    return newly_failing
+
+
+def _tell_managers(endpoint):
+    from ..notify import mail_endpoint_failing
+
+    mail_endpoint_failing(endpoint)
 
 
 # --- the worker's loop ---------------------------------------------------------------------
@@ -299,11 +305,12 @@ def deliver_due(*, now=None, client=None, limit=200, rng=random):
             with ThreadPoolExecutor(max_workers=min(THREADS, len(groups))) as pool:
                 finished = list(pool.map(send_group, groups.values()))
             tried = set()
-            for results in finished:
-                for delivery, outcome in results:
-                    record(delivery, outcome, now=moment, rng=rng)
-                    tried.add(delivery.pk)
-                    total += 1
+            with transaction.atomic():  # one commit per round, not per attempt
+                for results in finished:
+                    for delivery, outcome in results:
+                        record(delivery, outcome, now=moment, rng=rng)
+                        tried.add(delivery.pk)
+                        total += 1
             # Claimed but not tried (their endpoint failed first): due again shortly.
             untried = [d.pk for d in claimed if d.pk not in tried]
             WebhookDelivery.objects.filter(pk__in=untried, state=PENDING).update(
