@@ -22,10 +22,22 @@ log = logging.getLogger(__name__)
 
 
 @task()
-def dispatch_events_task():
+def dispatch_events_task(sweep=False):
+    """Dispatch every event not yet dispatched. A run asked for by a commit also leaves a
+    sweep a few seconds later, for events committed while it ran (or if clocks disagree)."""
     from .notify import dispatch_events
 
-    return dispatch_events()
+    total = 0
+    while True:
+        found = dispatch_events()
+        total += found
+        if not found:
+            break
+    if not sweep and not _inline(dispatch_events_task):
+        when = timezone.now() + SWEEP_AFTER
+        if not _already_waiting(dispatch_events_task, when):
+            dispatch_events_task.using(run_after=when).enqueue(sweep=True)
+    return total
 
 
 @task()
@@ -75,16 +87,30 @@ def _enabled():
     return getattr(settings, "NOTIFY_IN_BACKGROUND", True) and not _paused.get()
 
 
+# A dispatch is queued to start a moment after the commit that asked for it; until then,
+# further commits in this process need not queue another (it starts after them too). So a
+# burst of status changes queues one task per DISPATCH_DELAY, and most pay no query at all.
+DISPATCH_DELAY = datetime.timedelta(milliseconds=300)
+SWEEP_AFTER = datetime.timedelta(seconds=5)
+_queued = {"starts_after": None}
+_queued_lock = threading.Lock()
+
+
 def schedule_dispatch():
     """After a commit that wrote events."""
     if not _enabled():
         return
     if _inline(dispatch_events_task):
         _in_thread(dispatch_events_task.func)
-    elif not _already_waiting(dispatch_events_task, timezone.now()):
-        # A dispatch that has not started yet will see this commit's events: one queued run
-        # serves every change committed before it starts.
-        dispatch_events_task.enqueue()
+        return
+    now = timezone.now()
+    with _queued_lock:
+        waiting = _queued["starts_after"]
+        if waiting is not None and waiting > now:
+            return  # a run this process queued starts after this commit: it will see it
+        when = now + DISPATCH_DELAY
+        _queued["starts_after"] = when
+    dispatch_events_task.using(run_after=when).enqueue()
 
 
 def schedule_deliveries():
