@@ -272,6 +272,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # Webhook attempts are logged as DeliveryAttempt rows; one line each is noise.
         "httpx": {"level": "WARNING"},
+        # One line per task run (several a second under `make run`); failures still show.
+        "django_tasks": {"level": "WARNING"},
         # One line per attempted change to orders (also stored as AuditEntry rows).
         "orders.audit": {"level": "INFO"},
     },
