@@ -904,6 +904,14 @@ FORM_KEYS = [
     "form-INITIAL_FORMS",
     "form-0-product",
     "form-0-quantity",
+    # webhook endpoints, e-mail choices and the inbox (issue 13)
+    "url",
+    "description",
+    "event_types",
+    "event",
+    "all",
+    "kind",
+    "order.held",
 ]
 
 
