@@ -45,7 +45,7 @@ class Event(models.Model):
         db_index=False,
     )
     type = models.CharField(max_length=40)
-    uid = models.CharField(max_length=32, unique=True, default=new_uid, editable=False)
+    uid = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
     dispatched_at = models.DateTimeField(null=True, blank=True)
@@ -67,7 +67,7 @@ class Event(models.Model):
 
     @property
     def msg_id(self):
-        return f"msg_{self.uid}"
+        return f"msg_{uuid.UUID(str(self.uid)).hex}"
 
     @property
     def summary(self):
