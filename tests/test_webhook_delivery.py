@@ -331,3 +331,27 @@ def test_endpoints_only_get_the_event_types_they_chose(merchant, held_order):
 def test_unknown_event_types_are_refused(merchant):
     with pytest.raises(EndpointRefused, match="Unknown event type"):
         endpoint_create(merchant=merchant, url="https://a.example.com/", event_types=["order.x"])
+
+
+def test_a_timeout_stops_only_that_endpoints_round(merchant, other_merchant, make_order):
+    endpoint_create(merchant=merchant, url="https://slow.example.com/in")
+    endpoint_create(merchant=other_merchant, url="https://fast.example.com/in")
+    for i in range(3):
+        make_order(number=f"S-{i}")
+        make_order(number=f"F-{i}", target_merchant=other_merchant)
+    dispatch_events()
+    seen = []
+
+    def handle(request):
+        seen.append(request.headers["host"])
+        if request.headers["host"] == "slow.example.com":
+            raise httpx.ReadTimeout("no answer", request=request)
+        return httpx.Response(200)
+
+    now = timezone.now()
+    sending.deliver_due(now=now, client=httpx.Client(transport=httpx.MockTransport(handle)))
+    assert seen.count("slow.example.com") == 1 and seen.count("fast.example.com") == 3
+    slow = WebhookDelivery.objects.filter(endpoint__url__contains="slow")
+    assert slow.filter(attempts=1).count() == 1
+    assert slow.filter(attempts=0, next_attempt_at__gt=now).count() == 2
+    assert DeliveryAttempt.objects.get(delivery__in=slow).error == "timed out after 5 s"

@@ -44,6 +44,7 @@ LEASE = datetime.timedelta(seconds=60)  # a claimed delivery is not claimed agai
 THREADS = 8
 PER_ENDPOINT = 20  # deliveries one endpoint gets per round
 KEEP_BYTES = 1024
+SLOW_MS = 1000  # a failure that took this long stops its endpoint's round
 
 # Cloud metadata services: refused even where a resolver maps them somewhere unusual.
 METADATA_ADDRESSES = {
@@ -147,9 +148,15 @@ class Outcome:
     response: str = ""
     error: str = ""
 
+    timed_out: bool = False
+
     @property
     def ok(self):
         return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def slow(self):
+        return self.timed_out or self.duration_ms >= SLOW_MS
 
 
 def attempt(endpoint, delivery, *, now, client):
@@ -186,7 +193,7 @@ def attempt(endpoint, delivery, *, now, client):
     except AddressRefused as exc:
         return Outcome(None, _ms(started), error=str(exc))
     except httpx.TimeoutException:
-        return Outcome(None, _ms(started), error="timed out after 5 s")
+        return Outcome(None, _ms(started), error="timed out after 5 s", timed_out=True)
     except httpx.HTTPError as exc:
         return Outcome(None, _ms(started), error=f"{type(exc).__name__}: {exc}"[:300])
 
@@ -298,8 +305,10 @@ def deliver_due(*, now=None, client=None, limit=200, rng=random):
                 for delivery in deliveries:
                     outcome = attempt(delivery.endpoint, delivery, now=moment, client=client)
                     results.append((delivery, outcome))
-                    if not outcome.ok:
-                        break  # the endpoint is down: its other deliveries wait their turn
+                    if not outcome.ok and outcome.slow:
+                        # A slow failure (a timeout): the endpoint's other deliveries wait
+                        # for a later round rather than hold this thread for 5 s each.
+                        break
                 return results
 
             with ThreadPoolExecutor(max_workers=min(THREADS, len(groups))) as pool:
