@@ -51,6 +51,11 @@ def test_manager_adds_an_endpoint_sends_a_test_event_and_sees_it_delivered(
             screenshot(page, "webhook-endpoint-1440.png")
             page.set_viewport_size({"width": 390, "height": 844})
             screenshot(page, "webhook-endpoint-390.png")
+            page.goto("/settings/webhooks/")
+            screenshot(page, "webhook-endpoints-390.png")
+            page.goto("/settings/notifications/")
+            expect(page.locator("input[name='order.held'][value='immediately']")).to_be_checked()
+            screenshot(page, "email-settings-390.png")
     finally:
         receiver.close()
     assert [payload["type"] for _h, payload in receiver.received] == ["webhook.test"]
