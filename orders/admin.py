@@ -3,24 +3,26 @@ transition buttons, which go through the same service as every other caller (row
 permission check, history)."""
 
 import csv
+import re
 from collections import defaultdict
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db import transaction
-from django.db.models import F
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.utils.html import format_html
 from django_fsm.admin import FSMAdminMixin
 
-from . import audit
-from .counts import add_counts
+from . import audit, staff
+from . import statuses as st
 from .forms import (
     TRACKING_CSV_HEADER,
     BulkHandOverForm,
     FailForm,
     HoldForm,
     InventoryLevelForm,
+    StockAdjustForm,
 )
 from .holds import order_stock_arrived
 from .models import (
@@ -131,48 +133,146 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ["sku", "name"]
 
 
+# --- saves that a service may refuse ---------------------------------------------------------
+
+
+class RefusalShown(forms.ModelForm):
+    """A form that shows a service's refusal of its save as its own error (see
+    RefusalsAsFormErrors): the message at the top, per-field messages at their fields."""
+
+    refused = None
+
+    def clean(self):
+        data = super().clean()
+        if self.refused is not None:
+            for name, message in (getattr(self.refused, "errors", None) or {}).items():
+                if name in self.fields:
+                    self.add_error(name, message)
+            raise forms.ValidationError(self.refused.message)
+        return data
+
+
+class RefusalsAsFormErrors:
+    """The change page saves through a service (save_model / save_related). When the service
+    refuses, the admin's transaction is rolled back and the same POST is shown again, with
+    the refusal as the form's error and what the person typed still in the fields."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ActionRefused as exc:
+            if request.method != "POST" or getattr(request, "_refused", None) is not None:
+                raise
+            # The service's own audit entry went with the rollback: keep the refusal.
+            self.record_refusal(request, exc)
+            request._refused = exc
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def record_refusal(self, request, exc):
+        """Write the audit entry of a refused save (after the admin's rollback)."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        refused = getattr(request, "_refused", None)
+        if refused is None:
+            return form
+        return type(form.__name__, (form,), {"refused": refused})
+
+
+# --- stock ---------------------------------------------------------------------------------
+
+
+class NewLevelForm(RefusalShown, InventoryLevelForm):
+    pass
+
+
+class AdjustForm(RefusalShown, StockAdjustForm):
+    pass
+
+
 @admin.register(InventoryLevel)
-class InventoryLevelAdmin(admin.ModelAdmin):
-    form = InventoryLevelForm
+class InventoryLevelAdmin(RefusalsAsFormErrors, admin.ModelAdmin):
+    """Stock levels. On hand changes by what arrives (received) or by a count, each applied
+    as a difference in orders.staff.stock_adjust; reservations follow the orders."""
+
     list_display = ["product", "center", "on_hand", "reserved", "available"]
     list_filter = ["center", "product__merchant"]
     list_select_related = ["product", "center"]
     raw_id_fields = ["product"]
     search_fields = ["product__sku", "product__name"]
-    readonly_fields = ["reserved", "available"]  # reservations follow the orders
+    actions = None  # a level with reservations must not disappear in a bulk delete
 
     @admin.display(description="available")
     def available(self, obj):
         return obj.available
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = AdjustForm if obj else NewLevelForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["center", "product", "on_hand"]
+        return [
+            "center",
+            "product",
+            "on_hand",
+            "reserved",
+            "available",
+            "received",
+            "counted",
+            "shown_on_hand",
+        ]
+
     def get_readonly_fields(self, request, obj=None):
         # Reservations are counted against this center and product: moving the row would
-        # move them too.
-        fixed = ["center", "product"] if obj else []
-        return [*fixed, *self.readonly_fields]
+        # move them too. On hand changes by received / counted only.
+        if obj is None:
+            return []
+        return ["center", "product", "on_hand", "reserved", "available"]
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is not None and not obj.reserved and super().has_delete_permission(request, obj)
+
+    def record_refusal(self, request, exc):
+        level = InventoryLevel.objects.filter(pk=request.resolver_match.kwargs.get("object_id"))
+        merchant = level.values_list("product__merchant_id", flat=True).first()
+        if audit.is_audited(request.user):
+            audit.record(
+                "stock_adjust",
+                by=request.user,
+                merchant=merchant,
+                outcome=audit.REFUSED,
+                reason=exc.message,
+            )
 
     def save_model(self, request, obj, form, change):
-        """Apply an on-hand edit as a difference in one conditional UPDATE, so a concurrent
-        reservation or hand-over is neither overwritten nor pushed below zero. Receiving
-        stock (more on hand, or a new level) re-reviews the orders held for it."""
+        """Through orders.staff: a new level, or the difference received / counted (never a
+        new total over what happened meanwhile). Receiving stock re-reviews the orders held
+        for it."""
         if not change:
-            super().save_model(request, obj, form, change)
+            obj.pk = staff.stock_level_add(
+                center=obj.center, product=obj.product, on_hand=obj.on_hand, by=request.user
+            ).pk
+            obj._state.adding = False
             delta = obj.on_hand
         else:
-            delta = obj.on_hand - form.initial["on_hand"]
-            if delta:
-                changed = InventoryLevel.objects.filter(
-                    pk=obj.pk, on_hand__gte=F("reserved") - delta
-                ).update(on_hand=F("on_hand") + delta)
-                if not changed:
-                    delta = 0
-                    self.message_user(
-                        request,
-                        "On hand was not changed: orders reserved stock meanwhile. Reload and "
-                        "try again.",
-                        level=messages.ERROR,
-                    )
-            obj.refresh_from_db()
+            data = form.cleaned_data
+            saved = staff.stock_adjust(
+                level=obj,
+                by=request.user,
+                delta=data["delta"],
+                shown_on_hand=data["shown_on_hand"],
+                what=data["what"],
+            )
+            obj.on_hand, obj.reserved = saved.on_hand, saved.reserved
+            delta = data["delta"]
+            self.message_user(
+                request,
+                f"{obj.product.sku} at {obj.center.code}: {data['what']}; on hand is now "
+                f"{saved.on_hand}.",
+                level=messages.SUCCESS,
+            )
         if delta > 0:
             retried = order_stock_arrived(product=obj.product)
             if retried:
@@ -255,6 +355,61 @@ def _label(name):
     return transition.custom.get("label") or name
 
 
+def _transitions():
+    """{name: Transition} of every status and payment transition on Order."""
+    found = {}
+    for name in dir(Order):
+        meta = getattr(getattr(Order, name, None), "_django_fsm", None)
+        if meta is not None:
+            found[name] = next(iter(meta.transitions.values()))
+    return found
+
+
+TRANSITIONS = _transitions()
+FSM_POST_PARAM = "_fsm_transition_to"  # the change page's transition buttons
+_NUMBER_NOT_IN_URL = re.compile(r"/|^\.{1,2}$")
+
+
+class OrderChangeForm(RefusalShown):
+    """The order's change page. `shown` carries what the page showed (orders.staff); on a
+    POST it becomes the form's initial data, so changed_data is what the person changed on
+    the page, not the difference to the order as it is by now."""
+
+    shown = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.snapshot = None
+        if self.is_bound:
+            token = self.data.get("shown", "")
+            self.snapshot = staff.read_shown(token)
+            if self.snapshot is not None:
+                values = staff.shown_values(self.snapshot)
+                self.initial.update({k: v for k, v in values.items() if k in self.fields})
+            self.initial["shown"] = token
+        elif self.instance.pk:
+            self.initial["shown"] = staff.shown_token(self.instance)
+
+    def clean_number(self):
+        number = self.cleaned_data["number"].strip()
+        if _NUMBER_NOT_IN_URL.search(number):
+            raise forms.ValidationError("An order number cannot contain '/' or be '.' or '..'.")
+        return number
+
+    def clean(self):
+        if self.is_bound and self.snapshot is None:
+            raise forms.ValidationError(
+                "This page does not say what it showed (it may be older than the last update "
+                "of the admin). Nothing was saved: open the order again and redo your change."
+            )
+        name = self.data.get(FSM_POST_PARAM)
+        if name and name not in TRANSITIONS:
+            raise forms.ValidationError(
+                f"'{name[:40]}' is not an action on orders. Nothing was saved."
+            )
+        return super().clean()
+
+
 class WorkQueueFilter(admin.SimpleListFilter):
     """What waits for staff, by next step. Combine with the center filter for one facility."""
 
@@ -269,6 +424,16 @@ class WorkQueueFilter(admin.SimpleListFilter):
         return queue.apply(queryset) if queue else queryset
 
 
+def _seen_statuses(post):
+    """{order id: status} a list or confirmation page showed (its seen-<id> inputs)."""
+    seen = {}
+    for key, value in post.items():
+        pk = key.removeprefix("seen-")
+        if key.startswith("seen-") and pk.isdigit() and value in st.STATE_BY_VALUE:
+            seen[int(pk)] = value
+    return seen
+
+
 def _bulk_action(name):
     def action(modeladmin, request, queryset):
         return modeladmin.bulk_transition(request, queryset, name)
@@ -279,8 +444,14 @@ def _bulk_action(name):
 
 
 @admin.register(Order)
-class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
+class OrderAdmin(RefusalsAsFormErrors, FSMAdminMixin, admin.ModelAdmin):
+    """Orders for staff. Edits on the change page go through orders.staff.order_staff_edit
+    (row lock, stale-page check, audit); statuses change only by transitions, which go
+    through orders.services.order_transition; the merchant of an order is fixed."""
+
+    form = OrderChangeForm
     fsm_fields = ["status", "payment_status"]
+    fsm_transition_form_template = "admin/orders/order/transition_form.html"
     list_display = [
         "number",
         "merchant",
@@ -309,6 +480,9 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["reimport_of"]
     date_hierarchy = None
     readonly_fields = [
+        # Which merchant sees the order, its products, lines, counts and stock: never moved
+        # (see docs/staff-edits.md).
+        "merchant",
         # Stock is reserved at this center for this flow's lines: fixed once accepted.
         "flow",
         "has_embroidery",
@@ -331,6 +505,7 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
                 "fields": [
                     "merchant",
                     "number",
+                    "shown",
                     "flow",
                     "has_embroidery",
                     "status",
@@ -387,24 +562,53 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_label(self, obj):
-        return obj.sub_status_label
+        # The status this list showed travels with a bulk action, which then refuses an
+        # order that moved on meanwhile instead of acting on what nobody saw.
+        return format_html(
+            '{}<input type="hidden" name="seen-{}" value="{}">',
+            obj.sub_status_label,
+            obj.pk,
+            obj.status,
+        )
 
     def get_fsm_block_label(self, fsm_field_name):
         return "Move order" if fsm_field_name == "status" else "Payment"
 
     def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
         """Route the transition buttons through the service (row lock, permission, history)
-        instead of the mixin's plain call-then-save."""
+        instead of the mixin's plain call-then-save. A button pressed on the change page
+        applies only if the order is still in the status that page showed."""
         try:
-            order_transition(order=obj, name=transition_name, by=request.user, params=kwargs)
+            order_transition(
+                order=obj,
+                name=transition_name,
+                by=request.user,
+                params=kwargs,
+                expected_status=getattr(request, "_shown_status", None),
+            )
         except ActionRefused as exc:
             self.message_user(request, exc.message, level=messages.ERROR)
             return False
-        label = self._get_fsm_transition_by_name(obj=obj, transition_name=transition_name)
+        label = TRANSITIONS[transition_name]
         self.message_user(
             request, f"{obj.number}: {self.get_fsm_label(label)} done.", level=messages.SUCCESS
         )
         return True
+
+    def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
+        if transition_name not in TRANSITIONS:
+            raise Http404(f"'{transition_name[:40]}' is not an action on orders.")
+        seen = request.POST.get("seen")
+        if seen in st.STATE_BY_VALUE:  # the status the transition's page showed
+            request._shown_status = seen
+        return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
+
+    def response_change(self, request, obj):
+        name = request.POST.get(FSM_POST_PARAM)
+        if name and name not in TRANSITIONS:  # the form refuses it first; kept as a net
+            self.message_user(request, f"'{name[:40]}' is not an action.", level=messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False  # orders are never hard-deleted; cancel or clean sweep them
@@ -412,42 +616,69 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # orders come in through imports, which start their history and review
 
-    def save_model(self, request, obj, form, change):
-        """Write only the fields staff changed on the form: the status fields, the stock
-        flag and everything a transition set meanwhile (a carrier event, a hand-over) are
-        left as they are in the database, never overwritten with what the page showed."""
-        # Status fields only ever change through transitions and Order.save(), which also
-        # keep the status counts; never through this plain UPDATE.
-        kept = {"status", "payment_status", "hold_reason"}
-        fields = [
-            f
-            for f in form.changed_data
-            if f in {x.name for x in Order._meta.fields} and f not in kept
-        ]
-        if not fields:
-            return
-        with transaction.atomic():
-            # Moving an order to another merchant moves its unit in the status counts too.
-            before = (
-                Order.objects.select_for_update()
-                .filter(pk=obj.pk)
-                .values_list("merchant_id", "status", "hold_reason")
-                .first()
+    def record_refusal(self, request, exc):
+        order = exc.order
+        if order is not None and audit.is_audited(request.user):
+            audit.record(
+                "admin_edit",
+                by=request.user,
+                merchant=order.merchant_id,
+                numbers=[order.number],
+                outcome=audit.REFUSED,
+                reason=exc.message,
             )
-            Order.objects.filter(pk=obj.pk).update(**{f: getattr(obj, f) for f in fields})
-            if before and "merchant" in fields and before[0] != obj.merchant_id:
-                moves = {before[0]: -1, obj.merchant_id: 1}
-                for merchant_id in sorted(moves):  # a fixed lock order, as in Order.save()
-                    add_counts(merchant_id, {before[1:]: moves[merchant_id]})
-            if audit.is_audited(request.user):
-                audit.record(
-                    "admin_edit",
-                    by=request.user,
-                    merchant=obj.merchant_id,
-                    numbers=[obj.number],
-                    outcome=audit.DONE,
-                    reason=f"changed {', '.join(fields)}",
-                )
+
+    def save_model(self, request, obj, form, change):
+        """Nothing here: the order and its lines are saved together in save_related, by one
+        service call under one row lock."""
+
+    def save_related(self, request, form, formsets, change):
+        """Save what the person changed on the page (fields and lines) through
+        orders.staff.order_staff_edit, which refuses a stale page (raised to
+        RefusalsAsFormErrors) and leaves what others changed meanwhile as it is."""
+        shown = form.snapshot
+        request._shown_status = shown["fields"]["status"]
+        for formset in formsets:  # what the change message reads; saving fills them in
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        changes = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in staff.EDITABLE and name in form.cleaned_data
+        }
+        lines = next((fs for fs in formsets if fs.prefix == "lines"), None)
+        page_lines_editable = shown["fields"]["status"] in staff.LINES_EDITABLE_IN and (
+            shown["fields"]["stock_reserved"] == "False"
+        )
+        lines_changed = page_lines_editable and staff.submitted_lines_differ(
+            request.POST, shown["lines"]
+        )
+        if not changes and not lines_changed:
+            return
+        _order, meanwhile = staff.order_staff_edit(
+            order=form.instance,
+            by=request.user,
+            shown=shown,
+            changes=changes,
+            lines_changed=lines_changed,
+            save_lines=lambda order: self._save_lines(request, lines, order),
+        )
+        if meanwhile:
+            self.message_user(
+                request,
+                f"Saved your change. Changed meanwhile by others and kept as it is now: "
+                f"{staff.describe(meanwhile)}.",
+                level=messages.WARNING,
+            )
+
+    def _save_lines(self, request, formset, order):
+        # A formset built while the lines were fixed has no fields: it would save nothing.
+        if formset is None or "quantity" not in formset.form.base_fields or not formset.is_valid():
+            raise ActionRefused(
+                "The lines can no longer be changed here (stock was reserved or fulfillment "
+                "started meanwhile). Nothing was saved."
+            )
+        formset.instance = order
+        self.save_formset(request, formset.form, formset, change=True)
 
     # -- bulk transitions -------------------------------------------------------------------
 
@@ -456,6 +687,9 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         per order, and report per order what happened. Transitions that need input first
         show an intermediate page that asks once for the batch."""
         orders = list(queryset.select_related("merchant", "center").order_by("number", "id"))
+        seen = _seen_statuses(request.POST)
+        for order in orders:  # what the list showed; an order that moved on is refused
+            order.seen_status = seen.get(order.pk, order.status)
         form_class = BULK_FORMS.get(name)
         if form_class is None:
             return self._apply_bulk(request, orders, name, lambda order: {})
@@ -533,7 +767,13 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
                 refused[params].append(order.number)
                 continue
             try:
-                order_transition(order=order, name=name, by=request.user, params=params)
+                order_transition(
+                    order=order,
+                    name=name,
+                    by=request.user,
+                    params=params,
+                    expected_status=order.seen_status,
+                )
             except ActionRefused as exc:
                 reason = exc.message.removeprefix(f"Order {order.number}: ").rstrip(".")
                 refused[reason].append(order.number)
@@ -725,8 +965,3 @@ class AuditEntryAdmin(RecordAdmin):
         "ip",
     ]
     date_hierarchy = "created_at"
-
-
-admin.site.site_header = "Fulfillment operations"
-admin.site.site_title = "Fulfillment operations"
-admin.site.index_title = "Operations"

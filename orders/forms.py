@@ -162,28 +162,62 @@ def _rows(text):
 
 
 class InventoryLevelForm(forms.ModelForm):
-    """Staff type a new on-hand count; it is applied as the difference to what the page
-    showed (see InventoryLevelAdmin.save_model) and may not go below what is reserved."""
+    """A new stock level: which product at which facility, and how many are on hand."""
 
     class Meta:
         model = InventoryLevel
         fields = ["center", "product", "on_hand"]
-        help_texts = {
-            "on_hand": "Type the new count. The difference to what this page showed is added "
-            "to the current count, so parcels shipped meanwhile are not lost. It cannot go "
-            "below what open orders have reserved."
-        }
+
+
+class StockAdjustForm(forms.ModelForm):
+    """Receive or count stock on a level's page. Either is applied as a difference to the
+    on-hand count as it is when saved (orders.staff.stock_adjust): received adds its number;
+    a count adds (count - what this page showed), so units shipped or received meanwhile are
+    neither lost nor counted twice."""
+
+    shown_on_hand = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    received = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=1_000_000,
+        help_text="Units that arrived: added to on hand.",
+    )
+    counted = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=10_000_000,
+        label="Counted on the shelf",
+        help_text="What you counted: on hand is adjusted by the difference to what this page "
+        "showed.",
+    )
+
+    class Meta:
+        model = InventoryLevel
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["shown_on_hand"] = self.instance.on_hand
 
     def clean(self):
         data = super().clean()
-        on_hand = data.get("on_hand")
-        if self.instance.pk and on_hand is not None:
-            current = InventoryLevel.objects.get(pk=self.instance.pk)
-            new = current.on_hand + on_hand - self.initial["on_hand"]
-            if new < current.reserved:
-                self.add_error(
-                    "on_hand",
-                    f"Open orders have {current.reserved} reserved here: on hand cannot go "
-                    f"below that (it would be {new}).",
-                )
+        received, counted = data.get("received"), data.get("counted")
+        shown = data.get("shown_on_hand")
+        if "shown_on_hand" in self.errors:
+            self.errors.pop("shown_on_hand")
+            raise forms.ValidationError(
+                "This page does not say what it showed; reload it and enter the numbers again."
+            )
+        if received is not None and counted is not None:
+            raise forms.ValidationError("Enter either what was received or what you counted.")
+        if received is None and counted is None:
+            if "received" in self.errors or "counted" in self.errors:
+                return data
+            raise forms.ValidationError("Enter what was received or what you counted.")
+        if received is not None:
+            data["delta"], data["what"] = received, f"received {received}"
+        else:
+            delta = counted - shown
+            data["delta"], data["what"] = delta, f"counted {counted}: adjust by {delta:+d}"
         return data

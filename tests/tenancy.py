@@ -10,6 +10,7 @@ whoever adds it to teach the walker here (ARGUMENTS).
 """
 
 import json
+import re
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
@@ -42,7 +43,8 @@ from orders.tracking import signed_headers
 # Route prefixes the walker does not visit, and why. Everything else is walked.
 SKIPPED = {
     "admin/": "the provider's staff site: no merchant user may enter it (is_staff), and its "
-    "permissions are Django admin's own, tested in tests/test_admin.py",
+    "permissions are Django admin's own, tested in tests/test_admin.py; walk_admin() walks "
+    "it as staff instead, for 500s",
     "accounts/login/": "the sign-in page: public by design and shows no merchant data",
     "accounts/logout/": "signing out: public by design and shows no merchant data",
     "static/": "static files: public by design, no merchant data",
@@ -533,3 +535,175 @@ def walk(victim, attacker, only=None):
         getattr(state, route.kind)(route, urls, targeted)
     state.import_a_number()
     return state.problems, walked, state.requests
+
+
+# --- the admin, walked as staff ------------------------------------------------------------------
+# Merchants never enter the admin; staff do, with every URL and filter in reach. walk_admin()
+# requests every admin URL pattern as a staff user (objects of every registered model,
+# every transition name and unknown ones, odd filters and junk POSTs) and reports each 500.
+
+
+def _admin_model(route):
+    """The model whose ModelAdmin a route belongs to (by its URL name), or None."""
+    from django.contrib import admin
+
+    for model in admin.site._registry:
+        prefix = f"{model._meta.app_label}_{model._meta.model_name}_"
+        if route.name.startswith(prefix):
+            return model
+    return None
+
+
+def _object_ids(route, victim):
+    model = _admin_model(route)
+    if model is Order:
+        ids = [o.pk for o in victim.orders]
+    elif model is not None:
+        ids = list(model._default_manager.order_by("pk").values_list("pk", flat=True)[:2])
+    else:
+        ids = []
+    return [*ids, 999999999, "not-a-number"]
+
+
+def _transition_names(route, victim):
+    from orders.admin import TRANSITIONS
+
+    return [*sorted(TRANSITIONS), "bogus", "save", "delete", "__class__"]
+
+
+def _app_labels(route, victim):
+    from django.contrib import admin
+
+    return sorted({m._meta.app_label for m in admin.site._registry})
+
+
+def _content_types(route, victim):
+    from django.contrib.contenttypes.models import ContentType
+
+    return [ContentType.objects.get_for_model(Order).pk, 999999]
+
+
+# Values for admin URL arguments, by argument name. A new admin URL with an argument missing
+# here is reported by walk_admin().
+ADMIN_ARGUMENTS = {
+    "object_id": _object_ids,
+    "id": _object_ids,  # auth's password change page names its user so
+    "transition_name": _transition_names,
+    "app_label": _app_labels,
+    "content_type_id": _content_types,
+    # The admin's catch-all pattern (an unknown admin path answers 404).
+    "url": lambda route, victim: ["bogus/", "orders/nothing/", "orders/order/x/y/z/"],
+}
+# Query strings for changelists: filters with values a column cannot hold, unknown values,
+# sorting and paging out of range.
+ADMIN_QUERIES = [
+    "status__exact=%00",
+    "flow__exact=%00",
+    "payment_status__exact=%00",
+    "hold_reason__exact=%00",
+    "q=%00",
+    "q=a%00b&status__exact=picked",
+    "queue=%00",
+    "queue=bogus",
+    "status__exact=bogus",
+    "center__id__exact=abc",
+    "merchant__id__exact=99999999999999999999",
+    "o=99.-42",
+    "p=999",
+    "p=-1",
+    "e=1",
+    "_to_field=bogus",
+    "all=&q=%25%5F%5C",
+    "created_at__gte=not-a-date",
+]
+ADMIN_POSTS = [
+    {
+        "_save": "Save",
+        "shown": "junk",
+        "number": "\x00",
+        "customer_email": "not-an-email",
+        "total": "1e999",
+        "ship_by_0": "2026-02-30",
+        "_fsm_transition_to": "bogus",
+        "action": "bogus",
+        "_selected_action": ["1", "x"],
+        "received": "-5",
+        "counted": "abc",
+        "shown_on_hand": "x",
+        "lines-TOTAL_FORMS": "x",
+        "amount": "NaN",
+        "reason": "\x00",
+        "tracking_lines": "A,B\nA,B",
+    },
+    {"_fsm_transition_to": "__class__", "action": "bulk_hand_over", "apply": "1"},
+]
+
+
+def admin_routes():
+    """Every URL pattern under admin/ (the walk of merchants skips them)."""
+    return [
+        Route(route, pattern.name or route, "admin", pattern, namespace)
+        for route, pattern, namespace in all_routes()
+        if route.lstrip("^").startswith("admin/")
+    ]
+
+
+def build_admin_urls(route, victim):
+    arguments = url_arguments(route)
+    choices = {}
+    for name in arguments:
+        if name not in ADMIN_ARGUMENTS:
+            raise LookupError(
+                f"{route.route}: the admin walker cannot build a value for <{name}>; teach "
+                "tests/tenancy.py ADMIN_ARGUMENTS what it names."
+            )
+        choices[name] = ADMIN_ARGUMENTS[name](route, victim)
+    combos = [{}]
+    for name, values in choices.items():
+        combos = [{**c, name: v} for c in combos for v in values]
+    if not route.pattern.name:  # the admin's own redirects and catch-all are unnamed
+        return [_fill(route.route, c) for c in combos]
+    view_name = f"{route.namespace}:{route.pattern.name}" if route.namespace else route.pattern.name
+    return [reverse(view_name, kwargs=c) for c in combos]
+
+
+def _fill(route, kwargs):
+    """A URL from an unnamed pattern's text: arguments filled in, regex anchors dropped."""
+    url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: quote(str(kwargs[m[1]])), route)
+    url = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: quote(str(kwargs[m[1]])), url)
+    return "/" + url.replace("^", "").replace("$", "")
+
+
+def walk_admin(victim, staff_user, only=None):
+    """Request every admin URL as staff: GET (changelists also with ADMIN_QUERIES) and POST
+    junk (delete pages with an empty POST, which only asks again). Returns (problems,
+    routes walked, requests sent); a problem is a 500 or an argument the walker cannot
+    fill."""
+    client = Client(raise_request_exception=False)
+    client.force_login(staff_user)
+    problems, requests = [], 0
+    walked = [r for r in admin_routes() if only is None or r.name in only]
+    # Signing out last, so the walk keeps its session.
+    walked.sort(key=lambda r: r.name == "logout")
+    for route in walked:
+        try:
+            urls = build_admin_urls(route, victim)
+        except LookupError as exc:
+            problems.append(str(exc))
+            continue
+        for url in urls:
+            attempts = [("get", url, None)]
+            if route.name.endswith("_changelist"):
+                attempts += [("get", f"{url}?{query}", None) for query in ADMIN_QUERIES]
+            if route.name.endswith("_delete") or route.name == "logout":
+                attempts.append(("post", url, {}))
+            else:
+                attempts += [("post", url, data) for data in ADMIN_POSTS]
+            for method, target, data in attempts:
+                requests += 1
+                response = getattr(client, method)(target, data=data)
+                if response.status_code >= 500:
+                    problems.append(
+                        f"staff {method.upper()} {target}: server error {response.status_code}"
+                    )
+    return problems, walked, requests

@@ -1074,3 +1074,124 @@ def test_hand_over_refuses_values_its_columns_cannot_hold(make_order, drive, sta
     fresh = Order.objects.get(pk=order.pk)
     assert (fresh.status, fresh.tracking_number) == ("labeled", "")
     assert not StatusChange.objects.filter(order=order, transition="hand_over").exists()
+
+
+# --- the admin, as staff -------------------------------------------------------------------------
+
+ADMIN_FILTER_KEYS = [
+    "status__exact",
+    "flow__exact",
+    "payment_status__exact",
+    "hold_reason__exact",
+    "merchant__id__exact",
+    "center__id__exact",
+    "queue",
+    "q",
+    "o",
+    "p",
+    "all",
+]
+admin_pairs = st.lists(
+    st.tuples(st.one_of(st.sampled_from(ADMIN_FILTER_KEYS), st.text(max_size=10)), nasty_text),
+    max_size=5,
+)
+
+
+def _form_text(value):
+    """What a browser can post: text as UTF-8 (no lone surrogates)."""
+    return value.encode("utf-8", "replace").decode()
+
+
+@pytest.fixture
+def staff_pages(client, staff, make_order, drive):
+    """A staff client and the real change forms of an order in review and a labelled one."""
+    from .admin_pages import form_of
+
+    client.force_login(staff)
+    pages = []
+    for order in (make_order(number="ADM-1"), drive(make_order(number="ADM-2"), "labeled")):
+        url = f"/admin/orders/order/{order.pk}/change/"
+        pages.append((url, form_of(client.get(url), "order_form")))
+    return client, pages
+
+
+@FUZZ
+@given(pair_list=admin_pairs, raw=st.lists(raw_fragments, max_size=2))
+def test_fuzz_admin_order_list_query_strings(staff_pages, pair_list, raw):
+    client, _pages = staff_pages
+    with isolated():
+        response = client.get(f"/admin/orders/order/?{_query(pair_list, raw)}", follow=True)
+        assert response.status_code < 500
+
+
+@FUZZ
+@given(
+    changes=st.dictionaries(
+        st.sampled_from(
+            [
+                "number",
+                "customer_email",
+                "customer_phone",
+                "address1",
+                "country",
+                "carrier",
+                "tracking_number",
+                "ship_by_0",
+                "ship_by_1",
+                "total",
+                "currency",
+                "shown",
+                "lines-TOTAL_FORMS",
+                "lines-0-quantity",
+                "lines-0-unit_price",
+                "lines-0-product",
+                "lines-0-id",
+                "lines-1-sku",
+                "_fsm_transition_to",
+            ]
+        ),
+        st.one_of(
+            nasty_text,
+            st.sampled_from(["hold", "start_pick", "hand_over", "bogus", "ADM-2", "1", "-1"]),
+        ),
+        max_size=5,
+    ),
+    pick=st.integers(0, 1),
+)
+def test_fuzz_admin_order_change_form_takes_any_post_without_a_500(staff_pages, changes, pick):
+    client, pages = staff_pages
+    url, page = pages[pick]
+    data = {**page, **{k: _form_text(v) for k, v in changes.items()}}
+    with isolated():
+        before = Order.objects.count()
+        response = client.post(url, data)
+        assert response.status_code < 500, (changes, response.status_code)
+        assert_whole_orders()
+        numbers = list(Order.objects.values_list("number", flat=True).order_by("number"))
+        assert len(set(numbers)) == len(numbers) == before  # never two live "ADM-2"
+
+
+@FUZZ
+@given(
+    values=st.dictionaries(
+        st.sampled_from(["received", "counted", "shown_on_hand", "on_hand", "center"]),
+        st.one_of(nasty_text, st.integers(-(10**12), 10**12).map(str)),
+        max_size=4,
+    )
+)
+def test_fuzz_admin_stock_form_never_500_nor_below_reserved(
+    client, staff, make_order, drive, centers, products, values
+):
+    from orders.models import InventoryLevel
+
+    client.force_login(staff)
+    level = InventoryLevel.objects.get(center=centers[0], product=products["stock"])
+    with isolated():
+        drive(make_order(quantity=7), "processing")
+        response = client.post(
+            f"/admin/orders/inventorylevel/{level.pk}/change/",
+            {k: _form_text(v) for k, v in values.items()},
+        )
+        assert response.status_code < 500, (values, response.status_code)
+        level = InventoryLevel.objects.get(pk=level.pk)
+        assert 0 <= level.reserved <= level.on_hand

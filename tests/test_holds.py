@@ -65,7 +65,7 @@ def test_receiving_stock_in_the_admin_re_reviews(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("admin:orders_inventorylevel_change", args=[stock.pk]),
-            {"center": centers[0].pk, "product": products["stock"].pk, "on_hand": 5},
+            {"shown_on_hand": stock.on_hand, "received": 5},
             follow=True,
         )
     assert response.status_code == 200
@@ -84,7 +84,7 @@ def test_lowering_stock_in_the_admin_re_reviews_nothing(
     stock = level(products, centers[0])
     client.post(
         reverse("admin:orders_inventorylevel_change", args=[stock.pk]),
-        {"center": centers[0].pk, "product": products["stock"].pk, "on_hand": 4},
+        {"shown_on_hand": 5, "counted": 4},
     )
     assert fresh(held).status == "action_required"
     assert not StatusChange.objects.filter(order=held, transition="retry").exists()

@@ -8,6 +8,7 @@ from django.contrib.messages import get_messages
 
 from orders.models import Order, StatusChange
 from orders.services import ActionRefused, order_transition
+from orders.staff import shown_token
 
 
 def _fresh(order):
@@ -287,4 +288,6 @@ def _change_form(order):
         data[name] = "" if value is None else str(value)
     for prefix in ["lines", "history", "tracking_events", "address_changes"]:
         data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+    # What the page showed (orders.staff): here, the order as passed in.
+    data["shown"] = shown_token(order)
     return data

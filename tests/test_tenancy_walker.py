@@ -242,3 +242,41 @@ def test_walker_fails_on_a_url_it_cannot_build(victim, attacker, settings):
     assert any(
         "widgets/<int:widget_id>/: the tenancy walker cannot build a value" in p for p in problems
     ), problems
+
+
+# --- the admin, walked as staff ------------------------------------------------------------------
+
+
+def test_every_admin_url_answers_staff_without_a_500(victim, staff, products):
+    problems, walked, sent = tenancy.walk_admin(victim, staff)
+    assert problems == []
+    names = {route.name for route in walked}
+    for expected in [
+        "orders_order_changelist",
+        "orders_order_change",
+        "orders_order_transition",
+        "orders_inventorylevel_change",
+        "auth_user_changelist",
+        "app_list",
+        "view_on_site",
+    ]:
+        assert expected in names
+    assert sent > 500
+    print(f"admin walker: {len(walked)} URL patterns, {sent} requests as staff, no 500")
+
+
+def test_admin_walker_reports_a_500(victim, staff, monkeypatch):
+    from orders.admin import OrderAdmin
+
+    def broken(self, request, *args, **kwargs):
+        raise RuntimeError("planted")
+
+    monkeypatch.setattr(OrderAdmin, "get_object", broken)
+    problems, _walked, _sent = tenancy.walk_admin(victim, staff, only={"orders_order_history"})
+    assert any("/history/: server error 500" in p for p in problems), problems
+
+
+def test_admin_walker_fails_on_an_admin_url_it_cannot_build(victim, staff, monkeypatch):
+    monkeypatch.delitem(tenancy.ADMIN_ARGUMENTS, "transition_name")
+    problems, _walked, _sent = tenancy.walk_admin(victim, staff, only={"orders_order_transition"})
+    assert any("cannot build a value for <transition_name>" in p for p in problems), problems
