@@ -14,10 +14,13 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from orders import audit
+from orders.holds import order_complete_personalization
 from orders.importing import import_orders, parse_api_order
 from orders.models import Order
 from orders.services import ActionRefused, order_submit
 from orders.tokens import token_authenticate
+
+from . import api_files
 
 log = logging.getLogger("dashboard.api")
 
@@ -84,6 +87,9 @@ def order_json(order):
             "carrier": order.carrier or None,
             "service": order.service or None,
             "tracking_number": order.tracking_number or None,
+            "estimated_delivery": (
+                order.estimated_delivery.isoformat() if order.estimated_delivery else None
+            ),
             "events": [
                 {
                     "code": e.code,
@@ -128,6 +134,8 @@ def orders(request):
     refused = _only(request, "POST")
     if refused:
         return refused
+    if api_files.wants_file(request):  # a CSV file as is (dashboard/api_files.py)
+        return api_files.import_file(request)
     try:
         data = json.loads(request.body or b"null")
     except RequestDataTooBig:
@@ -142,7 +150,10 @@ def orders(request):
     if len(items) > MAX_ORDERS_PER_REQUEST:
         return _error(400, f"At most {MAX_ORDERS_PER_REQUEST} orders per request.")
     token = request.api_token
-    inputs = [parse_api_order(item, index) for index, item in enumerate(items, start=1)]
+    inputs = [
+        parse_api_order(item, index, prices_required=True)
+        for index, item in enumerate(items, start=1)
+    ]
     outcomes = import_orders(merchant=token.merchant, inputs=inputs, by=audit.api_actor(token))
     results = []
     for order_input in inputs:
@@ -212,3 +223,38 @@ def order_submit_view(request, number):
         return _error(409, exc.message)
     log.info("api submit merchant=%s token=%s number=%s", token.merchant.slug, token.name, number)
     return JsonResponse(order_json(_load(token.merchant, number)), status=200)
+
+
+@csrf_exempt
+@_authenticated
+def order_personalization_complete_view(request, number):
+    """POST: the buyer finished personalising an order of the token's merchant held for
+    pending personalization; it goes back to review (orders/holds.py)."""
+    refused = _only(request, "POST")
+    if refused:
+        return refused
+    token = request.api_token
+    order = Order.objects.for_merchant(token.merchant).visible().filter(number=number).first()
+    if order is None:
+        return _error(404, f"No order {number}.")
+    try:
+        order_complete_personalization(order=order, by=audit.api_actor(token))
+    except ActionRefused as exc:
+        return _error(409, exc.message)
+    log.info(
+        "api personalization complete merchant=%s token=%s number=%s",
+        token.merchant.slug,
+        token.name,
+        number,
+    )
+    return JsonResponse(order_json(_load(token.merchant, number)), status=200)
+
+
+@csrf_exempt
+@_authenticated
+def import_detail(request, pk):
+    """GET an import of the token's merchant with its report (dashboard/api_files.py)."""
+    refused = _only(request, "GET")
+    if refused:
+        return refused
+    return api_files.import_detail(request, pk)

@@ -559,6 +559,18 @@ class OrderFilter(django_filters.FilterSet):
         self.qs  # noqa: B018 - runs filter_queryset
         return self.unsearched.filter(number=number).exists()
 
+    def jump_number(self, number):
+        """The order of this (filtered) list that the search text names, to jump to: the
+        number spelled exactly so, else the only one spelled in another case ("ab-1001"
+        for AB-1001); None when there is none or the case leaves it open. One query."""
+        self.qs  # noqa: B018 - runs filter_queryset
+        found = list(
+            self.unsearched.filter(same_text("number", number)).values_list("number", flat=True)[:3]
+        )
+        if number in found:
+            return number
+        return found[0] if len(found) == 1 else None
+
     def active(self):
         """[(param names to drop, "Words", value)] for each filter in use, so the page can say
         what it shows and offer to remove each one."""

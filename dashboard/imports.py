@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from orders.formats import MappingNeeded, identify, park_for_mapping
 from orders.importing import (
     COLUMN_HELP,
     COLUMNS,
@@ -56,14 +57,29 @@ def upload(request):
         upload_file = form.cleaned_data["file"]
         try:
             text = decode_upload(upload_file.read())
+            kind, mapping = identify(merchant, text)
             batch = create_batch(
+                merchant=merchant,
+                content=text,
+                by=request.user,
+                filename=upload_file.name,
+                kind=kind,
+                mapping=mapping,
+            )
+        except MappingNeeded:
+            # Not our columns nor a known export: the merchant maps them once (mappings.py).
+            batch = park_for_mapping(
                 merchant=merchant, content=text, by=request.user, filename=upload_file.name
             )
+            return redirect("import_mapping", pk=batch.pk)
         except ImportFileError as exc:
             form.add_error("file", exc.message)
         else:
             enqueue_batch(batch)
-            messages.success(request, f"{upload_file.name}: {batch.total_rows} rows received.")
+            messages.success(
+                request,
+                f"{upload_file.name}: {batch.total_rows} rows received, {batch.read_as}.",
+            )
             return redirect("import_batch", pk=batch.pk)
     batches = ImportBatch.objects.filter(merchant=merchant).select_related("created_by")[:20]
     return render(

@@ -10,7 +10,9 @@ from orders.models import ADDRESS_FIELDS, Order
 class UploadForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text=f"UTF-8 CSV in the template's columns, at most {MAX_BYTES // (1024 * 1024)} MB.",
+        help_text="UTF-8 CSV: the template's columns, a Shopify orders export as it is, or "
+        "another store's export (you map its columns once). "
+        f"At most {MAX_BYTES // (1024 * 1024)} MB.",
     )
 
     def clean_file(self):

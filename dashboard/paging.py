@@ -17,6 +17,8 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Q
 
+from orders.text import unstorable
+
 NEXT, PREV = "n", "p"
 
 
@@ -49,20 +51,31 @@ def _encode_value(value):
     return value
 
 
+# What a bigint column holds; a larger id cannot be compared with one on every database.
+_INT_RANGE = range(-(2**63), 2**63)
+# Cursor positions are row counts; past this a cursor was edited.
+_MAX_POSITION = 10**12
+
+
 def _decode_value(value, kind):
+    """A cursor value back to what the database compares with; ValueError when the
+    database could not take it (so the cursor is unreadable and the list starts at page one
+    instead of answering 500)."""
     if kind == "datetime":
         if not isinstance(value, dict) or not isinstance(value.get("t"), str):
             raise ValueError("not a time")
         parsed = datetime.datetime.fromisoformat(value["t"])
         if parsed.tzinfo is None:
             raise ValueError("naive time")
-        return parsed
+        # In UTC: PostgreSQL refuses offsets beyond 15:59, and 0001-01-01 at +01:00 is
+        # before the first representable moment (OverflowError, caught by the caller).
+        return parsed.astimezone(datetime.UTC)
     if kind == "int":
-        if not isinstance(value, int) or isinstance(value, bool):
+        if not isinstance(value, int) or isinstance(value, bool) or value not in _INT_RANGE:
             raise ValueError("not a number")
         return value
-    if not isinstance(value, str):
-        raise ValueError("not text")
+    if not isinstance(value, str) or unstorable(value):
+        raise ValueError("not text")  # NUL or a lone surrogate: no database takes it
     return value
 
 
@@ -88,7 +101,9 @@ def decode_cursor(cursor, sort, kinds):
         position = data.get("p")
         if direction not in (NEXT, PREV) or not isinstance(values, list):
             return None
-        if len(values) != len(kinds) or not isinstance(position, int) or position < 1:
+        if len(values) != len(kinds) or not isinstance(position, int):
+            return None
+        if isinstance(position, bool) or not 1 <= position <= _MAX_POSITION:
             return None
         return (
             direction,

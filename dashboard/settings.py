@@ -194,6 +194,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Fulfillment <notifications@examp
 
 # Carrier webhook shared secret (HMAC-SHA256); empty refuses every webhook call.
 TRACKING_WEBHOOK_SECRET = env("TRACKING_WEBHOOK_SECRET", "dev-webhook-secret" if DEBUG else "")
+# Tracking aggregators' webhook secrets (docs/importing.md); empty refuses that source's calls.
+EASYPOST_WEBHOOK_SECRET = env("EASYPOST_WEBHOOK_SECRET", "dev-easypost-secret" if DEBUG else "")
+AFTERSHIP_WEBHOOK_SECRET = env("AFTERSHIP_WEBHOOK_SECRET", "dev-aftership-secret" if DEBUG else "")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

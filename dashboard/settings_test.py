@@ -5,6 +5,8 @@ import os
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("TRACKING_WEBHOOK_SECRET", "test-webhook-secret")
+os.environ.setdefault("EASYPOST_WEBHOOK_SECRET", "test-easypost-secret")
+os.environ.setdefault("AFTERSHIP_WEBHOOK_SECRET", "test-aftership-secret")
 
 from .settings import *  # noqa: E402,F403
 

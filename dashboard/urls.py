@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path, register_converter
 
-from . import api, imports, notify_views, views, webhooks
+from . import api, imports, mappings, notify_views, tracking_sources, views, webhooks
 from .converters import OrderNumberConverter
 
 register_converter(OrderNumberConverter, "number")
@@ -41,8 +41,17 @@ urlpatterns = [
         {"action": "retry"},
         name="order_retry",
     ),
+    path(
+        "orders/<number:number>/personalization-complete/",
+        views.order_action,
+        {"action": "complete_personalization"},
+        name="order_complete_personalization",
+    ),
     # Carrier tracking updates (signed; see README "Operations, tracking and payments").
     path("webhooks/tracking/", webhooks.tracking_webhook, name="tracking_webhook"),
+    # Tracking aggregators, each with its own signature scheme (docs/importing.md).
+    path("webhooks/easypost/", tracking_sources.easypost_webhook, name="easypost_webhook"),
+    path("webhooks/aftership/", tracking_sources.aftership_webhook, name="aftership_webhook"),
 ]
 
 # --- order intake: CSV imports, new order by hand, JSON API (issue 4) ---
@@ -50,10 +59,21 @@ urlpatterns += [
     path("imports/", imports.upload, name="imports"),
     path("imports/template.csv", imports.template_csv, name="import_template"),
     path("imports/<int:pk>/", imports.batch_detail, name="import_batch"),
+    path("imports/<int:pk>/mapping/", mappings.mapping_step, name="import_mapping"),
+    path("imports/mappings/", mappings.mapping_list, name="import_mappings"),
+    path(
+        "imports/mappings/<int:pk>/forget/", mappings.mapping_forget, name="import_mapping_forget"
+    ),
+    path("api/v1/imports/<int:pk>", api.import_detail, name="api_import"),
     path("new-order/", imports.new_order, name="new_order"),
     path("drafts/<number:number>/submit/", imports.submit_draft, name="submit_draft"),
     re_path(r"^api/v1/orders/?$", api.orders, name="api_orders"),
     path("api/v1/orders/<number:number>/submit", api.order_submit_view, name="api_order_submit"),
+    path(
+        "api/v1/orders/<number:number>/personalization-complete",
+        api.order_personalization_complete_view,
+        name="api_order_personalization_complete",
+    ),
     path("api/v1/orders/<number:number>", api.order_detail, name="api_order"),
 ]
 # --- end of order intake ---

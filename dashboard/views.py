@@ -27,6 +27,7 @@ from orders import audit
 from orders import statuses as st
 from orders.carriers import tracking_page, tracking_url
 from orders.counts import status_counts
+from orders.holds import order_complete_personalization, personalization_refusal
 from orders.models import LATE_CANDIDATES, STUCK_AFTER, AddressChange
 from orders.services import (
     ActionRefused,
@@ -79,6 +80,23 @@ ACTIONS = {
         "done": "sent back to review",
         "danger": False,
     },
+    # Not a transition of its own: it completes the lines, then retries (orders/holds.py).
+    "complete_personalization": {
+        "label": "Mark personalization complete",
+        "verb": "Mark personalization complete for",
+        "service": order_complete_personalization,
+        "consequence": "Do this once the buyer has finished personalising. Every item's "
+        "personalization is marked complete and the order goes back to Import Review.",
+        "done": "is marked as personalized and went back to review",
+        "danger": False,
+        "refusal": lambda order, _name, user: personalization_refusal(order, user),
+    },
+}
+URL_NAMES = {
+    "cancel": "order_cancel",
+    "clean_sweep": "order_clean_sweep",
+    "retry": "order_retry",
+    "complete_personalization": "order_complete_personalization",
 }
 # Missing buttons for these are explained in one line on the order page.
 EXPLAINED = ["cancel", "clean_sweep"]
@@ -230,7 +248,8 @@ def order_list(request):
         return home(request)
     filterset = _filterset(request, merchant)
     number = filterset.exact_number()
-    if number and filterset.has_number(number):
+    number = number and filterset.jump_number(number)  # "ab-1001" finds AB-1001 too
+    if number:
         url = reverse("order_detail", args=[number])
         if request.htmx:
             return HttpResponseClientRedirect(url)
@@ -454,7 +473,9 @@ def _export_rows(queryset, now):
                 number,
                 _iso_utc(created),
                 group_label.get(status, status),
-                state_label.get(status, status),
+                # The sub-status the dashboard shows (Order.sub_status_label): on hold, why.
+                (status == "action_required" and hold_label.get(hold))
+                or state_label.get(status, status),
                 hold_label.get(hold, ""),
                 payment_label.get(payment, payment),
                 flow_label.get(flow, flow),
@@ -569,8 +590,16 @@ def _order_context(request, order):
     merchant = order.merchant
     available = {t.name for t in order.get_available_user_status_transitions(request.user)}
     manager = access.is_manager(request, merchant)
+    if manager and personalization_refusal(order, request.user) is None:
+        # A plain retry would only be held again while the items are not complete.
+        available = (available - {"retry"}) | {"complete_personalization"}
     buttons = [
-        {"name": name, "label": info["label"], "danger": info["danger"]}
+        {
+            "name": name,
+            "label": info["label"],
+            "danger": info["danger"],
+            "url": reverse(URL_NAMES[name], args=[order.number]),
+        }
         for name, info in ACTIONS.items()
         if name in available
     ]
@@ -639,7 +668,7 @@ def order_action(request, number, action):
     detail = reverse("order_detail", args=[order.number])
     if request.method == "GET":
         seen = request.GET.get("seen") or order.status
-        why = refusal_reason(order, action, request.user)
+        why = info.get("refusal", refusal_reason)(order, action, request.user)
         if seen != order.status:
             why = f"the order changed meanwhile: it is now {order.state.label}"
         context = {"order": order, "action": action, "info": info, "why": why, "seen": seen}

@@ -25,6 +25,7 @@ from .forms import (
     StockAdjustForm,
 )
 from .holds import order_stock_arrived
+from .matching import mapping_for, mappings_by_option
 from .models import (
     AddressChange,
     ApiToken,
@@ -698,7 +699,7 @@ class OrderAdmin(RefusalsAsFormErrors, FSMAdminMixin, admin.ModelAdmin):
             extra = {"orders": orders}
             mapped = self._mappings(orders)
             for order in orders:  # what a blank carrier field will use, shown on the page
-                mapping = mapped.get((order.merchant_id, order.ship_option))
+                mapping = mapping_for(mapped, order.merchant_id, order.ship_option)
                 order.default_carrier = order.carrier or (mapping.carrier if mapping else "")
         if "apply" in request.POST or "download_csv" in request.POST:
             if "download_csv" in request.POST:
@@ -738,7 +739,7 @@ class OrderAdmin(RefusalsAsFormErrors, FSMAdminMixin, admin.ModelAdmin):
             line = plan.get(order.pk)
             if line is None:
                 return "no tracking number given"
-            mapping = mapped.get((order.merchant_id, order.ship_option))
+            mapping = mapping_for(mapped, order.merchant_id, order.ship_option)
             carrier = (
                 line["carrier"]
                 or data["carrier"]
@@ -797,13 +798,8 @@ class OrderAdmin(RefusalsAsFormErrors, FSMAdminMixin, admin.ModelAdmin):
 
     @staticmethod
     def _mappings(orders):
-        """{(merchant id, store option): ShipOptionMapping} for these orders, in one query."""
-        return {
-            (m.merchant_id, m.store_option): m
-            for m in ShipOptionMapping.objects.filter(
-                merchant_id__in={o.merchant_id for o in orders}
-            )
-        }
+        """The ship-option mappings of these orders' merchants (orders/matching.py)."""
+        return mappings_by_option({o.merchant_id for o in orders})
 
     def _tracking_csv(self, orders):
         """The selection as a CSV to fill in (tracking numbers) and upload again."""
@@ -813,7 +809,7 @@ class OrderAdmin(RefusalsAsFormErrors, FSMAdminMixin, admin.ModelAdmin):
         writer = csv.writer(response)
         writer.writerow(TRACKING_CSV_HEADER)
         for order in orders:
-            mapping = mapped.get((order.merchant_id, order.ship_option))
+            mapping = mapping_for(mapped, order.merchant_id, order.ship_option)
             carrier = order.carrier or (mapping.carrier if mapping else "")
             service = order.service or (mapping.service if mapping else "")
             # Order numbers come from merchants' stores: no formulas in staff's spreadsheet.

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from .models import InventoryLevel, Order, OrderLine, merchant_roles
-from .services import ActionRefused, OrderChanged, is_person, order_transition
+from .services import ActionRefused, OrderChanged, audited, is_person, order_transition
 
 STOCK_ARRIVED = "stock arrived"
 
@@ -54,19 +54,44 @@ def order_stock_arrived(*, product):
     return retried
 
 
-def order_complete_personalization(*, order, by):
-    """Merchant manager (or the store's system): the buyer finished personalising. Marks
-    every line complete and, if the order is held for pending personalization, sends it back
-    to review in the same transaction."""
-    if is_person(by) and merchant_roles(by).get(order.merchant_id) != "manager":
-        raise ActionRefused("Only a manager of this merchant can do this.", order=order)
+def personalization_refusal(order, user=None):
+    """Why the personalization of `order` cannot be marked complete (by `user`, a person),
+    in the merchant's words; None when it can."""
+    if user is not None and merchant_roles(user).get(order.merchant_id) != "manager":
+        return "only a manager of this merchant can do this"
+    if order.status != "action_required" or order.hold_reason != "pending_personalization":
+        return "the order is not waiting for personalization"
+    return None
+
+
+@audited("complete_personalization")
+def order_complete_personalization(*, order, by, note="", expected_status=None):
+    """Merchant manager (order page) or the store (API token): the buyer finished
+    personalising. Under the order's row lock, marks every line's personalization complete
+    and sends the order, held for pending personalization, back to review (the retry
+    transition, with its history row), so review no longer holds it for this.
+
+    `expected_status` is the status the caller saw; if the order moved on since, nothing is
+    done (OrderChanged). Refused (ActionRefused) for anyone but a manager of the merchant,
+    and for an order not held for pending personalization."""
+    seen = expected_status or order.status
     with transaction.atomic():
-        OrderLine.objects.filter(order=order, personalization_complete=False).update(
+        locked = Order.objects.select_for_update().filter(pk=order.pk).first()
+        if locked is None:
+            raise ActionRefused(f"Order {order.number} no longer exists.")
+        if locked.status != seen:
+            raise OrderChanged(
+                f"Order {locked.number} changed meanwhile: it is now {locked.state.label}. "
+                "Nothing was done.",
+                order=locked,
+            )
+        why = personalization_refusal(locked, by if is_person(by) else None)
+        if why:
+            raise ActionRefused(f"Order {locked.number}: {why}.", order=locked)
+        OrderLine.objects.filter(order=locked, personalization_complete=False).update(
             personalization_complete=True
         )
-        current = Order.objects.get(pk=order.pk)
-        if current.status == "action_required" and current.hold_reason == "pending_personalization":
-            return order_transition(
-                order=current, name="retry", by=by, note="personalization complete"
-            )
-    return current
+        locked.act_as(by, note or "personalization complete")
+        locked.retry()
+        locked.save()
+    return locked

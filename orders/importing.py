@@ -16,6 +16,7 @@ address is imported and the review holds it with the reason the merchant can act
 
 import csv
 import io
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -396,13 +397,27 @@ def parse_csv(text):
     """OrderInputs from CSV text, rows of the same order number grouped (in order of first
     appearance). Raises ImportFileError when the file as a whole is unusable."""
     reader, names = _reader(text)
+    return group_rows(
+        (row, dict(zip(names, values, strict=False))) for row, values in _rows(reader)
+    )
+
+
+def group_rows(rows):
+    """OrderInputs from (row number, {our column: value}) pairs: the template's rows, or
+    another file's rows once orders/formats/ has put them in our columns."""
     orders = {}
     seen_order_values = {}
+    seen_rows = {}  # (order key, the row's values) -> the row they were first on
     count = 0
-    for row, values in _rows(reader):
+    for row, raw in rows:
         count += 1
-        raw = dict(zip(names, values, strict=False))
         errors = []
+        key = _text(raw.get("order_number")) or f"#row{row}"
+        same = (key, tuple(_text(raw.get(name)) for name in COLUMNS))
+        if same in seen_rows:
+            # Merged, the two would be two lines and ship double.
+            errors.append((row, "", _repeats(row, seen_rows[same])))
+        seen_rows.setdefault(same, row)
         number, fields, draft, payment = clean_order_fields(raw, row, errors)
         line = clean_line(raw, row, errors)
         key = number or f"#row{row}"
@@ -431,10 +446,14 @@ def parse_csv(text):
     return [_finish(o) for o in orders.values()], count
 
 
+def _repeats(row, first):
+    return f"row {row} repeats row {first} exactly; for two units write quantity 2"
+
+
 def _reader(text):
     """A CSV reader past the header, and the header's column names; raises ImportFileError
     when the header is unusable."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_separator(text))
     try:
         header = next(reader)
     except StopIteration:
@@ -444,13 +463,33 @@ def _reader(text):
     names = [h.strip().lower() for h in header]
     unknown = [h for h in names if h and h not in COLUMNS]
     if unknown:
+        hint = ""
+        if any(sep in h for h in unknown for sep in SEPARATORS):
+            hint = (
+                " The file mixes separators (',', ';' or tabs): save it from your spreadsheet "
+                "as 'CSV UTF-8 (Comma delimited)' and upload it again."
+            )
         raise ImportFileError(
-            f"Unknown column(s): {', '.join(unknown)}. Use the columns of the template."
+            f"Unknown column(s): {', '.join(unknown)}. Use the columns of the template.{hint}"
         )
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise ImportFileError(f"Missing column(s): {', '.join(missing)}.")
     return reader, names
+
+
+# Excel in European locales saves "CSV" with ';' between cells, and "Unicode text" with tabs.
+SEPARATORS = [",", ";", "\t"]
+
+
+def _separator(text):
+    """The separator of the file's header line: the one that splits it into the most
+    columns (a comma when they tie). Column names never hold one of them."""
+    header = next(csv.reader(io.StringIO(text, newline="")), [""])
+    first = ",".join(header)  # the header line, without any quoting a comma file uses
+    counts = {sep: first.count(sep) for sep in SEPARATORS}
+    best = max(SEPARATORS, key=lambda sep: counts[sep])
+    return best if counts[best] > counts[","] else ","
 
 
 def count_rows(text):
@@ -464,8 +503,12 @@ def _rows(reader):
     """(row number, values) for each row of the reader that is not blank. Raises
     ImportFileError for invalid CSV, more than MAX_ROWS rows, or none at all."""
     count = 0
+    # Rows are numbered as a spreadsheet shows them: the header is row 1, and a quoted cell
+    # holding a line break is still one row (reader.line_num counts the lines of the file).
+    record = 1
     try:
         for values in reader:
+            record += 1
             if not any(v.strip() for v in values):
                 continue
             count += 1
@@ -473,17 +516,20 @@ def _rows(reader):
                 raise ImportFileError(
                     f"The file has more than {MAX_ROWS:,} rows; split it into smaller files."
                 )
-            yield reader.line_num, values
+            yield record, values
     except csv.Error as exc:
-        raise ImportFileError(f"Row {reader.line_num} is not valid CSV: {exc}.") from None
+        raise ImportFileError(f"Row {record + 1} is not valid CSV: {exc}.") from None
     if count == 0:
         raise ImportFileError("The file has a header but no order rows.")
 
 
-def parse_api_order(data, index=1):
+def parse_api_order(data, index=1, *, prices_required=False):
     """An OrderInput from one API object: the CSV's order fields by name ("number" or
     "order_number"), and "lines": a list of {sku, quantity, unit_price, name,
-    personalization, personalization_complete}."""
+    personalization, personalization_complete}.
+
+    `prices_required` (the JSON API): an order without a total needs each line's
+    unit_price, so a forgotten price is an error instead of a silent 0.00 total."""
     errors = []
     if not isinstance(data, dict):
         return OrderInput(number="", row=index, errors=[(index, "", "Each order is an object.")])
@@ -493,11 +539,32 @@ def parse_api_order(data, index=1):
     if not isinstance(lines, list) or not lines:
         errors.append((index, "lines", "At least one line is required."))
     else:
+        seen = {}  # each line as JSON -> the first line that was so
         for n, line in enumerate(lines):
             if not isinstance(line, dict):
                 errors.append((index, f"lines[{n}]", "Each line is an object."))
                 continue
+            same = json.dumps(line, sort_keys=True)  # a dict read from JSON: always dumps
+            first = seen.setdefault(same, n)
+            if first != n:
+                errors.append(
+                    (
+                        index,
+                        f"lines[{n}]",
+                        f"lines[{n}] repeats lines[{first}] exactly; for two units write "
+                        "quantity 2",
+                    )
+                )
             cleaned.append(clean_line(line, index, errors, prefix=f"lines[{n}]."))
+            if prices_required and "total" not in fields and _text(line.get("unit_price")) == "":
+                errors.append(
+                    (
+                        index,
+                        f"lines[{n}].unit_price",
+                        "The price per unit is required when the order has no total "
+                        "(0 for a free item).",
+                    )
+                )
     order_input = OrderInput(
         number=number,
         row=index,
@@ -734,10 +801,15 @@ def _blocked(order_input, live):
 # --- batches -----------------------------------------------------------------------------
 
 
-def create_batch(*, merchant, content, by=None, filename="", source="csv"):
+def create_batch(
+    *, merchant, content, by=None, filename="", source="csv", kind="template", mapping=None
+):
     """Store an upload as a queued batch after checking the file as a whole; raises
-    ImportFileError with a message for the uploader otherwise."""
-    total = count_rows(content)
+    ImportFileError with a message for the uploader otherwise. `kind` and `mapping` say how
+    its rows are read (orders/formats/)."""
+    from .formats import count
+
+    total = count(content, kind, mapping)
     batch = ImportBatch.objects.create(
         merchant=merchant,
         created_by=by if getattr(by, "pk", None) else None,
@@ -745,6 +817,8 @@ def create_batch(*, merchant, content, by=None, filename="", source="csv"):
         filename=filename[:255],
         content=content,
         total_rows=total,
+        kind=kind,
+        mapping=mapping,
     )
     if audit.is_audited(by):
         # The batch's orders are recorded when it runs, under this entry's IP and page.
@@ -806,11 +880,13 @@ def _announce_finished(batch):
 
 
 def _run_claimed_batch(batch):
+    from .formats import read_batch
     from .review import review_orders
     from .tasks import reviews_deferred
 
     try:
-        inputs, _count = parse_csv(batch.content)
+        reading = read_batch(batch)
+        inputs = reading.inputs
         by = batch.created_by or f"import batch {batch.pk}"
         counts = dict.fromkeys(["created", "reimported", "skipped", "refused", "errors"], 0)
         to_review = []
@@ -818,10 +894,15 @@ def _run_claimed_batch(batch):
         def store(outcomes, rows_done):
             ImportRow.objects.bulk_create(_report_row(batch, o) for o in outcomes)
             for o in outcomes:
-                counts["errors" if o.outcome == "error" else o.outcome] += 1
+                kind = "errors" if o.outcome == "error" else o.outcome
+                if kind in counts:  # notes are reported, not counted
+                    counts[kind] += 1
                 if o.ok and o.order.status == "import_review":
                     to_review.append(o.order.pk)
             ImportBatch.objects.filter(pk=batch.pk).update(processed_rows=rows_done, **counts)
+
+        if reading.notes:  # what the file's reader left out on purpose, and why
+            store(reading.notes, 0)
 
         # The batch reviews its own orders below, in one pass with shared reference data,
         # instead of one task per order.

@@ -330,6 +330,9 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
     reimport_of = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reimports"
     )
+    # The carrier's own estimate, when a tracking source sends one (nullable: adding it does
+    # not rebuild the table on SQLite, which would drop the raw-SQL search indexes).
+    estimated_delivery = models.DateField(null=True, blank=True, editable=False)
 
     objects = OrderQuerySet.as_manager()
 
@@ -837,8 +840,9 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
     def _settle_payment_on_cancel(self):
         if self.payment_status in ("pending", "refused"):
             self.cancel_payment()
-        elif self.payment_status in ("paid", "partially_refunded") and self.refundable_amount > 0:
-            # A paid order with nothing charged (a free order) has nothing to refund.
+        elif self.payment_status in ("paid", "partially_refunded"):
+            # SPEC: a paid order is fully refunded; a free one (nothing charged) is refunded
+            # with 0, so a cancelled or declined order never still reads "Paid".
             self.refund(self.refundable_amount)
 
     # -- payment transitions ----------------------------------------------------------------
@@ -891,7 +895,8 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
             amount = Decimal(str(amount))
         except InvalidOperation:
             raise ValueError("A refund amount must be a number.") from None
-        if not amount.is_finite() or amount <= 0:
+        if not amount.is_finite() or amount < 0 or (amount == 0 and self.refundable_amount > 0):
+            # 0 only settles a free order, where nothing was charged.
             raise ValueError("A refund must be a positive amount.")
         if amount != amount.quantize(Decimal("0.01")):
             raise ValueError("A refund amount has at most two decimal places.")
@@ -1075,13 +1080,22 @@ BATCH_STATES = [
     ("running", "Running"),
     ("done", "Done"),
     ("failed", "Failed"),
+    ("mapping", "Waiting for its column mapping"),
 ]
 ROW_OUTCOMES = [
     ("created", "Created"),
     ("reimported", "Reimported"),
-    ("skipped", "Skipped: already imported"),
+    ("skipped", "Skipped"),
     ("refused", "Refused: cancelled, not reimported"),
     ("error", "Error"),
+    ("note", "Note"),
+]
+# How an uploaded file's rows are read (orders/formats/): our template's columns, a store's
+# own export, or the merchant's saved column mapping.
+FILE_KINDS = [
+    ("template", "our template"),
+    ("shopify", "a Shopify orders export"),
+    ("mapped", "a column mapping"),
 ]
 
 
@@ -1099,6 +1113,10 @@ class ImportBatch(models.Model):
     source = models.CharField(max_length=10, choices=IMPORT_SOURCES, default="csv")
     filename = models.CharField(max_length=255, blank=True)
     content = models.TextField(blank=True)
+    kind = models.CharField("read as", max_length=10, choices=FILE_KINDS, default="template")
+    mapping = models.ForeignKey(
+        "ColumnMapping", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     state = models.CharField(max_length=10, choices=BATCH_STATES, default="queued")
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
@@ -1125,6 +1143,13 @@ class ImportBatch(models.Model):
     @property
     def finished(self):
         return self.state in ("done", "failed")
+
+    @property
+    def read_as(self):
+        """How the file was read, for the report: "read as a Shopify orders export"."""
+        if self.kind == "mapped" and self.mapping_id:
+            return f"read through the column mapping “{self.mapping.name}”"
+        return f"read as {self.get_kind_display()}"
 
     @property
     def percent(self):
@@ -1164,6 +1189,34 @@ class ImportRow(models.Model):
 
     def __str__(self):
         return f"row {self.row} {self.number}: {self.outcome}"
+
+
+class ColumnMapping(models.Model):
+    """A merchant's answer to "which of this file's columns is which of our fields", kept for
+    files with the same headers (`signature`) and usable by name from the API and command."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="mappings")
+    name = models.CharField(max_length=100)
+    headers = models.JSONField(default=list, help_text="The file's column names, in order.")
+    signature = models.CharField(max_length=64, editable=False)
+    columns = models.JSONField(default=dict, help_text="Our field -> the file's column.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["merchant", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "name"], name="mapping_unique_name"),
+            models.UniqueConstraint(
+                fields=["merchant", "signature"], name="mapping_unique_headers"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.merchant})"
 
 
 class ApiToken(models.Model):

@@ -20,14 +20,13 @@ from . import effects
 from . import statuses as st
 from .addresses import address_errors
 from .counts import add_counts
+from .matching import mapping_for, mappings_by_option, products_by_sku
 from .models import (
     FulfillmentCenter,
     InsufficientStock,
     InventoryLevel,
     Order,
     OrderLine,
-    Product,
-    ShipOptionMapping,
 )
 from .services import ActionRefused, order_transition
 
@@ -51,11 +50,8 @@ class ReviewCache:
 
     def mapping_for(self, merchant_id, option):
         if merchant_id not in self.mappings:
-            self.mappings[merchant_id] = {
-                m.store_option.strip().lower(): m
-                for m in ShipOptionMapping.objects.filter(merchant_id=merchant_id)
-            }
-        return self.mappings[merchant_id].get((option or "").strip().lower())
+            self.mappings[merchant_id] = mappings_by_option([merchant_id])
+        return mapping_for(self.mappings[merchant_id], merchant_id, option)
 
 
 def review_order(order_id, *, cache=None):
@@ -131,12 +127,7 @@ def _link_new_products(order, lines):
     missing = [line for line in lines if line.product_id is None]
     if not missing:
         return
-    products = {
-        p.sku: p
-        for p in Product.objects.filter(
-            merchant_id=order.merchant_id, sku__in={line.sku for line in missing}
-        )
-    }
+    products = products_by_sku(order.merchant_id, {line.sku for line in missing})
     linked = []
     for line in missing:
         if line.sku in products:

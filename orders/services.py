@@ -16,13 +16,13 @@ from . import audit, effects
 from . import statuses as st
 from .addresses import address_errors, normalize
 from .events import ADDRESS_CHANGE_REQUESTED
+from .matching import products_by_sku
 from .models import (
     ADDRESS_FIELDS,
     AddressChange,
     InsufficientStock,
     Order,
     OrderLine,
-    Product,
     merchant_roles,
 )
 
@@ -317,7 +317,7 @@ def order_create(*, merchant, by, number, lines, draft=False, reimport_of=None, 
     embroidered is print; a mix is kept as given and review holds it.
     """
     skus = [line["sku"] for line in lines]
-    products = {p.sku: p for p in Product.objects.filter(merchant=merchant, sku__in=skus)}
+    products = products_by_sku(merchant.pk, skus)
     flow, embroidery = _flow(skus, products)
     initial = "draft" if draft else "import_review"
     with transaction.atomic():
@@ -351,7 +351,7 @@ def order_create_many(*, merchant, by, items, payment_reason=""):
     (nothing is written) if any order cannot be inserted; the caller then retries one by one.
     """
     skus = {line["sku"] for item in items for line in item["lines"]}
-    products = {p.sku: p for p in Product.objects.filter(merchant=merchant, sku__in=skus)}
+    products = products_by_sku(merchant.pk, skus)
     orders = []
     for item in items:
         flow, embroidery = _flow([line["sku"] for line in item["lines"]], products)

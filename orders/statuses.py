@@ -284,7 +284,8 @@ HOLD_REASONS = [
         "customer / merchant",
         True,
         "The buyer has not finished personalising an item.",
-        "Retry when the personalization is complete.",
+        "When the buyer has finished, mark the personalization complete (on the order page or "
+        "through the API): the order goes back to review.",
     ),
     HoldReason(
         "pending_approval",

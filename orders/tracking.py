@@ -56,7 +56,12 @@ EVENT_CODES = {
     "delivery_attempted": "exception",
     "returned": "return_to_sender",
     "return_to_sender": "return_to_sender",
+    # Aggregators' statuses that say nothing about where the parcel is.
+    "no_information": None,
+    "label_cancelled": None,
 }
+
+MOVING_CODES = sorted(code for code, name in EVENT_CODES.items() if name is not None)
 
 
 class WebhookRefused(Exception):
@@ -136,6 +141,12 @@ def parse_event(body):
     except (ValueError, UnicodeDecodeError, RecursionError):
         # RecursionError: arrays or objects nested thousands deep.
         raise WebhookRefused(400, "Body is not valid JSON.") from None
+    return check_event(data)
+
+
+def check_event(data):
+    """An event as a dict of our fields (from our body, or built by a tracking source in
+    orders/carrier_sources/), checked; WebhookRefused(400) says what is wrong."""
     if not isinstance(data, dict):
         raise WebhookRefused(400, "Body must be a JSON object.")
     missing = [k for k in ("event_id", "tracking_number", "code", "occurred_at") if not data.get(k)]
@@ -202,7 +213,8 @@ def record_tracking_event(*, event):
     the order has seen and its transition is allowed, move the order along.
 
     Raises WebhookRefused: 404 for an unknown tracking number, 409 for an event id already
-    received. An event older than the order's latest one is stored but never moves it."""
+    received. An event older than the order's latest moving event is stored but never moves
+    it; events that move nothing (info_received, unknown codes) never count as the latest."""
     found = _find_order(event["tracking_number"])
     if found is None:
         logger.warning(
@@ -217,8 +229,10 @@ def record_tracking_event(*, event):
         order = Order.objects.select_for_update().get(pk=found.pk)
         if TrackingEvent.objects.filter(event_id=event["event_id"]).exists():
             raise WebhookRefused(409, f"Event {event['event_id']} was already received.")
+        # Only events that move an order decide what "latest" is: an info_received or an
+        # unknown code is stored, and must not block an earlier scan that arrives after it.
         latest = (
-            TrackingEvent.objects.filter(order=order)
+            TrackingEvent.objects.filter(order=order, code__in=MOVING_CODES)
             .order_by("-occurred_at", "-id")
             .values_list("occurred_at", flat=True)
             .first()

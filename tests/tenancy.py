@@ -23,6 +23,7 @@ from dashboard.converters import OrderNumberConverter
 from orders.models import (
     AddressChange,
     ApiToken,
+    ColumnMapping,
     EmailPreference,
     Event,
     EventRead,
@@ -57,8 +58,26 @@ IMPORT_ROUTES = {"api_orders"}
 # A refusal that reveals nothing: not signed in / no token, forbidden, not found, wrong method.
 REFUSED = {401, 403, 404, 405}
 
+
 # Values for URL arguments other than order numbers, per URL name and argument: what of the
 # victim's data each one names. A pattern with an argument missing here is reported.
+def _batches(victim):
+    """Every import of A's: a finished one and one waiting for its column mapping."""
+    found = list(ImportBatch.objects.filter(merchant=victim.merchant).values_list("pk", flat=True))
+    if not ImportBatch.objects.filter(merchant=victim.merchant, state="mapping").exists():
+        raise LookupError("the victim needs an import waiting for its column mapping")
+    return found
+
+
+def _mappings(victim):
+    found = list(
+        ColumnMapping.objects.filter(merchant=victim.merchant).values_list("pk", flat=True)
+    )
+    if not found:
+        raise LookupError("the victim needs a saved column mapping")
+    return found
+
+
 ARGUMENTS = {
     ("import_batch", "pk"): lambda victim: [victim.batch.pk],
     **{
@@ -74,6 +93,9 @@ ARGUMENTS = {
         )
     },
     ("webhook_resend", "delivery_pk"): lambda victim: [d.pk for d in victim.deliveries],
+    ("import_mapping", "pk"): _batches,
+    ("import_mapping_forget", "pk"): _mappings,
+    ("api_import", "pk"): _batches,
 }
 
 
@@ -223,7 +245,7 @@ def snapshot(merchant):
         "batches": list(
             ImportBatch.objects.filter(merchant=merchant)
             .order_by("pk")
-            .values_list("pk", "state", "created")
+            .values_list("pk", "state", "created", "kind", "mapping_id")
         ),
         "import_rows": ImportRow.objects.filter(batch__merchant=merchant).count(),
         "tokens": list(
@@ -237,6 +259,11 @@ def snapshot(merchant):
             .values_list("pk", "on_hand", "reserved")
         ),
         "products": Product.objects.filter(merchant=merchant).count(),
+        "mappings": list(
+            ColumnMapping.objects.filter(merchant=merchant)
+            .order_by("pk")
+            .values_list("pk", "name", "signature", "columns")
+        ),
         "memberships": Membership.objects.filter(merchant=merchant).count(),
         "endpoints": list(
             WebhookEndpoint.objects.filter(merchant=merchant)
@@ -507,7 +534,7 @@ def _api_order(number):
         {
             "number": number,
             "customer_name": "Walker Probe",
-            "lines": [{"sku": "WALK-1", "quantity": 1}],
+            "lines": [{"sku": "WALK-1", "quantity": 1, "unit_price": "1.00"}],
         }
     )
 

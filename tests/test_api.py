@@ -145,7 +145,11 @@ def test_post_a_list_answers_per_order(api, products, make_order):
     response = api(
         "post",
         ORDERS_URL,
-        [payload("L-1"), payload("DUP-1"), payload("L-2", lines=[{"sku": "TEE-1", "quantity": 0}])],
+        [
+            payload("L-1"),
+            payload("DUP-1"),
+            payload("L-2", lines=[{"sku": "TEE-1", "quantity": 0, "unit_price": "5"}]),
+        ],
     )
     assert response.status_code == 200
     results = response.json()["results"]
@@ -176,7 +180,11 @@ def test_field_errors_are_400_with_messages(api, products):
     response = api(
         "post",
         ORDERS_URL,
-        payload(number="", customer_email="nope", lines=[{"sku": "", "quantity": "x"}]),
+        payload(
+            number="",
+            customer_email="nope",
+            lines=[{"sku": "", "quantity": "x", "unit_price": "1"}],
+        ),
     )
     assert response.status_code == 400
     errors = response.json()["errors"]

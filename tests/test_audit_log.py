@@ -229,7 +229,11 @@ def api_post(url, data, raw):
 
 def test_api_create_and_refusal_are_recorded_with_the_token(api_token, merchant, products):
     token, raw = api_token
-    order = {"number": "API-1", "lines": [{"sku": "TEE-1", "quantity": 1}], **US_ADDRESS}
+    order = {
+        "number": "API-1",
+        "lines": [{"sku": "TEE-1", "quantity": 1, "unit_price": "9.99"}],
+        **US_ADDRESS,
+    }
     assert api_post("/api/v1/orders", order, raw).status_code == 201
     assert api_post("/api/v1/orders", order, raw).status_code == 409
     done, refused = AuditEntry.objects.filter(action="import").order_by("id")
@@ -291,7 +295,11 @@ def test_machines_and_service_calls_outside_a_request_leave_no_entries(make_orde
 def test_review_running_inside_a_request_is_not_audited(as_manager, api_token, products):
     """The API import triggers review in the same request: only the import is recorded."""
     _token, raw = api_token
-    order = {"number": "API-2", "lines": [{"sku": "TEE-1", "quantity": 1}], **US_ADDRESS}
+    order = {
+        "number": "API-2",
+        "lines": [{"sku": "TEE-1", "quantity": 1, "unit_price": "9.99"}],
+        **US_ADDRESS,
+    }
     api_post("/api/v1/orders", order, raw)
     assert list(AuditEntry.objects.values_list("action", flat=True)) == ["import"]
 

@@ -9,6 +9,7 @@ randomness. Every example runs in a savepoint that is rolled back, so examples d
 each other's orders.
 """
 
+import base64
 import contextlib
 import csv
 import datetime
@@ -31,13 +32,21 @@ from hypothesis import strategies as st
 from dashboard.filters import OrderFilter
 from orders import statuses
 from orders.importing import COLUMNS, REQUIRED_COLUMNS, TOTAL_LIMIT
-from orders.models import ImportBatch, ImportRow, Order, OrderLine, StatusChange, TrackingEvent
+from orders.models import (
+    ColumnMapping,
+    ImportBatch,
+    ImportRow,
+    Order,
+    OrderLine,
+    StatusChange,
+    TrackingEvent,
+)
 from orders.text import FORMULA_START, safe_cell, unsafe_cell
 from orders.tokens import token_create
 from orders.tracking import signed_headers
 
 from .conftest import CSV_LINE
-from .dashboard_helpers import login
+from .dashboard_helpers import hold, login
 
 FUZZ = hsettings(
     max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")),
@@ -215,6 +224,80 @@ def test_fuzz_order_list_and_export_query_strings(listed, pair_list, raw):
         assert not bad_filter
 
 
+def _cursor(data):
+    """A page cursor as dashboard/paging.py writes one, holding any JSON we like."""
+    raw = json.dumps(data).encode()  # ensure_ascii: NUL and surrogates travel as escapes
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "sort, value",
+    [
+        ("number", "T-0\x00"),  # PostgreSQL refuses NUL in text
+        ("number", "\ud800"),  # a lone surrogate cannot be encoded at all
+        ("-created", {"t": "0001-01-01T00:00:00+01:00"}),  # before the first UTC moment
+        ("created", {"t": "9999-12-31T23:59:59-01:00"}),  # after the last one
+    ],
+)
+@pytest.mark.parametrize("position", [1, 10**30])
+def test_an_edited_cursor_the_database_cannot_take_starts_at_page_one(
+    listed, sort, value, position
+):
+    """Issue 12: these cursors answered 500 for any signed-in user."""
+    first = listed.get("/orders/", {"sort": sort})
+    for direction in ["n", "p"]:
+        cursor = _cursor({"s": sort, "d": direction, "v": [value, 1], "p": position})
+        response = listed.get("/orders/", {"sort": sort, "cursor": cursor})
+        assert response.status_code == 200
+        assert response.content.count(b'class="col-number"') == first.content.count(
+            b'class="col-number"'
+        )
+
+
+@pytest.mark.parametrize("direction", ["n", "p"])
+def test_a_cursor_time_with_an_offset_beyond_postgresqls_is_read_in_utc(listed, direction):
+    def rows(when):
+        cursor = _cursor({"s": "-created", "d": direction, "v": [{"t": when}, 1], "p": 1})
+        response = listed.get("/orders/", {"cursor": cursor})
+        assert response.status_code == 200
+        return response.content.count(b'class="col-number"')
+
+    assert rows("2024-01-01T00:00:00+23:59") == rows("2023-12-31T00:01:00+00:00")
+
+
+@pytest.mark.parametrize("number", [2**63, -(2**63) - 1, 10**40])
+def test_a_cursor_with_an_id_beyond_any_column_starts_at_page_one(listed, number):
+    when = {"t": "2024-01-01T00:00:00+00:00"}
+    cursor = _cursor({"s": "-created", "d": "n", "v": [when, number], "p": 1})
+    response = listed.get("/orders/", {"cursor": cursor})
+    assert response.status_code == 200
+    assert b"T-01" in response.content
+
+
+@FUZZ
+@given(
+    sort=st.sampled_from(["created", "-created", "changed", "-number", "number"]),
+    direction=st.sampled_from(["n", "p", "x"]),
+    values=st.lists(
+        st.one_of(
+            st.text(max_size=12),
+            st.integers(),
+            st.fixed_dictionaries(
+                {"t": st.one_of(st.text(max_size=30), st.datetimes(timezones=st.timezones()))}
+            ).map(lambda d: {"t": d["t"] if isinstance(d["t"], str) else d["t"].isoformat()}),
+            st.none(),
+        ),
+        max_size=3,
+    ),
+    position=st.one_of(st.integers(), st.text(max_size=3)),
+)
+def test_fuzz_edited_cursors_never_500(listed, sort, direction, values, position):
+    cursor = _cursor({"s": sort, "d": direction, "v": values, "p": position})
+    with isolated():
+        response = listed.get("/orders/", {"sort": sort, "cursor": cursor})
+    assert response.status_code == 200
+
+
 @FUZZ
 @given(
     choices=st.fixed_dictionaries(
@@ -329,6 +412,9 @@ def csv_orders(draw):
                     # An order field must agree on every row of the order.
                     for row in rows:
                         row[column] = value
+        seen = [{k: str(v).strip() for k, v in row.items()} for row in rows]
+        if bad is None and any(row in seen[:i] for i, row in enumerate(seen)):
+            bad = ""  # a row repeating another exactly refuses the order (no field)
         orders.append((number, rows, bad))
     return orders
 
@@ -433,11 +519,18 @@ def test_fuzz_unusable_csv_files_are_refused_whole_with_a_message(uploader, kind
     with isolated():
         before = counts()
         response = uploader(content, name=f"{name[:40]}.csv")
-        if response.status_code == 302:
-            # Random bytes can happen to be a valid little CSV: then it is a normal batch.
+        if response.status_code == 302 and kind == "extra":
+            # Columns that are not the template's go to the mapping step: nothing imported.
+            batch = ImportBatch.objects.get()
+            assert response["Location"] == f"/imports/{batch.pk}/mapping/"
+            assert batch.state == "mapping"
+            assert counts() == {**before, "batches": before["batches"] + 1}
+        elif response.status_code == 302:
+            # Random bytes can happen to be a valid little CSV: then it is a normal batch, or
+            # one waiting for its columns to be mapped.
             assert kind == "random"
             batch = ImportBatch.objects.get()
-            assert batch.state == "done"
+            assert batch.state in ("done", "mapping")
             assert_whole_orders()
         else:
             assert response.status_code == 400
@@ -489,7 +582,7 @@ def api_orders(draw):
         "number": f"API-{draw(st.integers(0, 10**6))}",
         "customer_name": "Ava Smith",
         "country": "US",
-        "lines": [{"sku": "TEE-1", "quantity": 1}],
+        "lines": [{"sku": "TEE-1", "quantity": 1, "unit_price": "9.99"}],
     }
     for key in draw(st.lists(st.sampled_from(ORDER_KEYS), max_size=3)):
         order[key] = draw(field_values)
@@ -669,6 +762,232 @@ def test_fuzz_signed_events_for_a_real_parcel_are_stored_or_refused_cleanly(
         assert after["history"] - before["history"] in (0, 1)
 
 
+# --- store exports, the column mapping step and the tracking aggregators ------------------------
+
+SHOPIFY_HEADER = [
+    "Name",
+    "Email",
+    "Financial Status",
+    "Fulfillment Status",
+    "Currency",
+    "Total",
+    "Shipping Method",
+    "Lineitem quantity",
+    "Lineitem name",
+    "Lineitem price",
+    "Lineitem sku",
+    "Lineitem requires shipping",
+    "Lineitem fulfillment status",
+    "Shipping Name",
+    "Shipping Address1",
+    "Shipping City",
+    "Shipping Zip",
+    "Shipping Province",
+    "Shipping Country",
+    "Cancelled at",
+    "Refunded Amount",
+    "Notes",
+]
+
+
+@st.composite
+def shopify_rows(draw):
+    rows = []
+    for n in range(draw(st.integers(min_value=1, max_value=5))):
+        name = draw(st.sampled_from([f"#{1000 + n}", f"{1000 + n}", "#", "", f"# {n}/x"]))
+        for position in range(draw(st.integers(min_value=1, max_value=3))):
+            row = {
+                "Name": name,
+                "Lineitem quantity": draw(st.sampled_from(["1", "2", "0", "x", ""])),
+                "Lineitem name": draw(free_text)[:60],
+                "Lineitem price": draw(st.sampled_from(["12.00", "", "-1", "1e99"])),
+                "Lineitem sku": draw(st.sampled_from(["TEE-1", "POSTER-1", "", "=SUM(1)"])),
+                "Lineitem requires shipping": draw(st.sampled_from(["true", "false", ""])),
+                "Lineitem fulfillment status": draw(st.sampled_from(["pending", "fulfilled", ""])),
+            }
+            if position == 0:
+                row.update(
+                    {
+                        "Email": draw(st.sampled_from(["a@example.com", "", "nope"])),
+                        "Financial Status": draw(
+                            st.sampled_from(
+                                ["paid", "pending", "authorized", "partially_paid", "refunded"]
+                                + ["partially_refunded", "voided", "", "expired", "PAID"]
+                            )
+                        ),
+                        "Fulfillment Status": draw(st.sampled_from(["", "fulfilled", "partial"])),
+                        "Currency": draw(st.sampled_from(["USD", "", "EURO"])),
+                        "Total": draw(st.sampled_from(["24.00", "", "abc", "99999999999"])),
+                        "Shipping Method": "Standard",
+                        "Shipping Name": draw(free_text)[:50],
+                        "Shipping Address1": "1 Market Street",
+                        "Shipping City": "New York",
+                        "Shipping Zip": draw(st.sampled_from(["'10001", "10001", "'", "''0"])),
+                        "Shipping Province": "NY",
+                        "Shipping Country": draw(st.sampled_from(["US", "", "USA"])),
+                        "Cancelled at": draw(st.sampled_from(["", "2026-11-30 17:05:44 -0500"])),
+                        "Refunded Amount": draw(st.sampled_from(["0.00", "3.50", "x", "-2"])),
+                        "Notes": draw(free_text),
+                    }
+                )
+            rows.append(row)
+    return rows
+
+
+@FUZZ
+@given(rows=shopify_rows(), bom=st.booleans())
+def test_fuzz_shopify_exports_import_whole_orders_or_report_why_not(uploader, rows, bom):
+    content = _csv_bytes(rows, SHOPIFY_HEADER, "utf-8-sig" if bom else "utf-8")
+    with isolated():
+        response = uploader(content, name="orders_export.csv")
+        assert response.status_code in (302, 400), response.content[:300]
+        if response.status_code == 400:
+            assert b'class="errorlist' in response.content
+            assert not Order.objects.exists()
+            return
+        batch = ImportBatch.objects.get()
+        assert (batch.kind, batch.state) == ("shopify", "done"), batch.message
+        assert_whole_orders()
+        # Every order of the file is accounted for: created, skipped with a reason, or errors.
+        reported = set(batch.rows.values_list("number", flat=True))
+        for order in Order.objects.all():
+            assert order.number in reported
+            assert not order.number.startswith("#")
+        for row in batch.rows.exclude(outcome__in=["created", "reimported"]):
+            assert row.message
+
+
+# What a browser can put in a form (no lone surrogates: they cannot be encoded).
+form_text = st.text(st.characters(codec="utf-8"), max_size=40)
+
+header_names = st.lists(
+    st.one_of(
+        st.sampled_from(["Order ID", "SKU", "Qty", "Ship City", "Zip", "Email", "Total"]),
+        st.text(st.characters(codec="utf-8", exclude_characters="\x00\r\n"), max_size=12),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@FUZZ
+@given(
+    headers=header_names,
+    cells=st.lists(st.lists(free_text, max_size=6), min_size=1, max_size=4),
+    choices=st.dictionaries(
+        st.sampled_from(COLUMNS),
+        st.one_of(st.sampled_from(["Order ID", "SKU", "Qty", "Zip", ""]), form_text),
+        max_size=6,
+    ),
+    name=st.one_of(st.just("My store"), form_text),
+    button=st.sampled_from(["confirm", "preview", "neither"]),
+)
+def test_fuzz_the_mapping_step_never_fails_and_imports_only_what_it_confirms(
+    client, uploader, headers, cells, choices, name, button
+):
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(headers)
+    writer.writerows(cells)
+    with isolated():
+        response = uploader(out.getvalue().encode(), name="other-platform.csv")
+        if response.status_code != 302 or not response["Location"].endswith("/mapping/"):
+            return  # refused as a file, or it happened to be our template's columns
+        batch = ImportBatch.objects.get()
+        page = client.get(response["Location"])
+        assert page.status_code == 200
+        data = {f"col_{field}": value for field, value in choices.items()}
+        data["name"] = name
+        if button != "neither":
+            data[button] = "1"
+        before = counts()
+        response = client.post(f"/imports/{batch.pk}/mapping/", data)
+        assert response.status_code in (200, 302, 400), response.content[:300]
+        batch = ImportBatch.objects.get(pk=batch.pk)
+        if response.status_code == 302:
+            assert button == "confirm"
+            assert batch.state in ("queued", "done", "failed") and batch.mapping is not None
+            assert set(REQUIRED_COLUMNS) <= set(batch.mapping.columns)
+            assert_whole_orders()
+        else:
+            assert batch.state == "mapping"
+            assert counts() == before
+            assert not ColumnMapping.objects.exists()
+
+
+aggregator_bodies = st.one_of(
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=200),
+    deeply_nested.map(str.encode),
+    st.builds(
+        lambda status, when, extra: json.dumps(
+            {
+                "result": {
+                    "object": "Tracker",
+                    "tracking_code": TRACKING,
+                    "status": status,
+                    "tracking_details": [{"status": status, "datetime": when, **extra}],
+                    "est_delivery_date": when,
+                },
+                "msg": {
+                    "tracking_number": TRACKING,
+                    "tag": status,
+                    "checkpoints": [{"tag": status, "checkpoint_time": when, **extra}],
+                    "expected_delivery": when,
+                },
+            }
+        ).encode(),
+        st.sampled_from(["in_transit", "delivered", "InTransit", "Delivered", "odd", ""]),
+        st.one_of(
+            st.sampled_from(["2026-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "nope", ""]),
+            nasty_text,
+        ),
+        st.dictionaries(
+            st.sampled_from(["message", "tracking_location", "location", "subtag"]),
+            field_values,
+            max_size=2,
+        ),
+    ),
+)
+
+
+@FUZZ
+@given(
+    source=st.sampled_from(["easypost", "aftership"]),
+    body=aggregator_bodies,
+    signing=st.sampled_from(["signed"] * 4 + ["unsigned", "wrong", "other source", "junk"]),
+)
+def test_fuzz_aggregator_webhooks_answer_4xx_or_store_and_never_500(
+    client, settings, shipped, source, body, signing
+):
+    from orders.carrier_sources import aftership, easypost
+
+    module = {"easypost": easypost, "aftership": aftership}[source]
+    other = aftership if module is easypost else easypost
+    secret = getattr(settings, f"{source.upper()}_WEBHOOK_SECRET")
+    headers = {
+        "signed": {module.SIGNATURE_HEADER: module.sign(secret, body)},
+        "unsigned": {},
+        "wrong": {module.SIGNATURE_HEADER: module.sign("wrong-secret", body)},
+        "other source": {other.SIGNATURE_HEADER: other.sign(secret, body)},
+        "junk": {module.SIGNATURE_HEADER: "\u00e9" * 3000},
+    }[signing]
+    with isolated():
+        before = counts()
+        status_before = Order.objects.get(pk=shipped.pk).status
+        response = client.post(
+            f"/webhooks/{source}/", data=body, content_type="application/json", headers=headers
+        )
+        after = counts()
+        assert response.status_code in (200, 400, 401, 404), response.content[:300]
+        if signing != "signed":
+            assert response.status_code == 401
+        if response.status_code >= 400:
+            assert response.json()["error"]
+            assert after == before
+            assert Order.objects.get(pk=shipped.pk).status == status_before
+
+
 # --- CSV export neutralises formulas ---------------------------------------------------------
 
 formula_text = st.tuples(
@@ -716,7 +1035,11 @@ def _api(api_client, body):
     [("number", "A-\x00"), ("customer_name", "Ava\x00"), ("address1", "\ud800 Main St")],
 )
 def test_api_refuses_text_the_database_cannot_store(api_client, field, value):
-    body = {"number": "R-1", field: value, "lines": [{"sku": "TEE-1", "quantity": 1}]}
+    body = {
+        "number": "R-1",
+        field: value,
+        "lines": [{"sku": "TEE-1", "quantity": 1, "unit_price": "9.99"}],
+    }
     response = _api(api_client, body)
     assert response.status_code == 400
     assert field in response.json()["errors"]
@@ -733,7 +1056,7 @@ def test_api_refuses_nul_in_a_line(api_client):
 
 def test_api_refuses_an_email_longer_than_the_column(api_client):
     email = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".com"  # valid syntax, 313 characters
-    lines = [{"sku": "TEE-1", "quantity": 1}]
+    lines = [{"sku": "TEE-1", "quantity": 1, "unit_price": "9.99"}]
     response = _api(api_client, {"number": "R-3", "customer_email": email, "lines": lines})
     assert response.status_code == 400
     assert response.json()["errors"]["customer_email"] == ["At most 254 characters."]
@@ -742,7 +1065,10 @@ def test_api_refuses_an_email_longer_than_the_column(api_client):
 @pytest.mark.parametrize("number", ["A/1", "..", "."])
 def test_order_numbers_that_cannot_be_in_a_url_are_refused(api_client, number):
     """'A/1' used to be created and then broke the order list for good (no URL for it)."""
-    response = _api(api_client, {"number": number, "lines": [{"sku": "TEE-1", "quantity": 1}]})
+    response = _api(
+        api_client,
+        {"number": number, "lines": [{"sku": "TEE-1", "quantity": 1, "unit_price": "9.99"}]},
+    )
     assert response.status_code == 400
     assert "cannot contain '/'" in response.json()["errors"]["number"][0]
     assert not Order.objects.exists()
@@ -922,11 +1248,12 @@ def own_forms(client, manager, make_order, staff, drive):
     make_order(number="OWN-1")
     make_order(number="OWN-2", draft=True)
     drive(make_order(number="OWN-3"), "labeled")
+    hold(make_order(number="OWN-4"), staff, "pending_personalization")
     login(client, manager)
     urls = []
     for route in tenancy.routes()[0]:
         if route.kind == "session":
-            numbers = ["OWN-1", "OWN-2", "OWN-3"]
+            numbers = ["OWN-1", "OWN-2", "OWN-3", "OWN-4"]
             arguments = tenancy.url_arguments(route)
             if not arguments:
                 urls.append(route.pattern.pattern.describe().split("'")[1].lstrip("^"))
@@ -1020,13 +1347,19 @@ def test_fuzz_csv_rows_of_any_text_never_half_import(uploader, cells, columns, s
     with isolated():
         before = counts()
         response = uploader(out.getvalue().encode())
-        if response.status_code == 302:
+        if response.status_code == 302 and response["Location"].endswith("/mapping/"):
+            # Not read as the template's columns: it waits for a mapping, nothing imported.
+            assert ImportBatch.objects.get().state == "mapping"
+            assert counts() == {**before, "batches": before["batches"] + 1}
+        elif response.status_code == 302:
             batch = ImportBatch.objects.get()
             assert batch.state == "done", batch.message
             created = batch.created + batch.reimported
             assert counts()["orders"] - before["orders"] == created
             for error in ImportRow.objects.filter(batch=batch, outcome="error"):
-                assert error.field in [*COLUMNS, "total"] and error.message and error.row >= 2
+                assert error.message and error.row >= 2
+                # A row repeating another names no column: it is the whole row.
+                assert error.field in [*COLUMNS, "total"] or "exactly" in error.message
             assert_whole_orders()
         else:
             assert response.status_code == 400

@@ -38,9 +38,10 @@ def test_orders_across_chunk_boundaries_come_in_whole_and_reviewed(
 ):
     rows = []
     for n in range(7):
-        rows += [{"order_number": f"B-{n}"}] + [{"order_number": f"B-{n}", "sku": "TEE-1"}] * (
-            n % 2
-        )
+        rows += [{"order_number": f"B-{n}"}] + [
+            # a second line, not a repeat of the first (that would be refused)
+            {"order_number": f"B-{n}", "sku": "TEE-1", "item_name": "gift"}
+        ] * (n % 2)
     batch = run(merchant, csv_text(*rows))
     assert (batch.state, batch.created, batch.errors) == ("done", 7, 0)
     assert batch.processed_rows == len(rows)

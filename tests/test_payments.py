@@ -212,11 +212,13 @@ def test_cancel_refunds_what_is_left_after_a_partial_refund(make_order, manager,
     assert (fresh.payment_status, fresh.refunded_amount) == ("refunded", Decimal("40.00"))
 
 
-def test_cancel_of_a_paid_free_order_has_nothing_to_refund(make_order, manager):
+def test_cancel_of_a_paid_free_order_refunds_nothing_and_no_longer_reads_paid(make_order, manager):
+    # SPEC: cancelling fully refunds a paid order; for a free one that is 0 (issue 12).
     order = _pay(make_order(total=Decimal("0")))
     order_transition(order=order, name="cancel", by=manager)
     fresh = _fresh(order)
-    assert (fresh.status, fresh.payment_status) == ("cancelled", "paid")
+    assert (fresh.status, fresh.payment_status) == ("cancelled", "refunded")
+    assert fresh.refunded_amount == Decimal("0")
 
 
 def test_decline_cancels_the_payment(make_order, staff):

@@ -8,6 +8,7 @@ from django.urls import include, path
 
 from dashboard import access
 from dashboard import api as api_views
+from orders.formats import park_for_mapping, save_mapping
 from orders.importing import create_batch, run_batch
 from orders.models import DeliveryAttempt, Order, WebhookDelivery, WebhookEndpoint
 from orders.notify import dispatch_events
@@ -59,6 +60,20 @@ def victim(merchant, make_order, drive, staff, manager):
     )
     run_batch(batch.pk)
     orders.append(Order.objects.get(merchant=merchant, number="VICTIM-BATCH-107"))
+    # A file waiting for its column mapping, and a mapping saved from an earlier one.
+    park_for_mapping(
+        merchant=merchant,
+        content="Ref No,Item Code,Units\nVICTIM-PARKED-108,TEE-1,1\n",
+        by=manager,
+        filename="victim-marketplace-export.csv",
+    )
+    save_mapping(
+        merchant=merchant,
+        name="Victim Marketplace Mapping",
+        headers=["Order Ref", "Item Code", "Units"],
+        columns={"order_number": "Order Ref", "sku": "Item Code", "quantity": "Units"},
+        by=manager,
+    )
     _token, raw = token_create(merchant=merchant, name="Victim shop")
     # A webhook endpoint with deliveries and a logged attempt (created directly: the test
     # machine has no DNS for the name).
@@ -80,7 +95,12 @@ def victim(merchant, make_order, drive, staff, manager):
         raw_token=raw,
         endpoints=[endpoint],
         deliveries=deliveries,
-        extra_secrets=["victim receiver stack trace"],
+        extra_secrets=[
+            "victim receiver stack trace",
+            "Victim Marketplace Mapping",
+            "victim-marketplace-export.csv",
+            "VICTIM-PARKED-108",
+        ],
     )
 
 
@@ -120,6 +140,12 @@ def test_no_url_lets_another_merchant_see_or_change_orders(victim, attacker):
         "inbox_bell",
         "api_webhooks",
         "api_webhook",
+        "easypost_webhook",
+        "aftership_webhook",
+        "import_mapping",
+        "import_mapping_forget",
+        "import_mappings",
+        "api_import",
     ]:
         assert expected in names
     assert sent > 500

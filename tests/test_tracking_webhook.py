@@ -237,6 +237,36 @@ def test_older_event_arriving_late_never_moves_the_order_backwards(client, shipp
     assert TrackingEvent.objects.filter(order=shipped).count() == 2
 
 
+@pytest.mark.parametrize("code", ["info_received", "label_created", "customs_cleared"])
+def test_event_that_moves_nothing_never_blocks_an_earlier_one_that_does(client, shipped, code):
+    # Issue 12: info_received at T+3h arrived first; in_transit at T+2h was then "older than
+    # the latest event" and the order stayed Awaiting carrier scan.
+    start = timezone.now() - datetime.timedelta(hours=4)
+    later = (start + datetime.timedelta(hours=3)).isoformat()
+    response = _post(client, _body(event_id="info", code=code, occurred_at=later))
+    assert response.json()["status"] == "stored"
+    earlier = (start + datetime.timedelta(hours=2)).isoformat()
+    response = _post(client, _body(event_id="scan", code="in_transit", occurred_at=earlier))
+    assert response.status_code == 200
+    assert response.json()["status"] == "applied", response.json()
+    assert _fresh(shipped).status == "in_transit"
+    assert TrackingEvent.objects.filter(order=shipped).count() == 2
+    assert StatusChange.objects.filter(order=shipped, transition="scan").count() == 1
+
+
+def test_event_that_moves_nothing_between_two_moving_ones_keeps_the_order_from_going_back(
+    client, shipped
+):
+    start = timezone.now() - datetime.timedelta(hours=4)
+    at = lambda h: (start + datetime.timedelta(hours=h)).isoformat()  # noqa: E731
+    _post(client, _body(event_id="ofd", code="out_for_delivery", occurred_at=at(2)))
+    _post(client, _body(event_id="info", code="info_received", occurred_at=at(3)))
+    response = _post(client, _body(event_id="scan", code="in_transit", occurred_at=at(1)))
+    assert response.json()["status"] == "stored"
+    assert "older" in response.json()["detail"]
+    assert _fresh(shipped).status == "out_for_delivery"
+
+
 def test_older_exception_after_out_for_delivery_is_stored_only(client, shipped):
     # out_for_delivery -> delivery_exception is a legal move, so only the time can stop it.
     now = timezone.now()
