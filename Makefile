@@ -25,6 +25,10 @@ install: $(VENV)/.installed
 # The demo: migrate, load the demo data once, then scripts/run-demo.sh serves the dashboard,
 # runs the background processes (the simulator; logs in var/log/) and prints the banner
 # (URL, logins, log files) once the server answers. Ctrl-C stops everything.
+# Reviews, imports and merchant notifications run on the real worker beside the server
+# (docs/webhooks.md); the demo receiver and endpoints live on 127.0.0.1.
+run: export TASKS_BACKEND ?= django_tasks_db.DatabaseBackend
+run: export WEBHOOK_ALLOW_LOOPBACK ?= 1
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo

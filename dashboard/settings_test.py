@@ -21,3 +21,7 @@ AUTHENTICATION_BACKENDS = [
     "tests.auth_backends.TestClientAxesBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Tests run the notification dispatcher and webhook sender themselves (no background threads).
+NOTIFY_IN_BACKGROUND = False
+# Test receivers listen on 127.0.0.1; every other internal address stays refused.
+WEBHOOK_ALLOW_LOOPBACK = True

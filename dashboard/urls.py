@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path, register_converter
 
-from . import api, imports, mappings, products, tracking_sources, views, webhooks
+from . import api, imports, mappings, notify_views, products, tracking_sources, views, webhooks
 from .converters import OrderNumberConverter
 
 register_converter(OrderNumberConverter, "number")
@@ -81,3 +81,47 @@ urlpatterns += [
     path("api/v1/orders/<number:number>", api.order_detail, name="api_order"),
 ]
 # --- end of order intake ---
+
+# --- telling merchants: webhook endpoints, e-mail choices, inbox (issue 13) ---
+urlpatterns += [
+    path("settings/webhooks/", notify_views.endpoints, name="webhook_endpoints"),
+    path("settings/webhooks/<int:pk>/", notify_views.endpoint_detail, name="webhook_endpoint"),
+    path(
+        "settings/webhooks/<int:pk>/test/",
+        notify_views.endpoint_action,
+        {"action": "test"},
+        name="webhook_test",
+    ),
+    path(
+        "settings/webhooks/<int:pk>/rotate-secret/",
+        notify_views.endpoint_action,
+        {"action": "rotate"},
+        name="webhook_rotate",
+    ),
+    path(
+        "settings/webhooks/<int:pk>/toggle/",
+        notify_views.endpoint_action,
+        {"action": "toggle"},
+        name="webhook_toggle",
+    ),
+    path(
+        "settings/webhooks/<int:pk>/delete/",
+        notify_views.endpoint_action,
+        {"action": "delete"},
+        name="webhook_delete",
+    ),
+    path(
+        "settings/webhooks/<int:pk>/deliveries/<int:delivery_pk>/resend/",
+        notify_views.delivery_resend_view,
+        name="webhook_resend",
+    ),
+    path(
+        "settings/notifications/", notify_views.notification_settings, name="notification_settings"
+    ),
+    path("inbox/", notify_views.inbox, name="inbox"),
+    path("inbox/read/", notify_views.inbox_read, name="inbox_read"),
+    path("inbox/bell/", notify_views.inbox_bell, name="inbox_bell"),
+    re_path(r"^api/v1/webhooks/?$", notify_views.api_endpoints, name="api_webhooks"),
+    path("api/v1/webhooks/<int:pk>", notify_views.api_endpoint, name="api_webhook"),
+]
+# --- end of telling merchants ---

@@ -28,9 +28,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DataError, IntegrityError
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
-from . import audit
+from . import audit, effects, events
 from .addresses import country_code
 from .models import ImportBatch, ImportRow, Merchant, Order, OrderLine
 from .services import order_create_many
@@ -843,16 +844,53 @@ def run_batch(batch_id):
     """The batch task (or the command): import a stored batch, store its report, then review
     the orders it created, updating the progress the batch page shows. Running it again on
     a finished batch does nothing."""
-    from .formats import read_batch
-    from .review import review_orders
-    from .tasks import reviews_deferred
-
     claimed = ImportBatch.objects.filter(pk=batch_id, state="queued").update(
         state="running", started_at=timezone.now()
     )
     if not claimed:
         return None
     batch = ImportBatch.objects.select_related("merchant", "created_by").get(pk=batch_id)
+    # The batch's events (imported, held, accepted...) carry it, so that e-mail can
+    # summarise them in one message when the batch has finished.
+    with effects.for_batch(batch):
+        try:
+            return _run_claimed_batch(batch)
+        finally:
+            _announce_finished(batch)
+
+
+def _announce_finished(batch):
+    """The import.finished event, once the batch is done or failed."""
+    batch = ImportBatch.objects.get(pk=batch.pk)
+    if not batch.finished:
+        return
+    effects.record_event(
+        events.IMPORT_FINISHED,
+        merchant=batch.merchant_id,
+        batch=batch,
+        data={
+            "import": {
+                "id": batch.pk,
+                "filename": batch.filename,
+                "state": batch.state,
+                "message": batch.message,
+                "total_rows": batch.total_rows,
+                "created": batch.created,
+                "reimported": batch.reimported,
+                "skipped": batch.skipped,
+                "refused": batch.refused,
+                "errors": batch.errors,
+                "url": events.site_url(reverse("import_batch", args=[batch.pk])),
+            }
+        },
+    )
+
+
+def _run_claimed_batch(batch):
+    from .formats import read_batch
+    from .review import review_orders
+    from .tasks import reviews_deferred
+
     try:
         reading = read_batch(batch)
         inputs = reading.inputs

@@ -3,14 +3,13 @@ protected state machines (`status` and `payment_status`).
 
 Every change of a status field is a named @transition below. The transition's permission
 callable says who may trigger it; its conditions say for which orders. Saving an order that
-went through transitions writes one StatusChange row per transition and applies the stock
-effects (reserve on accept, release when it leaves fulfillment, consume on hand-over), all in
-the save's own database transaction, so a rolled-back or raced save leaves none of them.
+went through transitions has orders/effects.py write their effects (history rows, stock,
+kept counts, outbox events), all in the save's own database transaction, so a rolled-back or
+raced save leaves none of them.
 """
 
 import datetime
 import zoneinfo
-from collections import Counter
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -35,7 +34,6 @@ from .integrity import (
     UndeletableModel,
     UndeletableQuerySet,
 )
-from .signals import review_requested
 
 STUCK_AFTER = datetime.timedelta(minutes=10)
 ADDRESS_FIELDS = ["ship_name", "address1", "address2", "city", "region", "postal_code", "country"]
@@ -593,27 +591,21 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
         return (old, new) if old != new else None
 
     def save(self, *args, **kwargs):
+        """Write the order and, in the same transaction, the effects of the transitions
+        applied to it since it was read (orders/effects.py: stock, counts, history,
+        events, review request)."""
+        from . import effects
+
         pending = self.__dict__.get("_pending_changes") or []
         adding = self._state.adding
         with transaction.atomic():
             if pending:
-                _apply_stock_effects(self, pending)
+                effects.apply_stock(self, pending)
             move = self._count_move(adding, kwargs.get("update_fields"))
             super().save(*args, **kwargs)
             if move:
-                old, new = move
-                _move_counts(old, new)
-                self._count_key = new
-                if not adding and is_listed(old[1]) != is_listed(new[1]):
-                    # The lines' copy of "listed" (see OrderLine) follows a clean sweep.
-                    OrderLine.objects.filter(order=self).update(listed=is_listed(new[1]))
-            if pending:
-                if any(f == "status" and t == "import_review" for f, _n, _s, t in pending):
-                    order_id = self.pk
-                    transaction.on_commit(
-                        lambda: review_requested.send(sender=Order, order_id=order_id)
-                    )
-                StatusChange.objects.bulk_create(self.history_rows(pending))
+                self._count_key = move[1]
+            effects.record_save(self, pending, move)
         self._pending_changes = []
 
     def save_reviewed(self, fields):
@@ -624,26 +616,6 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
             raise ValueError("save_reviewed: the caller must take the pending history first")
         super().save(update_fields=fields)
         self._remember_count_key()
-
-    def history_rows(self, pending):
-        """The StatusChange rows for transitions applied to this instance, one per
-        transition, naming the actor set with act_as()."""
-        actor = self.__dict__.get("_actor")
-        user = actor if isinstance(actor, models.Model) else None
-        name = (user.get_username() if user else actor) or "system"
-        return [
-            StatusChange(
-                order=self,
-                field=field,
-                transition=transition_name,
-                source=source,
-                target=target,
-                actor=user,
-                actor_name=name,
-                reason=self.__dict__.get("_reason", ""),
-            )
-            for field, transition_name, source, target in pending
-        ]
 
     # -- status transitions -----------------------------------------------------------------
     # Docstrings say who may call each; the permission argument enforces it for people, and
@@ -1042,55 +1014,6 @@ def _remember_transition(sender, instance, name, source, target, **kwargs):
             instance.hold_detail = None
 
 
-def _stock_lines(order):
-    quantities = Counter()
-    for line in order.lines.all():
-        if line.product_id:
-            quantities[line.product_id] += line.quantity
-    return sorted(quantities.items())  # a fixed order avoids lock-order deadlocks
-
-
-def _apply_stock_effects(order, changes):
-    if order.flow != st.STOCK:
-        return
-    for field, name, _source, target in changes:
-        if field != "status":
-            continue
-        if name == "accept":
-            for product_id, qty in _stock_lines(order):
-                # One conditional UPDATE: concurrent accepts cannot both take the last unit.
-                taken = InventoryLevel.objects.filter(
-                    center=order.center, product_id=product_id, on_hand__gte=F("reserved") + qty
-                ).update(reserved=F("reserved") + qty)
-                if not taken:
-                    raise InsufficientStock(f"Not enough stock at {order.center} for {order}")
-            order.stock_reserved = True
-        elif name == "hand_over" and order.stock_reserved:
-            for product_id, qty in _stock_lines(order):
-                InventoryLevel.objects.filter(center=order.center, product_id=product_id).update(
-                    on_hand=F("on_hand") - qty, reserved=F("reserved") - qty
-                )
-            order.stock_reserved = False
-        elif target in st.RELEASES_STOCK and order.stock_reserved:
-            for product_id, qty in _stock_lines(order):
-                InventoryLevel.objects.filter(center=order.center, product_id=product_id).update(
-                    reserved=F("reserved") - qty
-                )
-            order.stock_reserved = False
-
-
-def _move_counts(old, new):
-    from .counts import add_counts
-
-    deltas = {}
-    if old is not None:
-        deltas.setdefault(old[0], {})[old[1:]] = -1
-    deltas.setdefault(new[0], {})
-    deltas[new[0]][new[1:]] = deltas[new[0]].get(new[1:], 0) + 1
-    for merchant_id in sorted(deltas):  # a fixed order avoids lock-order deadlocks
-        add_counts(merchant_id, deltas[merchant_id])
-
-
 class StatusCount(models.Model):
     """How many orders a merchant has in one (status, hold_reason): the dashboard's tab and
     chip numbers without counting a million rows. Kept exact by Order.save() (and by bulk
@@ -1459,3 +1382,12 @@ class AuditEntry(AppendOnlyModel, models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.outcome}"
+
+
+# The outbox and merchant notifications live in their own modules (issue 13).
+from .event_models import EmailPreference, Event, EventRead, InboxState  # noqa: E402,F401
+from .webhooks.models import (  # noqa: E402,F401
+    DeliveryAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.db.models import Prefetch
 
+from . import effects
 from . import hold_detail as hd
 from . import statuses as st
 from .addresses import address_errors, address_suggestions
@@ -389,13 +390,14 @@ def _review_chunk(order_ids, cache):
             merchant_deltas["import_review", ""] -= 1
             merchant_deltas[order.status, order.hold_reason] += 1
         stock.write()
-        history = []
+        changed = []
         for order in orders:
-            # The chunk writes the history, stock and counts itself: save() writes the row.
-            history.extend(order.history_rows(order.__dict__.get("_pending_changes") or []))
+            # The chunk writes the stock and counts itself, and the history and events
+            # through the one writer (orders/effects.py): save_reviewed() writes the row.
+            changed.append((order, order.__dict__.get("_pending_changes") or []))
             order._pending_changes = []
             order.save_reviewed(REVIEWED_FIELDS)
-        StatusChange.objects.bulk_create(history)
+        effects.write_changes(changed)
         for merchant_id, merchant_deltas in deltas.items():
             add_counts(merchant_id, {k: n for k, n in merchant_deltas.items() if n})
 

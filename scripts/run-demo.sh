@@ -42,6 +42,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # -- background processes -------------------------------------------------------------------
+# The task worker (reviews, imports, events, webhook deliveries) and the demo webhook receiver.
+background services "$PY" manage.py run_demo_services --watch-pid $$
 if [ "$SIMULATE" = "1" ]; then
     background simulator "$PY" manage.py simulate_operations --interval "$SIM_INTERVAL"
 fi

@@ -24,14 +24,20 @@ from orders.models import (
     AddressChange,
     ApiToken,
     ColumnMapping,
+    EmailPreference,
+    Event,
+    EventRead,
     ImportBatch,
     ImportRow,
+    InboxState,
     InventoryLevel,
     Membership,
     Order,
     Product,
     StatusChange,
     TrackingEvent,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from orders.tracking import signed_headers
 
@@ -44,6 +50,10 @@ SKIPPED = {
     "accounts/logout/": "signing out: public by design and shows no merchant data",
     "static/": "static files: public by design, no merchant data",
 }
+
+# API URLs that import orders: probed last with A's numbers (the other API URLs that take a
+# POST, such as webhook endpoints, create nothing that names an order).
+IMPORT_ROUTES = {"api_orders"}
 
 # A refusal that reveals nothing: not signed in / no token, forbidden, not found, wrong method.
 REFUSED = {401, 403, 404, 405}
@@ -74,6 +84,19 @@ ARGUMENTS = {
     ("product_connect", "pk"): lambda victim: list(
         Product.objects.filter(merchant=victim.merchant).values_list("pk", flat=True)[:2]
     ),
+    **{
+        (name, "pk"): lambda victim: [e.pk for e in victim.endpoints]
+        for name in (
+            "webhook_endpoint",
+            "webhook_test",
+            "webhook_rotate",
+            "webhook_toggle",
+            "webhook_delete",
+            "webhook_resend",
+            "api_webhook",
+        )
+    },
+    ("webhook_resend", "delivery_pk"): lambda victim: [d.pk for d in victim.deliveries],
     ("import_mapping", "pk"): _batches,
     ("import_mapping_forget", "pk"): _mappings,
     ("api_import", "pk"): _batches,
@@ -89,6 +112,8 @@ class Victim:
     batch: object  # an ImportBatch of A
     raw_token: str  # A's API token (only to prove the walker's own requests are sound)
     extra_secrets: list = field(default_factory=list)
+    endpoints: list = field(default_factory=list)  # A's webhook endpoints
+    deliveries: list = field(default_factory=list)  # and deliveries to them
 
     def numbers(self):
         return [o.number for o in self.orders]
@@ -96,6 +121,8 @@ class Victim:
     def secrets(self):
         """Strings that must never appear in a response to someone else."""
         found = {self.merchant.name, self.batch.filename, *self.extra_secrets}
+        for endpoint in self.endpoints:
+            found.update([endpoint.url, endpoint.secret, endpoint.description])
         for order in self.orders:
             found.update(
                 [
@@ -242,6 +269,26 @@ def snapshot(merchant):
             .values_list("pk", "name", "signature", "columns")
         ),
         "memberships": Membership.objects.filter(merchant=merchant).count(),
+        "endpoints": list(
+            WebhookEndpoint.objects.filter(merchant=merchant)
+            .order_by("pk")
+            .values_list("pk", "url", "secret", "state", "event_types")
+        ),
+        "deliveries": list(
+            WebhookDelivery.objects.filter(endpoint__merchant=merchant)
+            .order_by("pk")
+            .values_list("pk", "state", "next_attempt_at", "created_at")
+        ),
+        "events": Event.objects.filter(merchant=merchant).count(),
+        "inbox": list(
+            InboxState.objects.filter(merchant=merchant).values_list("user_id", "read_through")
+        ),
+        "read": EventRead.objects.filter(event__merchant=merchant).count(),
+        "email_choices": list(
+            EmailPreference.objects.filter(merchant=merchant).values_list(
+                "user_id", "kind", "choice"
+            )
+        ),
     }
 
 
@@ -401,7 +448,7 @@ class _Walk:
                     headers=b_token,
                     expect="refused" if targeted else "any",
                 )
-                if not targeted and method == "post":
+                if not targeted and method == "post" and route.name in IMPORT_ROUTES:
                     self.imports_at.append(url)
 
     def import_a_number(self):

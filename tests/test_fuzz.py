@@ -1242,6 +1242,13 @@ FORM_KEYS = [
     "kind",
     "key",
     "connected",
+    # webhook endpoints, e-mail choices and the inbox (issue 13)
+    "url",
+    "description",
+    "event_types",
+    "event",
+    "all",
+    "order.held",
 ]
 
 

@@ -10,10 +10,12 @@ from dashboard import access
 from dashboard import api as api_views
 from orders.formats import park_for_mapping, save_mapping
 from orders.importing import create_batch, run_batch
-from orders.models import Order
+from orders.models import DeliveryAttempt, Order, WebhookDelivery, WebhookEndpoint
+from orders.notify import dispatch_events
 from orders.services import order_clean_sweep
 from orders.tokens import token_create
 from orders.tracking import signed_headers
+from orders.webhooks.services import new_secret
 
 from . import tenancy
 from .dashboard_helpers import hold
@@ -73,12 +75,28 @@ def victim(merchant, make_order, drive, staff, manager):
         by=manager,
     )
     _token, raw = token_create(merchant=merchant, name="Victim shop")
+    # A webhook endpoint with deliveries and a logged attempt (created directly: the test
+    # machine has no DNS for the name).
+    endpoint = WebhookEndpoint.objects.create(
+        merchant=merchant,
+        url="https://victim-hooks.example.com/acme-private-receiver",
+        description="Victim warehouse system",
+        secret=new_secret(),
+    )
+    dispatch_events()
+    deliveries = list(WebhookDelivery.objects.filter(endpoint=endpoint))
+    DeliveryAttempt.objects.create(
+        delivery=deliveries[0], status_code=500, response="victim receiver stack trace"
+    )
     return tenancy.Victim(
         merchant=merchant,
         orders=orders,
         batch=batch,
         raw_token=raw,
+        endpoints=[endpoint],
+        deliveries=deliveries,
         extra_secrets=[
+            "victim receiver stack trace",
             "Victim Marketplace Mapping",
             "victim-marketplace-export.csv",
             "VICTIM-PARKED-108",
@@ -116,6 +134,12 @@ def test_no_url_lets_another_merchant_see_or_change_orders(victim, attacker):
         "api_order",
         "api_order_submit",
         "tracking_webhook",
+        "webhook_endpoint",
+        "webhook_resend",
+        "inbox",
+        "inbox_bell",
+        "api_webhooks",
+        "api_webhook",
         "easypost_webhook",
         "aftership_webhook",
         "import_mapping",

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from orders import hold_detail
 from orders import statuses as st
+from orders.event_models import Event, InboxState
 from orders.models import (
     FulfillmentCenter,
     InventoryLevel,
@@ -29,8 +30,12 @@ from orders.models import (
     ShipOptionMapping,
     StatusChange,
 )
+from orders.notify_tasks import paused as notify_paused
 from orders.services import order_create, order_transition
 from orders.tasks import reviews_deferred
+from orders.webhooks.demo_receiver import DEMO_PORT, DEMO_SECRET
+from orders.webhooks.models import WebhookEndpoint
+from orders.webhooks.services import new_secret
 
 DEMO_PASSWORD = "demo-pass-2026"
 LOGINS = [
@@ -164,7 +169,7 @@ class Command(BaseCommand):
         created = 0
         # The demo drives each order to its state itself: the review task must not act on
         # the orders it creates (those left in Import Review stay there, some flagged stuck).
-        with reviews_deferred():
+        with reviews_deferred(), notify_paused():
             for merchant, count, prefix in [
                 (acme, orders, "AC"),
                 (north, max(orders // 9, 10), "NW"),
@@ -172,10 +177,41 @@ class Command(BaseCommand):
                 if merchant.orders.exists():
                     continue
                 created += self._orders(merchant, count, prefix, rng, users, centers)
+            if created:
+                self._events_already_told(users)
+        self._webhook_endpoints(acme)
         if created:
             self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {created} orders."))
         else:
             self.stdout.write("Demo data already present; nothing changed.")
+
+    # -- telling merchants (issue 13) -------------------------------------------------------
+
+    def _events_already_told(self, users):
+        """The demo's history happened "before": its events count as dispatched, e-mailed
+        and read, so the demo starts with an empty bell and only what moves now is sent."""
+        now = timezone.now()
+        Event.objects.filter(dispatched_at=None).update(dispatched_at=now, mailed=True)
+        for membership in Membership.objects.select_related("merchant"):
+            latest = Event.objects.filter(merchant=membership.merchant).order_by("-id").first()
+            InboxState.objects.update_or_create(
+                user=membership.user,
+                merchant=membership.merchant,
+                defaults={"read_through": latest.pk if latest else 0},
+            )
+
+    def _webhook_endpoints(self, acme):
+        """Acme's two demo endpoints: the receiver `make run` starts (deliveries succeed)
+        and a closed port (deliveries are retried). Made directly, not through the service:
+        demo addresses are loopback, which real endpoints may never be."""
+        demo = [
+            (f"http://127.0.0.1:{DEMO_PORT}/webhooks", "Demo receiver (make run)", DEMO_SECRET),
+            ("http://127.0.0.1:9/webhooks", "Closed port: shows retries", new_secret()),
+        ]
+        for url, description, secret in demo:
+            WebhookEndpoint.objects.get_or_create(
+                merchant=acme, url=url, defaults={"description": description, "secret": secret}
+            )
 
     # -- reference data ---------------------------------------------------------------------
 
