@@ -1,4 +1,5 @@
-# Two commands matter: `make run` (the dashboard on SQLite with demo data) and `make test`.
+# Two commands matter: `make run` (the dashboard on SQLite with a live demo) and `make test`;
+# `make reset` gives a fresh demo database.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -8,8 +9,10 @@ N ?= 1000000
 # The live demo: `make run` moves orders along beside the server (SIMULATE=0 turns it off).
 SIMULATE ?= 1
 SIM_INTERVAL ?= 5
+# `make test` runs the suite in parallel, one worker per core (TEST_WORKERS=0: one process).
+TEST_WORKERS ?= auto
 
-.PHONY: install run serve test lint format bench graph clean loadtest
+.PHONY: install run reset test lint format bench graph clean loadtest screenshots
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,26 +22,41 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# The demo: migrate, load the demo data once, then scripts/run-demo.sh serves the dashboard,
+# runs the background processes (the simulator; logs in var/log/) and prints the banner
+# (URL, logins, log files) once the server answers. Ctrl-C stops everything.
+# Reviews, imports and merchant notifications run on the real worker beside the server
+# (docs/webhooks.md); the demo receiver and endpoints live on 127.0.0.1.
+run: export TASKS_BACKEND ?= django_tasks_db.DatabaseBackend
+run: export WEBHOOK_ALLOW_LOOPBACK ?= 1
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
-	@DEBUG=1 $(PY) manage.py demo_banner --url http://$(HOST):$(PORT)/
-	@# The simulator runs in the background and is stopped whenever runserver exits
-	@# (Ctrl-C, an error, or a kill): the trap runs on the shell's exit.
-	@if [ "$(SIMULATE)" = "1" ]; then \
-		DEBUG=1 $(PY) manage.py simulate_operations --interval $(SIM_INTERVAL) & SIM_PID=$$!; \
-		trap 'kill $$SIM_PID 2>/dev/null; wait $$SIM_PID 2>/dev/null' EXIT INT TERM; \
-		DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT); \
+	@PY=$(PY) HOST=$(HOST) PORT=$(PORT) SIMULATE=$(SIMULATE) SIM_INTERVAL=$(SIM_INTERVAL) \
+		sh scripts/run-demo.sh
+
+# A fresh demo database (the virtualenv stays): the SQLite file is deleted and rebuilt, or
+# with DATABASE_URL set, that database is emptied (flush) and the demo loaded again.
+reset: install
+	@if [ -z "$${DATABASE_URL:-}" ]; then \
+		rm -f db.sqlite3 db.sqlite3-journal db.sqlite3-wal db.sqlite3-shm; \
 	else \
-		DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT); \
+		DEBUG=1 $(PY) manage.py flush --noinput; \
 	fi
+	rm -f var/log/*.log
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py seed_demo
 
 test: install
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "NOTE: /usr/bin/chromium not found: the real-browser tests in tests/e2e are skipped."; \
 		echo "      Install it with 'apt-get install -y chromium' to run them."; \
 	fi
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# The README's screenshots (docs/screenshots/), taken by the browser tests.
+screenshots: install
+	DOCS_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e
 
 # The load client only: start gunicorn on PostgreSQL first (see loadtest/README.md).
 LOADTEST_URL ?= http://127.0.0.1:8100
@@ -69,5 +87,6 @@ graph: install
 	DEBUG=1 $(PY) manage.py graph_transitions orders.Order.status -o docs/status-machine.png && rm -f docs/status-machine
 	DEBUG=1 $(PY) manage.py graph_transitions orders.Order.payment_status -o docs/payment-machine.png && rm -f docs/payment-machine
 
+# Everything the Makefile made, the virtualenv included (`make reset` keeps it).
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles var

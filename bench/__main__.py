@@ -19,7 +19,9 @@ def main(argv=None):
     parser.add_argument("--generate-only", action="store_true")
     parser.add_argument("--rebuild", action="store_true", help="regenerate even if usable")
     parser.add_argument(
-        "--only", default="", help="comma-separated parts: pages,export,import (default all)"
+        "--only",
+        default="",
+        help="comma-separated parts: pages,export,import,events (default all)",
     )
     parser.add_argument("--export-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -65,7 +67,7 @@ def main(argv=None):
             cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     if args.generate_only:
         return 0
-    parts = set(filter(None, args.only.split(","))) or {"pages", "export", "import"}
+    parts = set(filter(None, args.only.split(","))) or {"pages", "export", "import", "events"}
     measure.run(args.n, parts, started)
     return 0
 

@@ -419,7 +419,7 @@ def _ratio(value):
     return f"{value:.2f}×" if value >= 0.1 else f"{value:.3f}×"
 
 
-def render(n, pages, export, imported, elapsed, reference=()):
+def render(n, pages, export, imported, elapsed, reference=(), more=()):
     vendor = connection.vendor
     if vendor == "sqlite":
         version = connection.Database.sqlite_version
@@ -483,12 +483,12 @@ def render(n, pages, export, imported, elapsed, reference=()):
             f"{imported['review_seconds']:.1f} s = **{imported['orders_per_s']:,.0f} orders/s** "
             f"(outcomes: {', '.join(f'{k} {v}' for k, v in imported['statuses'].items())})."
         )
-    lines += ["", f"Whole run: {elapsed:.0f} s.", ""]
+    lines += [*more, "", f"Whole run: {elapsed:.0f} s.", ""]
     return "\n".join(lines)
 
 
 def run(n, parts, started):
-    pages = export = imported = None
+    pages = export = imported = events = None
     # As dashboard/wsgi.py does once the application is loaded: long-lived objects (here also
     # the benchmark's own) are kept out of the collector's full passes during requests.
     gc.collect()
@@ -505,7 +505,17 @@ def run(n, parts, started):
     if "import" in parts:
         print("Import of 10,000 lines with review ...")
         imported = measure_import(n)
-    text = render(n, pages, export, imported, time.perf_counter() - started, reference)
+    if "events" in parts:
+        from bench.events import measure_events
+
+        print("Status change with its event, and webhook delivery ...")
+        events = measure_events()
+    more = []
+    if events:
+        from bench.events import render as render_events
+
+        more = render_events(events)
+    text = render(n, pages, export, imported, time.perf_counter() - started, reference, more)
     print()
     print(text)
     path = BENCH_DIR / f"results-{connection.vendor}-{n}.md"

@@ -20,3 +20,6 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # Users are created once per database; hashing their passwords slowly buys nothing here.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The events case enqueues its dispatch task here, as production does (bench/events.py).
+TASKS["database"] = {"BACKEND": "django_tasks_db.DatabaseBackend"}  # noqa: F405
+NOTIFY_IN_BACKGROUND = False

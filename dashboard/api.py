@@ -13,12 +13,15 @@ from django.http import JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from orders import audit
+from orders import audit, hold_detail
 from orders.holds import order_complete_personalization
 from orders.importing import import_orders, parse_api_order
 from orders.models import Order
 from orders.services import ActionRefused, order_submit
+from orders.text import storable
 from orders.tokens import token_authenticate
+
+from . import api_files
 
 log = logging.getLogger("dashboard.api")
 
@@ -73,6 +76,17 @@ def order_json(order):
         "explanation": hold.explanation if hold else order.state.explanation,
         "what_you_can_do": hold.what_you_can_do if hold else order.state.what_you_can_do,
         "note": order.hold_note or order.failure_reason or None,
+        "hold": (
+            {
+                "reason": order.hold_reason,
+                "label": hold.label,
+                "detail": hold_detail.describe(order.hold_reason, order.hold_detail),
+                "data": order.hold_detail or {},
+            }
+            if hold and order.status == "action_required"
+            else None
+        ),
+        "no_return_by": order.no_return_by.isoformat() if order.no_return_by else None,
         "payment_status": order.payment_status,
         "stuck": order.is_stuck(),
         "late": order.is_late(),
@@ -85,6 +99,9 @@ def order_json(order):
             "carrier": order.carrier or None,
             "service": order.service or None,
             "tracking_number": order.tracking_number or None,
+            "estimated_delivery": (
+                order.estimated_delivery.isoformat() if order.estimated_delivery else None
+            ),
             "events": [
                 {
                     "code": e.code,
@@ -129,6 +146,8 @@ def orders(request):
     refused = _only(request, "POST")
     if refused:
         return refused
+    if api_files.wants_file(request):  # a CSV file as is (dashboard/api_files.py)
+        return api_files.import_file(request)
     try:
         data = json.loads(request.body or b"null")
     except RequestDataTooBig:
@@ -156,7 +175,7 @@ def orders(request):
             "api import merchant=%s token=%s number=%s outcome=%s",
             token.merchant.slug,
             token.name,
-            order_input.number or "-",
+            storable(order_input.number) or "-",
             results[-1]["outcome"],
         )
     if single:
@@ -241,3 +260,13 @@ def order_personalization_complete_view(request, number):
         number,
     )
     return JsonResponse(order_json(_load(token.merchant, number)), status=200)
+
+
+@csrf_exempt
+@_authenticated
+def import_detail(request, pk):
+    """GET an import of the token's merchant with its report (dashboard/api_files.py)."""
+    refused = _only(request, "GET")
+    if refused:
+        return refused
+    return api_files.import_detail(request, pk)

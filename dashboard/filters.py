@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 
 from orders import search
 from orders import statuses as st
-from orders.models import FulfillmentCenter, Order
+from orders.models import FulfillmentCenter, ImportRow, Order
 
 VIEWS = [
     ("waiting_on_you", st.OWNER_LABELS[st.YOU]),
@@ -20,6 +20,7 @@ VIEWS = [
     ("waiting_on_customer", st.OWNER_LABELS[st.CUSTOMER]),
     ("stuck", "Stuck in review"),
     ("late", "Late"),
+    ("closing_soon", "Closing soon"),
 ]
 VIEW_OWNERS = {"waiting_on_you": st.YOU, "waiting_on_us": st.US, "waiting_on_customer": st.CUSTOMER}
 # Old links said "attention": it is what Waiting on you shows now.
@@ -189,6 +190,10 @@ class OrderFilter(django_filters.FilterSet):
     sort = django_filters.ChoiceFilter(
         widget=QuickSelect, choices=SORTS, method="filter_sort", label="Sort by", empty_label=None
     )
+    # The orders of one import batch (the import report's "need you" links).
+    batch = django_filters.NumberFilter(
+        method="filter_batch", label="Import", min_value=1, max_value=2**63 - 1
+    )
 
     class Meta:
         model = Order
@@ -217,6 +222,12 @@ class OrderFilter(django_filters.FilterSet):
         # Only held orders have a reason: saying so lets the status index answer.
         return queryset.filter(status="action_required", hold_reason=value)
 
+    def filter_batch(self, queryset, name, value):
+        rows = ImportRow.objects.filter(batch_id=value, order__isnull=False)
+        if self.merchant is not None:
+            rows = rows.filter(batch__merchant=self.merchant)
+        return queryset.filter(pk__in=rows.values("order_id"))
+
     def filter_view(self, queryset, name, value):
         if value in VIEW_OWNERS:
             return queryset.waiting_on(VIEW_OWNERS[value], self.now)
@@ -224,6 +235,8 @@ class OrderFilter(django_filters.FilterSet):
             return queryset.stuck(self.now)
         if value == "late":
             return queryset.late(self.now)
+        if value == "closing_soon":
+            return queryset.closing_soon(self.now)
         return queryset
 
     def filter_group(self, queryset, name, value):
@@ -269,7 +282,7 @@ class OrderFilter(django_filters.FilterSet):
         if not self.is_bound:
             return None
         data = self.form.cleaned_data if hasattr(self.form, "cleaned_data") else {}
-        if _narrowed(data, ["q", "view", "payment_status", "flow", "center"]):
+        if _narrowed(data, ["q", "view", "payment_status", "flow", "center", "batch"]):
             return None
         statuses = {s.value for s in st.STATES}
         if data.get("group"):
@@ -308,6 +321,8 @@ class OrderFilter(django_filters.FilterSet):
                 out.append(([name], field.label, dict(field.choices).get(value, value)))
         if data.get("center"):
             out.append((["center"], "Fulfillment center", str(data["center"])))
+        if data.get("batch"):
+            out.append((["batch"], "Import", f"#{int(data['batch'])}"))
         created = data.get("created")
         if created and (created.start or created.stop):
             parts = []

@@ -1,5 +1,6 @@
 from django import forms
 
+from orders.addresses import COUNTRY_CHOICES, country_code
 from orders.models import ADDRESS_FIELDS, Order
 
 BULK_ACTIONS = [("cancel", "Cancel"), ("clean_sweep", "Clean sweep"), ("retry", "Retry")]
@@ -18,10 +19,25 @@ class AddressForm(forms.ModelForm):
         help_text="Only for a change request: anything staff should know.",
     )
 
+    # A menu of ISO 3166 countries by name; a typed name or code (a script, no JavaScript
+    # autocomplete) is looked up exactly, never guessed: "Germany" is DE.
+    country = forms.CharField(
+        max_length=100,
+        widget=forms.Select(choices=[("", "Choose a country")] + COUNTRY_CHOICES),
+    )
+
     class Meta:
         model = Order
         fields = ADDRESS_FIELDS
-        widgets = {"country": forms.TextInput(attrs={"maxlength": 2, "size": 3})}
+
+    def clean_country(self):
+        typed = self.cleaned_data["country"]
+        code = country_code(typed)
+        if code is None:
+            raise forms.ValidationError(
+                f"'{typed}' is not a country we know: choose one from the list."
+            )
+        return code
 
     def __init__(self, *args, request_only=False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -30,6 +30,8 @@ FIELDS = (
     "payment_status",
     "hold_note",
     "failure_reason",
+    "hold_detail",
+    "no_return_by",
 )
 
 
@@ -73,11 +75,15 @@ class OrderRow:
             self.payment_status,
             self.hold_note,
             self.failure_reason,
+            self.hold_detail,
+            self.no_return_by,
         ) = values
         self.relevance = 0
         self.item_count = 0
         self.first_sku = ""
         self.latest_note = None
+
+    closing_soon = Order.closing_soon
 
     @property
     def pk(self):

@@ -171,8 +171,32 @@ IMPORT_MAX_BYTES = int(env("IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
 IMPORT_MAX_ROWS = int(env("IMPORT_MAX_ROWS", "20000"))
 IMPORT_INLINE_MAX_ROWS = int(env("IMPORT_INLINE_MAX_ROWS", "500"))
 
+# Telling merchants (docs/webhooks.md): links in e-mails and webhook payloads start with
+# SITE_URL; webhook endpoints must be https unless DEBUG is on, and never resolve to internal
+# addresses (WEBHOOK_ALLOW_LOOPBACK=1 lets the demo and tests reach 127.0.0.1 only).
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
+WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", not DEBUG)
+WEBHOOK_ALLOW_LOOPBACK = env_bool("WEBHOOK_ALLOW_LOOPBACK", False)
+WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "5"))
+# E-mail: the console under DEBUG, SMTP from the environment in production.
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Fulfillment <notifications@example.com>")
+
 # Carrier webhook shared secret (HMAC-SHA256); empty refuses every webhook call.
 TRACKING_WEBHOOK_SECRET = env("TRACKING_WEBHOOK_SECRET", "dev-webhook-secret" if DEBUG else "")
+# Tracking aggregators' webhook secrets (docs/importing.md); empty refuses that source's calls.
+EASYPOST_WEBHOOK_SECRET = env("EASYPOST_WEBHOOK_SECRET", "dev-easypost-secret" if DEBUG else "")
+AFTERSHIP_WEBHOOK_SECRET = env("AFTERSHIP_WEBHOOK_SECRET", "dev-aftership-secret" if DEBUG else "")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
@@ -249,6 +273,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Webhook attempts are logged as DeliveryAttempt rows; one line each is noise.
+        "httpx": {"level": "WARNING"},
+        # One line per task run (several a second under `make run`); failures still show.
+        "django_tasks": {"level": "WARNING"},
         # One line per attempted change to orders (also stored as AuditEntry rows).
         "orders.audit": {"level": "INFO"},
     },

@@ -5,6 +5,8 @@ import os
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("TRACKING_WEBHOOK_SECRET", "test-webhook-secret")
+os.environ.setdefault("EASYPOST_WEBHOOK_SECRET", "test-easypost-secret")
+os.environ.setdefault("AFTERSHIP_WEBHOOK_SECRET", "test-aftership-secret")
 
 from .settings import *  # noqa: E402,F403
 
@@ -19,3 +21,7 @@ AUTHENTICATION_BACKENDS = [
     "tests.auth_backends.TestClientAxesBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Tests run the notification dispatcher and webhook sender themselves (no background threads).
+NOTIFY_IN_BACKGROUND = False
+# Test receivers listen on 127.0.0.1; every other internal address stays refused.
+WEBHOOK_ALLOW_LOOPBACK = True

@@ -5,12 +5,14 @@ through orders/services.py and report with the messages framework."""
 import csv
 import datetime
 import io
+import json
 import re
 import zoneinfo
 from itertools import chain
 from urllib.parse import quote
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import CharField, OuterRef, Prefetch, Subquery, prefetch_related_objects
 from django.db.models.functions import Cast
@@ -24,8 +26,9 @@ from django.utils.dates import MONTHS_3
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from orders import audit
+from orders import audit, hold_detail
 from orders import statuses as st
+from orders.addresses import country_name
 from orders.carriers import tracking_page, tracking_url
 from orders.counts import status_counts
 from orders.holds import order_complete_personalization, personalization_refusal
@@ -44,7 +47,7 @@ from orders.services import (
 )
 from orders.text import FORMULA_START, safe_cell
 
-from . import access, workspace
+from . import access, order_page, workspace
 from .filters import COUNT_LIMIT, VIEW_ALIASES, VIEW_OWNERS, VIEWS, OrderFilter
 from .forms import BULK_ACTION_NAMES, AddressForm, BulkActionForm
 from .paging import keyset_page, values_of_each
@@ -116,6 +119,18 @@ def _render(request, full, fragment, context):
 
 
 # --- signing in and choosing a merchant ------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    """Sign in; staff land in the admin where they work (a `next` page still wins), merchant
+    members on their orders."""
+
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        if self.request.user.is_staff:
+            return reverse("admin:index")
+        return super().get_default_redirect_url()
 
 
 @login_required
@@ -265,6 +280,10 @@ def _view_counts(request, merchant, counts, saved, now):
             if owner == st.US:  # plus the orders stuck in review, counted up to the bound
                 stuck = access.orders_for(request).stuck(now).order_by()
                 asked.append((item, stuck.values_list("pk", flat=True)[: COUNT_LIMIT + 1]))
+        elif value == "closing_soon":
+            # Read from its own small index (the point of no return), bounded like the rest.
+            soon = access.orders_for(request).closing_soon(now).order_by()
+            asked.append((item, soon.values_list("pk", flat=True)[: COUNT_LIMIT + 1]))
         smart.append(item)
     views = []
     for view in saved:
@@ -532,6 +551,7 @@ EXPORT_COLUMNS = [
     "carrier",
     "tracking_number",
     "tracking_url",
+    "hold_detail",
     "latest_note",
 ]
 
@@ -562,6 +582,7 @@ _EXPORT_VALUES = [
     "changed_text",
     "carrier",
     "tracking_number",
+    "hold_detail",
     "latest_note",
 ]
 
@@ -593,7 +614,7 @@ def _export_rows(queryset, now):
     for chunk in chunks:
         for row in chunk:
             (number, created, status, hold, payment, flow, center, name, email, country) = row[:10]
-            ship_by, changed, carrier, tracking, note = row[10:15]
+            ship_by, changed, carrier, tracking, detail, note = row[10:16]
             note = note or ""
             center = center or ""
             ship_by = _iso_utc(ship_by)
@@ -626,6 +647,7 @@ def _export_rows(queryset, now):
                 carrier,
                 tracking,
                 url,
+                _hold_text(hold, detail) if hold else "",
                 note,
             ]
             # Most rows have no cell that starts like a formula: look at first letters once.
@@ -638,6 +660,16 @@ def _export_rows(queryset, now):
         buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue()
+
+
+def _hold_text(reason, detail):
+    """The hold's detail in words (the export reads the stored JSON as text)."""
+    if isinstance(detail, str):
+        try:
+            detail = json.loads(detail)
+        except ValueError:
+            detail = None
+    return hold_detail.summary(reason, detail)
 
 
 def _iso_utc(text):
@@ -744,16 +776,6 @@ def _order_context(request, order):
     if manager and personalization_refusal(order, request.user) is None:
         # A plain retry would only be held again while the items are not complete.
         available = (available - {"retry"}) | {"complete_personalization"}
-    buttons = [
-        {
-            "name": name,
-            "label": info["label"],
-            "danger": info["danger"],
-            "url": reverse(URL_NAMES[name], args=[order.number]),
-        }
-        for name, info in ACTIONS.items()
-        if name in available
-    ]
     reasons = []
     # A final order needs no "why not": its status already says it.
     if manager and order.status not in st.FINAL_STATES:
@@ -762,26 +784,35 @@ def _order_context(request, order):
                 why = refusal_reason(order, name, request.user)
                 if why:
                     reasons.append(f"{ACTIONS[name]['label']}: {why}.")
-    address_action = None
-    if manager and order.status != "clean_swept" and order.status not in st.FINAL_STATES:
-        address_action = "edit" if order.address_editable else "request"
-    # Prefetched once; the template and the timeline read these lists, not new queries.
+    now = timezone.now()
+    # Prefetched once; the template and the helpers read these lists, not new queries.
+    history = list(order.history.all())
+    changes = list(order.address_changes.all())
+    events = list(order.tracking_events.all())
+    lines = list(order.lines.all())
+    ways = order_page.ways_out(order, available, manager)
     return {
         "merchant": merchant,
         "order": order,
         "state": order.state,
         "group": order.group,
         "hold": order.hold_info,
-        "buttons": buttons,
+        "hold_lines": order_page.hold_lines(order),
+        "ways": ways,
         "reasons": reasons,
         "can_manage": manager,
-        "address_action": address_action,
         "timeline": _timeline(order),
-        "lines": list(order.lines.all()),
-        "events": list(order.tracking_events.all()),
+        "lines": lines,
+        "events": events,
+        "tracking": order_page.tracking_summary(order, events, now),
         "tracking_link": tracking_url(order.carrier, order.tracking_number),
+        "payment": order_page.payment_panel(order, history),
         "payment_label": st.PAYMENT_LABELS.get(order.payment_status, order.payment_status),
-        "now": timezone.now(),
+        "no_return": order_page.no_return(order, history, now),
+        "fix": order_page.fix_outcome(order, history, now),
+        "address_requests": order_page.address_requests(order, changes),
+        "country_name": country_name(order.country),
+        "now": now,
     }
 
 
@@ -878,8 +909,15 @@ def order_address(request, number):
                     "Address change requested. Our staff will try, but it is not guaranteed.",
                 )
             else:
-                order_edit_address(order=order, by=request.user, address=address)
-                messages.success(request, "Address saved.")
+                saved = order_edit_address(order=order, by=request.user, address=address)
+                if order.status == "action_required" and saved.status == "import_review":
+                    messages.success(
+                        request,
+                        "Address saved: sent back to review; you will see the result here in "
+                        "a few seconds.",
+                    )
+                else:
+                    messages.success(request, "Address saved.")
             return redirect(detail)
         except ActionRefused as exc:
             for field, error in (getattr(exc, "errors", None) or {}).items():

@@ -469,6 +469,8 @@ class OrderAdmin(RefusalsAsFormErrors, FSMAdminMixin, admin.ModelAdmin):
 
     form = OrderChangeForm
     fsm_fields = ["status", "payment_status"]
+    # django-fsm's change form, with the transition buttons also at the top.
+    change_form_template = "admin/orders/order/change_form.html"
     fsm_transition_form_template = "admin/orders/order/transition_form.html"
     list_display = [
         "number",

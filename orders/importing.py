@@ -28,9 +28,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DataError, IntegrityError
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
-from . import audit
+from . import audit, effects, events
+from .addresses import country_code
 from .models import ImportBatch, ImportRow, Merchant, Order, OrderLine
 from .services import order_create_many
 from .text import unstorable
@@ -267,10 +269,15 @@ def clean_order_fields(raw, row, errors, prefix=""):
             errors.append((row, prefix + name, f"At most {limit} characters."))
         fields[name] = value
     if fields["country"]:
-        fields["country"] = fields["country"].upper()
+        # A country's name or ISO code ("Germany", "DEU", "de" are DE); never a guess.
+        fields["country"] = country_code(fields["country"]) or fields["country"].upper()
         if not re.fullmatch(r"[A-Z]{2}", fields["country"]):
             errors.append(
-                (row, prefix + "country", "Use the two-letter ISO country code, e.g. US.")
+                (
+                    row,
+                    prefix + "country",
+                    "Use the country's name or two-letter ISO code, e.g. US.",
+                )
             )
     email = _text(raw.get("customer_email"))
     if email:
@@ -396,13 +403,20 @@ def parse_csv(text):
     """OrderInputs from CSV text, rows of the same order number grouped (in order of first
     appearance). Raises ImportFileError when the file as a whole is unusable."""
     reader, names = _reader(text)
+    return group_rows(
+        (row, dict(zip(names, values, strict=False))) for row, values in _rows(reader)
+    )
+
+
+def group_rows(rows):
+    """OrderInputs from (row number, {our column: value}) pairs: the template's rows, or
+    another file's rows once orders/formats/ has put them in our columns."""
     orders = {}
     seen_order_values = {}
     seen_rows = {}  # (order key, the row's values) -> the row they were first on
     count = 0
-    for row, values in _rows(reader):
+    for row, raw in rows:
         count += 1
-        raw = dict(zip(names, values, strict=False))
         errors = []
         key = _text(raw.get("order_number")) or f"#row{row}"
         same = (key, tuple(_text(raw.get(name)) for name in COLUMNS))
@@ -453,7 +467,8 @@ def _reader(text):
     except csv.Error as exc:
         raise ImportFileError(f"The file is not valid CSV: {exc}.") from None
     names = [h.strip().lower() for h in header]
-    unknown = [h for h in names if h and h not in COLUMNS]
+    # "import_error" is the note column of a batch's errors CSV, fixed and uploaded again.
+    unknown = [h for h in names if h and h not in COLUMNS and h != "import_error"]
     if unknown:
         hint = ""
         if any(sep in h for h in unknown for sep in SEPARATORS):
@@ -793,10 +808,15 @@ def _blocked(order_input, live):
 # --- batches -----------------------------------------------------------------------------
 
 
-def create_batch(*, merchant, content, by=None, filename="", source="csv"):
+def create_batch(
+    *, merchant, content, by=None, filename="", source="csv", kind="template", mapping=None
+):
     """Store an upload as a queued batch after checking the file as a whole; raises
-    ImportFileError with a message for the uploader otherwise."""
-    total = count_rows(content)
+    ImportFileError with a message for the uploader otherwise. `kind` and `mapping` say how
+    its rows are read (orders/formats/)."""
+    from .formats import count
+
+    total = count(content, kind, mapping)
     batch = ImportBatch.objects.create(
         merchant=merchant,
         created_by=by if getattr(by, "pk", None) else None,
@@ -804,6 +824,8 @@ def create_batch(*, merchant, content, by=None, filename="", source="csv"):
         filename=filename[:255],
         content=content,
         total_rows=total,
+        kind=kind,
+        mapping=mapping,
     )
     if audit.is_audited(by):
         # The batch's orders are recorded when it runs, under this entry's IP and page.
@@ -822,17 +844,56 @@ def run_batch(batch_id):
     """The batch task (or the command): import a stored batch, store its report, then review
     the orders it created, updating the progress the batch page shows. Running it again on
     a finished batch does nothing."""
-    from .review import review_orders
-    from .tasks import reviews_deferred
-
     claimed = ImportBatch.objects.filter(pk=batch_id, state="queued").update(
         state="running", started_at=timezone.now()
     )
     if not claimed:
         return None
     batch = ImportBatch.objects.select_related("merchant", "created_by").get(pk=batch_id)
+    # The batch's events (imported, held, accepted...) carry it, so that e-mail can
+    # summarise them in one message when the batch has finished.
+    with effects.for_batch(batch):
+        try:
+            return _run_claimed_batch(batch)
+        finally:
+            _announce_finished(batch)
+
+
+def _announce_finished(batch):
+    """The import.finished event, once the batch is done or failed."""
+    batch = ImportBatch.objects.get(pk=batch.pk)
+    if not batch.finished:
+        return
+    effects.record_event(
+        events.IMPORT_FINISHED,
+        merchant=batch.merchant_id,
+        batch=batch,
+        data={
+            "import": {
+                "id": batch.pk,
+                "filename": batch.filename,
+                "state": batch.state,
+                "message": batch.message,
+                "total_rows": batch.total_rows,
+                "created": batch.created,
+                "reimported": batch.reimported,
+                "skipped": batch.skipped,
+                "refused": batch.refused,
+                "errors": batch.errors,
+                "url": events.site_url(reverse("import_batch", args=[batch.pk])),
+            }
+        },
+    )
+
+
+def _run_claimed_batch(batch):
+    from .formats import read_batch
+    from .review import review_orders
+    from .tasks import reviews_deferred
+
     try:
-        inputs, _count = parse_csv(batch.content)
+        reading = read_batch(batch)
+        inputs = reading.inputs
         by = batch.created_by or f"import batch {batch.pk}"
         counts = dict.fromkeys(["created", "reimported", "skipped", "refused", "errors"], 0)
         to_review = []
@@ -840,10 +901,15 @@ def run_batch(batch_id):
         def store(outcomes, rows_done):
             ImportRow.objects.bulk_create(_report_row(batch, o) for o in outcomes)
             for o in outcomes:
-                counts["errors" if o.outcome == "error" else o.outcome] += 1
+                kind = "errors" if o.outcome == "error" else o.outcome
+                if kind in counts:  # notes are reported, not counted
+                    counts[kind] += 1
                 if o.ok and o.order.status == "import_review":
                     to_review.append(o.order.pk)
             ImportBatch.objects.filter(pk=batch.pk).update(processed_rows=rows_done, **counts)
+
+        if reading.notes:  # what the file's reader left out on purpose, and why
+            store(reading.notes, 0)
 
         # The batch reviews its own orders below, in one pass with shared reference data,
         # instead of one task per order.

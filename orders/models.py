@@ -3,14 +3,13 @@ protected state machines (`status` and `payment_status`).
 
 Every change of a status field is a named @transition below. The transition's permission
 callable says who may trigger it; its conditions say for which orders. Saving an order that
-went through transitions writes one StatusChange row per transition and applies the stock
-effects (reserve on accept, release when it leaves fulfillment, consume on hand-over), all in
-the save's own database transaction, so a rolled-back or raced save leaves none of them.
+went through transitions has orders/effects.py write their effects (history rows, stock,
+kept counts, outbox events), all in the save's own database transaction, so a rolled-back or
+raced save leaves none of them.
 """
 
 import datetime
 import zoneinfo
-from collections import Counter
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -36,7 +35,6 @@ from .integrity import (
     UndeletableModel,
     UndeletableQuerySet,
 )
-from .signals import review_requested
 
 STUCK_AFTER = datetime.timedelta(minutes=10)
 ADDRESS_FIELDS = ["ship_name", "address1", "address2", "city", "region", "postal_code", "country"]
@@ -149,6 +147,11 @@ class FulfillmentCenter(models.Model):
     production_lead_days = models.PositiveSmallIntegerField(
         default=2, help_text="Business days a print order needs before it can be labelled."
     )
+    business_days = models.CharField(
+        max_length=7,
+        default="12345",
+        help_text="ISO weekdays the facility works: 1 = Monday ... 7 = Sunday (12345 = Mon-Fri).",
+    )
     handles_stock = models.BooleanField(default=True)
     handles_print = models.BooleanField(default=False)
 
@@ -163,26 +166,57 @@ class FulfillmentCenter(models.Model):
             zoneinfo.ZoneInfo(self.time_zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
             raise ValidationError({"time_zone": "Unknown time zone."}) from exc
+        days = set(self.business_days or "")
+        if not days or not days <= set("1234567") or len(days) != len(self.business_days):
+            raise ValidationError(
+                {"business_days": "Write each working weekday once as a digit 1-7, e.g. 12345."}
+            )
 
-    def ship_by_for(self, flow, accepted_at):
+    @property
+    def tz(self):
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return datetime.UTC
+
+    def is_business_day(self, day):
+        days = self.business_days or "12345"
+        return str(day.isoweekday()) in days
+
+    def next_business_day(self, day):
+        for _ in range(7):
+            day += datetime.timedelta(days=1)
+            if self.is_business_day(day):
+                return day
+        return day  # no working day at all: clean() refuses that; never loop forever
+
+    def labelling_day(self, accepted_at):
+        """The local business day an order accepted at `accepted_at` is due: that day if it
+        is a business day and before the cut-off, else the next business day."""
+        local = accepted_at.astimezone(self.tz)
+        day = local.date()
+        if local.time() >= self.daily_cutoff or not self.is_business_day(day):
+            day = self.next_business_day(day)
+        return day
+
+    def ship_by_for(self, flow, accepted_at, lead_days=None):
         """When an order accepted at `accepted_at` must be labelled: end of the business day
         it falls on (next business day after the cut-off), plus the lead time for print."""
-        tz = zoneinfo.ZoneInfo(self.time_zone)
-        local = accepted_at.astimezone(tz)
-        day = local.date()
-        if local.time() >= self.daily_cutoff or day.weekday() >= 5:
-            day = _next_business_day(day)
+        day = self.labelling_day(accepted_at)
         if flow == st.PRINT:
-            for _ in range(self.production_lead_days):
-                day = _next_business_day(day)
-        return datetime.datetime.combine(day, datetime.time(23, 59, 59), tzinfo=tz)
+            for _ in range(self.production_lead_days if lead_days is None else lead_days):
+                day = self.next_business_day(day)
+        return datetime.datetime.combine(day, datetime.time(23, 59, 59), tzinfo=self.tz)
 
-
-def _next_business_day(day):
-    day += datetime.timedelta(days=1)
-    while day.weekday() >= 5:
-        day += datetime.timedelta(days=1)
-    return day
+    def no_return_for(self, flow, accepted_at, lead_days=None):
+        """The point of no return of an order accepted at `accepted_at` (docs/deadlines.md):
+        stock, the cut-off of the day it is due to be labelled; print, the expected start of
+        production, `lead_days` business days later at the same local time."""
+        day = self.labelling_day(accepted_at)
+        if flow == st.PRINT:
+            for _ in range(self.production_lead_days if lead_days is None else lead_days):
+                day = self.next_business_day(day)
+        return datetime.datetime.combine(day, self.daily_cutoff, tzinfo=self.tz)
 
 
 PRODUCT_KINDS = [
@@ -199,6 +233,19 @@ class Product(models.Model):
     kind = models.CharField(max_length=12, choices=PRODUCT_KINDS, default="stock")
     connected = models.BooleanField(
         default=True, help_text="Set up for fulfillment. Orders with unconnected products hold."
+    )
+    production_lead_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Print products: business days before production starts. Empty: the "
+        "facility's lead time.",
+    )
+    price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The usual unit price, offered when an order is entered by hand.",
     )
 
     class Meta:
@@ -220,6 +267,9 @@ class InventoryLevel(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock")
     on_hand = models.PositiveIntegerField(default=0)
     reserved = models.PositiveIntegerField(default=0)
+    restock_expected = models.DateField(
+        null=True, blank=True, help_text="When more stock is expected, if known."
+    )
 
     class Meta:
         constraints = [
@@ -287,6 +337,15 @@ class OrderQuerySet(UndeletableQuerySet):
             condition |= Q(status="import_review", status_changed_at__lt=now - STUCK_AFTER)
         return self.filter(condition)
 
+    def closing_soon(self, now=None):
+        """Accepted orders whose point of no return (docs/deadlines.md) is within two hours."""
+        from .deadlines import CLOSING_SOON, OPEN_ACCEPTED
+
+        now = now or timezone.now()
+        return self.filter(
+            status__in=OPEN_ACCEPTED, no_return_by__gte=now, no_return_by__lte=now + CLOSING_SOON
+        )
+
     def needing_attention(self, now=None):
         now = now or timezone.now()
         return self.filter(
@@ -342,6 +401,9 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
         max_length=30, choices=st.HOLD_REASON_CHOICES, blank=True, default=""
     )
     hold_note = models.TextField(blank=True)
+    # What exactly the failing check found (orders/holds.py describes it in words): which SKU,
+    # quantities, address field, ship option, the processor's reason. Null when not held.
+    hold_detail = models.JSONField(null=True, blank=True, editable=False)
     failure_reason = models.TextField(blank=True)
 
     total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
@@ -357,12 +419,18 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     status_changed_at = models.DateTimeField(default=timezone.now)
     ship_by = models.DateTimeField(null=True, blank=True)
+    # The point of no return (docs/deadlines.md), estimated when the order is accepted: the
+    # Closing soon view reads it. Null until accepted.
+    no_return_by = models.DateTimeField(null=True, blank=True, editable=False)
     reimport_of = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reimports"
     )
     # Folded text of the searched fields, lines' SKUs and notes (orders/search.py). Nullable:
     # a column with a default would make SQLite rebuild the table and drop the raw indexes.
     search_text = models.TextField(null=True, blank=True, editable=False)
+    # The carrier's own estimate, when a tracking source sends one (nullable: adding it does
+    # not rebuild the table on SQLite, which would drop the raw-SQL search indexes).
+    estimated_delivery = models.DateField(null=True, blank=True, editable=False)
 
     objects = OrderQuerySet.as_manager()
 
@@ -405,6 +473,12 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
             ),
             # The carrier webhook finds its order by tracking number.
             models.Index(fields=["tracking_number"], name="order_tracking_number"),
+            # Closing soon: one merchant's accepted orders by their point of no return.
+            models.Index(
+                fields=["merchant", "no_return_by", "id"],
+                condition=Q(no_return_by__isnull=False),
+                name="order_merchant_no_return",
+            ),
         ]
 
     def __str__(self):
@@ -447,6 +521,18 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
     def is_late(self, now=None):
         now = now or timezone.now()
         return bool(self.ship_by and self.status in LATE_CANDIDATES and self.ship_by < now)
+
+    def closing_soon(self, now=None):
+        """The time left before the point of no return when it is within two hours
+        (OrderQuerySet.closing_soon() asks the same of the database), else None."""
+        from .deadlines import CLOSING_SOON, OPEN_ACCEPTED
+
+        now = now or timezone.now()
+        if self.no_return_by and self.status in OPEN_ACCEPTED:
+            left = self.no_return_by - now
+            if datetime.timedelta(0) <= left <= CLOSING_SOON:
+                return left
+        return None
 
     @property
     def address_lines(self):
@@ -546,27 +632,21 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
         return (old, new) if old != new else None
 
     def save(self, *args, **kwargs):
+        """Write the order and, in the same transaction, the effects of the transitions
+        applied to it since it was read (orders/effects.py: stock, counts, history,
+        events, review request)."""
+        from . import effects
+
         pending = self.__dict__.get("_pending_changes") or []
         adding = self._state.adding
         with transaction.atomic():
             if pending:
-                _apply_stock_effects(self, pending)
+                effects.apply_stock(self, pending)
             move = self._count_move(adding, kwargs.get("update_fields"))
             super().save(*args, **kwargs)
             if move:
-                old, new = move
-                _move_counts(old, new)
-                self._count_key = new
-                if not adding and is_listed(old[1]) != is_listed(new[1]):
-                    # The lines' copy of "listed" (see OrderLine) follows a clean sweep.
-                    OrderLine.objects.filter(order=self).update(listed=is_listed(new[1]))
-            if pending:
-                if any(f == "status" and t == "import_review" for f, _n, _s, t in pending):
-                    order_id = self.pk
-                    transaction.on_commit(
-                        lambda: review_requested.send(sender=Order, order_id=order_id)
-                    )
-                StatusChange.objects.bulk_create(self.history_rows(pending))
+                self._count_key = move[1]
+            effects.record_save(self, pending, move)
             searched = tuple(self.__dict__.get(name) for name in search.SEARCHED_FIELDS)
             if searched != self.__dict__.get("_search_key"):
                 if adding and self.search_text is not None:
@@ -584,26 +664,6 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
             raise ValueError("save_reviewed: the caller must take the pending history first")
         super().save(update_fields=fields)
         self._remember_count_key()
-
-    def history_rows(self, pending):
-        """The StatusChange rows for transitions applied to this instance, one per
-        transition, naming the actor set with act_as()."""
-        actor = self.__dict__.get("_actor")
-        user = actor if isinstance(actor, models.Model) else None
-        name = (user.get_username() if user else actor) or "system"
-        return [
-            StatusChange(
-                order=self,
-                field=field,
-                transition=transition_name,
-                source=source,
-                target=target,
-                actor=user,
-                actor_name=name,
-                reason=self.__dict__.get("_reason", ""),
-            )
-            for field, transition_name, source, target in pending
-        ]
 
     # -- status transitions -----------------------------------------------------------------
     # Docstrings say who may call each; the permission argument enforces it for people, and
@@ -647,14 +707,17 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
         permission=machines_only,
         custom={"label": "Accept", "admin": False},
     )
-    def accept(self, center, carrier="", service=""):
+    def accept(self, center, carrier="", service="", lead_days=None):
         """Review only: assign the facility, the carrier and service the ship option maps to,
-        and the ship-by time; stock is reserved on save."""
+        the ship-by time and the point of no return (`lead_days`: the print products' own
+        production lead time, if longer than the facility's); stock is reserved on save."""
         self.center = center
         if carrier:
             self.carrier = carrier
             self.service = service
-        self.ship_by = center.ship_by_for(self.flow, timezone.now())
+        now = timezone.now()
+        self.ship_by = center.ship_by_for(self.flow, now, lead_days)
+        self.no_return_by = center.no_return_for(self.flow, now, lead_days)
 
     @transition(
         status,
@@ -663,12 +726,14 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
         permission=is_staff,
         custom={"label": "Hold", "form": "orders.forms.HoldForm"},
     )
-    def hold(self, reason, note=""):
-        """Review or staff: block fulfillment for one of the SPEC's hold reasons."""
+    def hold(self, reason, note="", detail=None):
+        """Review or staff: block fulfillment for one of the SPEC's hold reasons. `detail` is
+        what the failing check found (orders/holds.py says what each reason keeps)."""
         if reason not in st.HOLD_BY_VALUE:
             raise ValueError(f"Unknown hold reason {reason!r}")
         self.hold_reason = reason
         self.hold_note = note
+        self.hold_detail = detail or None
 
     @transition(
         status,
@@ -940,10 +1005,12 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, models.Model):
         permission=is_staff,
         custom={"label": "Mark refused"},
     )
-    def refuse_payment(self):
-        """Staff or the payment system: the payment was refused; a live order is held."""
+    def refuse_payment(self, reason=""):
+        """Staff or the payment system: the payment was refused (`reason`: the processor's
+        words, when it gave any); a live order is held."""
         if self.status in st.HOLDABLE:
-            self.hold("payment_refused")
+            reason = str(reason or "").strip()[:300]
+            self.hold("payment_refused", detail={"processor_reason": reason} if reason else None)
 
     @transition(
         payment_status,
@@ -992,55 +1059,7 @@ def _remember_transition(sender, instance, name, source, target, **kwargs):
         if target != "action_required":
             instance.hold_reason = ""
             instance.hold_note = ""
-
-
-def _stock_lines(order):
-    quantities = Counter()
-    for line in order.lines.all():
-        if line.product_id:
-            quantities[line.product_id] += line.quantity
-    return sorted(quantities.items())  # a fixed order avoids lock-order deadlocks
-
-
-def _apply_stock_effects(order, changes):
-    if order.flow != st.STOCK:
-        return
-    for field, name, _source, target in changes:
-        if field != "status":
-            continue
-        if name == "accept":
-            for product_id, qty in _stock_lines(order):
-                # One conditional UPDATE: concurrent accepts cannot both take the last unit.
-                taken = InventoryLevel.objects.filter(
-                    center=order.center, product_id=product_id, on_hand__gte=F("reserved") + qty
-                ).update(reserved=F("reserved") + qty)
-                if not taken:
-                    raise InsufficientStock(f"Not enough stock at {order.center} for {order}")
-            order.stock_reserved = True
-        elif name == "hand_over" and order.stock_reserved:
-            for product_id, qty in _stock_lines(order):
-                InventoryLevel.objects.filter(center=order.center, product_id=product_id).update(
-                    on_hand=F("on_hand") - qty, reserved=F("reserved") - qty
-                )
-            order.stock_reserved = False
-        elif target in st.RELEASES_STOCK and order.stock_reserved:
-            for product_id, qty in _stock_lines(order):
-                InventoryLevel.objects.filter(center=order.center, product_id=product_id).update(
-                    reserved=F("reserved") - qty
-                )
-            order.stock_reserved = False
-
-
-def _move_counts(old, new):
-    from .counts import add_counts
-
-    deltas = {}
-    if old is not None:
-        deltas.setdefault(old[0], {})[old[1:]] = -1
-    deltas.setdefault(new[0], {})
-    deltas[new[0]][new[1:]] = deltas[new[0]].get(new[1:], 0) + 1
-    for merchant_id in sorted(deltas):  # a fixed order avoids lock-order deadlocks
-        add_counts(merchant_id, deltas[merchant_id])
+            instance.hold_detail = None
 
 
 class StatusCount(models.Model):
@@ -1202,13 +1221,22 @@ BATCH_STATES = [
     ("running", "Running"),
     ("done", "Done"),
     ("failed", "Failed"),
+    ("mapping", "Waiting for its column mapping"),
 ]
 ROW_OUTCOMES = [
     ("created", "Created"),
     ("reimported", "Reimported"),
-    ("skipped", "Skipped: already imported"),
+    ("skipped", "Skipped"),
     ("refused", "Refused: cancelled, not reimported"),
     ("error", "Error"),
+    ("note", "Note"),
+]
+# How an uploaded file's rows are read (orders/formats/): our template's columns, a store's
+# own export, or the merchant's saved column mapping.
+FILE_KINDS = [
+    ("template", "our template"),
+    ("shopify", "a Shopify orders export"),
+    ("mapped", "a column mapping"),
 ]
 
 
@@ -1226,6 +1254,10 @@ class ImportBatch(models.Model):
     source = models.CharField(max_length=10, choices=IMPORT_SOURCES, default="csv")
     filename = models.CharField(max_length=255, blank=True)
     content = models.TextField(blank=True)
+    kind = models.CharField("read as", max_length=10, choices=FILE_KINDS, default="template")
+    mapping = models.ForeignKey(
+        "ColumnMapping", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     state = models.CharField(max_length=10, choices=BATCH_STATES, default="queued")
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
@@ -1252,6 +1284,13 @@ class ImportBatch(models.Model):
     @property
     def finished(self):
         return self.state in ("done", "failed")
+
+    @property
+    def read_as(self):
+        """How the file was read, for the report: "read as a Shopify orders export"."""
+        if self.kind == "mapped" and self.mapping_id:
+            return f"read through the column mapping “{self.mapping.name}”"
+        return f"read as {self.get_kind_display()}"
 
     @property
     def percent(self):
@@ -1291,6 +1330,34 @@ class ImportRow(models.Model):
 
     def __str__(self):
         return f"row {self.row} {self.number}: {self.outcome}"
+
+
+class ColumnMapping(models.Model):
+    """A merchant's answer to "which of this file's columns is which of our fields", kept for
+    files with the same headers (`signature`) and usable by name from the API and command."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="mappings")
+    name = models.CharField(max_length=100)
+    headers = models.JSONField(default=list, help_text="The file's column names, in order.")
+    signature = models.CharField(max_length=64, editable=False)
+    columns = models.JSONField(default=dict, help_text="Our field -> the file's column.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["merchant", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "name"], name="mapping_unique_name"),
+            models.UniqueConstraint(
+                fields=["merchant", "signature"], name="mapping_unique_headers"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.merchant})"
 
 
 class ApiToken(models.Model):
@@ -1430,3 +1497,12 @@ class ListPreference(models.Model):
 
     def __str__(self):
         return f"{self.user}: {', '.join(self.columns)}"
+
+
+# The outbox and merchant notifications live in their own modules (issue 13).
+from .event_models import EmailPreference, Event, EventRead, InboxState  # noqa: E402,F401
+from .webhooks.models import (  # noqa: E402,F401
+    DeliveryAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)

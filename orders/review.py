@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.db.models import Prefetch
 
+from . import effects
+from . import hold_detail as hd
 from . import statuses as st
-from .addresses import address_errors
+from .addresses import address_errors, address_suggestions
 from .counts import add_counts
 from .matching import mapping_for, mappings_by_option, products_by_sku
 from .models import (
@@ -82,43 +84,128 @@ def review_order(order_id, *, cache=None):
 
 
 def first_failing_check(order, lines, cache):
-    """(hold reason, note) for the first check the order fails, in the SPEC's order; None
-    when only the stock check is left."""
+    """(hold reason, note, detail) for the first check the order fails, in the SPEC's
+    order; None when only the stock check is left. The detail says exactly what failed
+    (orders/hold_detail.py)."""
     if not lines:
-        return "product_configuration", "The order has no lines."
+        return (
+            "product_configuration",
+            "The order has no lines.",
+            hd.product_configuration(no_lines=True),
+        )
     unknown = [line.sku for line in lines if line.product_id is None]
     if unknown:
-        return "product_configuration", f"Unknown SKU: {', '.join(sorted(set(unknown)))}."
-    unconnected = [line.sku for line in lines if not line.product.connected]
+        return (
+            "product_configuration",
+            f"Unknown SKU: {', '.join(sorted(set(unknown)))}.",
+            hd.product_configuration(unknown=unknown),
+        )
+    unconnected = {line.product.sku: line.product for line in lines if not line.product.connected}
     if unconnected:
-        return "not_connected", f"Not connected: {', '.join(sorted(set(unconnected)))}."
-    flows = {line.product.flow for line in lines}
+        return (
+            "not_connected",
+            f"Not connected: {', '.join(sorted(unconnected))}.",
+            {"products": [{"sku": p.sku, "name": p.name} for _, p in sorted(unconnected.items())]},
+        )
+    flows = {}
+    for line in lines:
+        flows.setdefault(line.product.flow, []).append(line.product.sku)
     if len(flows) > 1:
         return (
             "product_configuration",
             "The order mixes stock items and print products; split it into two orders.",
+            hd.product_configuration(mixed=flows),
         )
     if not order.ship_option.strip():
-        return "product_configuration", "The order has no ship option."
+        return (
+            "product_configuration",
+            "The order has no ship option.",
+            hd.product_configuration(ship_option=""),
+        )
     if cache.mapping_for(order.merchant_id, order.ship_option) is None:
         return (
             "product_configuration",
             f"Ship option '{order.ship_option}' is not mapped to a carrier service.",
+            hd.product_configuration(ship_option=order.ship_option.strip()),
         )
-    problems = address_errors(order.address_dict())
+    address = order.address_dict()
+    problems = address_errors(address)
     if problems:
-        return "invalid_address", " ".join(problems.values())
+        return (
+            "invalid_address",
+            " ".join(problems.values()),
+            hd.invalid_address(problems, address_suggestions(address, problems)),
+        )
     waiting = [line.sku for line in lines if not line.personalization_complete]
     if waiting:
         return (
             "pending_personalization",
             f"Personalization not finished for {', '.join(sorted(set(waiting)))}.",
+            {"skus": sorted(set(waiting))},
         )
     if order.needs_approval and order.approved_at is None:
-        return "pending_approval", "This order needs manual approval."
+        return (
+            "pending_approval",
+            "This order needs manual approval.",
+            hd.staff_check("pending_approval"),
+        )
     if order.payment_status == "refused":
-        return "payment_refused", "The payment was refused."
+        return "payment_refused", "The payment was refused.", _payment_detail(order)
     return None
+
+
+def _payment_detail(order):
+    """The processor's reason from the refusal's history row, if it gave one."""
+    refusal = (
+        StatusChange.objects.filter(order=order, field="payment_status", target="refused")
+        .order_by("-created_at", "-id")
+        .values_list("reason", flat=True)
+        .first()
+    )
+    return {"processor_reason": refusal} if refusal else None
+
+
+def shortage_detail(order, lines, cache):
+    """insufficient_inventory: per product, how many the order needs and how many each
+    stock facility has free, with the expected restock date where staff entered one."""
+    needed = Counter()
+    sku_of = {}
+    for line in lines:
+        needed[line.product_id] += line.quantity
+        sku_of[line.product_id] = line.product
+    centers = {c.pk: c.code for c in cache.all_centers() if c.handles_stock}
+    available = {pid: dict.fromkeys(centers.values(), 0) for pid in needed}
+    restock = {}
+    for center_id, product_id, on_hand, reserved, expected in InventoryLevel.objects.filter(
+        product_id__in=needed, center_id__in=centers
+    ).values_list("center_id", "product_id", "on_hand", "reserved", "restock_expected"):
+        available[product_id][centers[center_id]] = on_hand - reserved
+        if expected and (product_id not in restock or expected < restock[product_id]):
+            restock[product_id] = expected
+    every = [
+        {
+            "sku": sku_of[pid].sku,
+            "name": sku_of[pid].name,
+            "needed": qty,
+            "available": available[pid],
+            "restock": restock[pid].isoformat() if pid in restock else None,
+        }
+        for pid, qty in sorted(needed.items(), key=lambda item: sku_of[item[0]].sku)
+    ]
+    # The products no facility has enough of; if each is somewhere but never all together,
+    # every product, so the merchant sees where each one is.
+    short = [item for item in every if max(item["available"].values(), default=0) < item["needed"]]
+    return {"short": short or every}
+
+
+def lead_days(order, lines):
+    """A print order's production lead time: the longest of its products' own, else None
+    (the facility's)."""
+    if order.flow != st.PRINT:
+        return None
+    own = [line.product.production_lead_days for line in lines if line.product_id]
+    own = [days for days in own if days is not None]
+    return max(own) if own else None
 
 
 def _link_new_products(order, lines):
@@ -181,7 +268,12 @@ def _accept_somewhere(order, lines, cache):
                 name="accept",
                 by=REVIEWER,
                 note=f"Ships from {center.code}",
-                params={"center": center, "carrier": mapping.carrier, "service": mapping.service},
+                params={
+                    "center": center,
+                    "carrier": mapping.carrier,
+                    "service": mapping.service,
+                    "lead_days": lead_days(order, lines),
+                },
             )
         except ActionRefused as exc:
             if not isinstance(exc.__cause__, InsufficientStock):
@@ -189,14 +281,25 @@ def _accept_somewhere(order, lines, cache):
             log.info("review: %s lost its stock at %s; trying the next facility", order, center)
     if order.flow == st.PRINT:
         return _hold(
-            order, "special_requirements", "No facility can produce this order; staff will check."
+            order,
+            "special_requirements",
+            "No facility can produce this order; staff will check.",
+            hd.staff_check("special_requirements"),
         )
-    return _hold(order, "insufficient_inventory", "No facility has stock for the whole order.")
+    return _hold(
+        order,
+        "insufficient_inventory",
+        "No facility has stock for the whole order.",
+        shortage_detail(order, lines, cache),
+    )
 
 
-def _hold(order, reason, note):
+def _hold(order, reason, note, detail=None):
     return order_transition(
-        order=order, name="hold", by=REVIEWER, params={"reason": reason, "note": note}
+        order=order,
+        name="hold",
+        by=REVIEWER,
+        params={"reason": reason, "note": note, "detail": detail},
     )
 
 
@@ -236,6 +339,8 @@ REVIEWED_FIELDS = [
     "status_changed_at",
     "hold_reason",
     "hold_note",
+    "hold_detail",
+    "no_return_by",
     "center",
     "carrier",
     "service",
@@ -278,20 +383,21 @@ def _review_chunk(order_ids, cache):
             lines = lines_of[order.pk]
             failing = first_failing_check(order, lines, cache)
             if failing:
-                _transition(order, "hold", reason=failing[0], note=failing[1])
+                _transition(order, "hold", reason=failing[0], note=failing[1], detail=failing[2])
             else:
                 _accept_from_book(order, lines, cache, stock)
             merchant_deltas = deltas.setdefault(order.merchant_id, Counter())
             merchant_deltas["import_review", ""] -= 1
             merchant_deltas[order.status, order.hold_reason] += 1
         stock.write()
-        history = []
+        changed = []
         for order in orders:
-            # The chunk writes the history, stock and counts itself: save() writes the row.
-            history.extend(order.history_rows(order.__dict__.get("_pending_changes") or []))
+            # The chunk writes the stock and counts itself, and the history and events
+            # through the one writer (orders/effects.py): save_reviewed() writes the row.
+            changed.append((order, order.__dict__.get("_pending_changes") or []))
             order._pending_changes = []
             order.save_reviewed(REVIEWED_FIELDS)
-        StatusChange.objects.bulk_create(history)
+        effects.write_changes(changed)
         for merchant_id, merchant_deltas in deltas.items():
             add_counts(merchant_id, {k: n for k, n in merchant_deltas.items() if n})
 
@@ -318,6 +424,7 @@ def _accept_from_book(order, lines, cache, stock):
             center=center,
             carrier=mapping.carrier,
             service=mapping.service,
+            lead_days=lead_days(order, lines),
         )
         order.stock_reserved = order.flow == st.STOCK
         return
@@ -327,6 +434,7 @@ def _accept_from_book(order, lines, cache, stock):
             "hold",
             reason="special_requirements",
             note="No facility can produce this order; staff will check.",
+            detail=hd.staff_check("special_requirements"),
         )
     else:
         _transition(
@@ -334,6 +442,7 @@ def _accept_from_book(order, lines, cache, stock):
             "hold",
             reason="insufficient_inventory",
             note="No facility has stock for the whole order.",
+            detail=shortage_detail(order, lines, cache),
         )
 
 

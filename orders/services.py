@@ -7,16 +7,15 @@ as "review" or "carrier" (machines are trusted callers and skip the user check).
 """
 
 import functools
-from collections import Counter
 
 from django.db import transaction
 from django.db.models import Model
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, has_transition_perm
 
-from . import audit, search
+from . import audit, effects, search
 from . import statuses as st
 from .addresses import address_errors, normalize
-from .counts import add_counts
+from .events import ADDRESS_CHANGE_REQUESTED
 from .matching import products_by_sku
 from .models import (
     ADDRESS_FIELDS,
@@ -24,10 +23,8 @@ from .models import (
     InsufficientStock,
     Order,
     OrderLine,
-    StatusChange,
     merchant_roles,
 )
-from .signals import review_requested
 
 
 class ActionRefused(Exception):
@@ -281,14 +278,22 @@ def order_request_address_change(*, order, by, address, note=""):
         raise ActionRefused("Only a manager of this merchant can request address changes.")
     if order.status in st.FINAL_STATES or order.status == "clean_swept":
         raise ActionRefused(f"Order {order.number} is {order.state.label}: nothing to change.")
-    return AddressChange.objects.create(
-        order=order,
-        requested_by=by if is_person(by) else None,
-        address=address,
-        previous_address=order.address_dict(),
-        applied=False,
-        note=note,
-    )
+    with transaction.atomic():
+        change = AddressChange.objects.create(
+            order=order,
+            requested_by=by if is_person(by) else None,
+            address=address,
+            previous_address=order.address_dict(),
+            applied=False,
+            note=note,
+        )
+        effects.record_event(
+            ADDRESS_CHANGE_REQUESTED,
+            merchant=order.merchant_id,
+            order=order,
+            data={"address_change": {"requested": address, "note": note}},
+        )
+    return change
 
 
 # --- creating orders -----------------------------------------------------------------------
@@ -317,18 +322,6 @@ def _new_lines(order, lines, products):
     ]
 
 
-def _first_history(order, by, *, draft, reimport_of):
-    return StatusChange(
-        order=order,
-        field="status",
-        transition="reimport" if reimport_of else ("create" if draft else "import"),
-        source="",
-        target=order.status,
-        actor=by if is_person(by) else None,
-        actor_name=by.get_username() if is_person(by) else str(by),
-    )
-
-
 def order_create(*, merchant, by, number, lines, draft=False, reimport_of=None, **fields):
     """Create an order with its lines in its initial state (Draft, or Import Review which
     starts the review) and its first history row. `lines` are dicts with sku, quantity and
@@ -353,9 +346,9 @@ def order_create(*, merchant, by, number, lines, draft=False, reimport_of=None, 
             **fields,
         )
         OrderLine.objects.bulk_create(_new_lines(order, lines, products))
-        _first_history(order, by, draft=draft, reimport_of=reimport_of).save()
-        if initial == "import_review":
-            transaction.on_commit(lambda: review_requested.send(sender=Order, order_id=order.pk))
+        # save() has counted it; the first history row, its event and the review request
+        # come from the one writer of effects.
+        effects.record_created([order], by=by, counted=True)
     return order
 
 
@@ -398,36 +391,11 @@ def order_create_many(*, merchant, by, items, payment_reason=""):
             for order, item in zip(orders, items, strict=True)
             for line in _new_lines(order, item["lines"], products)
         )
-        history = []
-        for order, item in zip(orders, items, strict=True):
-            history.append(
-                _first_history(
-                    order, by, draft=item.get("draft"), reimport_of=item.get("reimport_of")
-                )
-            )
-            if "payment_status" in item.get("fields", {}):
-                history.append(
-                    StatusChange(
-                        order=order,
-                        field="payment_status",
-                        transition="import",
-                        source="",
-                        target=order.payment_status,
-                        actor=by if is_person(by) else None,
-                        actor_name=by.get_username() if is_person(by) else str(by),
-                        reason=payment_reason,
-                    )
-                )
-        StatusChange.objects.bulk_create(history)
+        effects.record_created(
+            orders,
+            by=by,
+            payment_reason=payment_reason,
+            payment_reported=["payment_status" in item.get("fields", {}) for item in items],
+        )
         search.mirror({order.pk: order.search_text for order in orders})
-        # Bulk inserts skip Order.save(), which keeps the counts for single changes.
-        add_counts(merchant.pk, Counter((order.status, "") for order in orders))
-        to_review = [order.pk for order in orders if order.status == "import_review"]
-        if to_review:
-            transaction.on_commit(lambda: _request_reviews(to_review))
     return orders
-
-
-def _request_reviews(order_ids):
-    for order_id in order_ids:
-        review_requested.send(sender=Order, order_id=order_id)

@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from . import effects, events
 from . import statuses as st
 from .models import Order, TrackingEvent
 from .services import ActionRefused, order_transition
@@ -55,6 +56,9 @@ EVENT_CODES = {
     "delivery_attempted": "exception",
     "returned": "return_to_sender",
     "return_to_sender": "return_to_sender",
+    # Aggregators' statuses that say nothing about where the parcel is.
+    "no_information": None,
+    "label_cancelled": None,
 }
 
 MOVING_CODES = sorted(code for code, name in EVENT_CODES.items() if name is not None)
@@ -137,6 +141,12 @@ def parse_event(body):
     except (ValueError, UnicodeDecodeError, RecursionError):
         # RecursionError: arrays or objects nested thousands deep.
         raise WebhookRefused(400, "Body is not valid JSON.") from None
+    return check_event(data)
+
+
+def check_event(data):
+    """An event as a dict of our fields (from our body, or built by a tracking source in
+    orders/carrier_sources/), checked; WebhookRefused(400) says what is wrong."""
     if not isinstance(data, dict):
         raise WebhookRefused(400, "Body must be a JSON object.")
     missing = [k for k in ("event_id", "tracking_number", "code", "occurred_at") if not data.get(k)]
@@ -233,7 +243,25 @@ def record_tracking_event(*, event):
         except IntegrityError:
             raise WebhookRefused(409, f"Event {event['event_id']} was already received.") from None
         moved, detail, order = _move(order, event, latest)
+        live = order.status in st.SHIPPED_STATES and order.status not in st.FINAL_STATES
+        if not moved and live and (latest is None or event["occurred_at"] >= latest):
+            # A newer scan that moved nothing (still in transit) is news for the merchant too.
+            effects.record_event(
+                events.TRACKING_UPDATED,
+                merchant=order.merchant_id,
+                order=order,
+                data={"tracking_event": _tracking_json(stored)},
+            )
     return TrackingResult(order=order, event=stored, moved=moved, detail=detail)
+
+
+def _tracking_json(stored):
+    return {
+        "code": stored.code,
+        "description": stored.description,
+        "location": stored.location,
+        "occurred_at": stored.occurred_at.isoformat(),
+    }
 
 
 def _event_fields(event):

@@ -23,8 +23,13 @@ from dashboard.converters import OrderNumberConverter
 from orders.models import (
     AddressChange,
     ApiToken,
+    ColumnMapping,
+    EmailPreference,
+    Event,
+    EventRead,
     ImportBatch,
     ImportRow,
+    InboxState,
     InventoryLevel,
     Membership,
     Order,
@@ -33,6 +38,8 @@ from orders.models import (
     SavedView,
     StatusChange,
     TrackingEvent,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from orders.tracking import signed_headers
 
@@ -46,14 +53,56 @@ SKIPPED = {
     "static/": "static files: public by design, no merchant data",
 }
 
+# API URLs that import orders: probed last with A's numbers (the other API URLs that take a
+# POST, such as webhook endpoints, create nothing that names an order).
+IMPORT_ROUTES = {"api_orders"}
+
 # A refusal that reveals nothing: not signed in / no token, forbidden, not found, wrong method.
 REFUSED = {401, 403, 404, 405}
 
+
 # Values for URL arguments other than order numbers, per URL name and argument: what of the
 # victim's data each one names. A pattern with an argument missing here is reported.
+def _batches(victim):
+    """Every import of A's: a finished one and one waiting for its column mapping."""
+    found = list(ImportBatch.objects.filter(merchant=victim.merchant).values_list("pk", flat=True))
+    if not ImportBatch.objects.filter(merchant=victim.merchant, state="mapping").exists():
+        raise LookupError("the victim needs an import waiting for its column mapping")
+    return found
+
+
+def _mappings(victim):
+    found = list(
+        ColumnMapping.objects.filter(merchant=victim.merchant).values_list("pk", flat=True)
+    )
+    if not found:
+        raise LookupError("the victim needs a saved column mapping")
+    return found
+
+
 ARGUMENTS = {
     ("import_batch", "pk"): lambda victim: [victim.batch.pk],
     ("saved_view_edit", "view_id"): lambda victim: [victim.saved_view.pk],
+    ("import_errors", "pk"): lambda victim: [victim.batch.pk],
+    ("product_connect", "pk"): lambda victim: list(
+        Product.objects.filter(merchant=victim.merchant).values_list("pk", flat=True)[:2]
+    ),
+    **{
+        (name, "pk"): lambda victim: [e.pk for e in victim.endpoints]
+        for name in (
+            "webhook_endpoint",
+            "webhook_test",
+            "webhook_rotate",
+            "webhook_toggle",
+            "webhook_delete",
+            "webhook_resend",
+            "api_webhook",
+        )
+    },
+    ("webhook_resend", "delivery_pk"): lambda victim: [d.pk for d in victim.deliveries],
+    ("import_mapping", "pk"): _batches,
+    ("import_mapping_forget", "pk"): _mappings,
+    ("api_import", "pk"): _batches,
 }
 
 
@@ -67,6 +116,8 @@ class Victim:
     raw_token: str  # A's API token (only to prove the walker's own requests are sound)
     saved_view: object = None  # a view A's team shares
     extra_secrets: list = field(default_factory=list)
+    endpoints: list = field(default_factory=list)  # A's webhook endpoints
+    deliveries: list = field(default_factory=list)  # and deliveries to them
 
     def numbers(self):
         return [o.number for o in self.orders]
@@ -74,6 +125,8 @@ class Victim:
     def secrets(self):
         """Strings that must never appear in a response to someone else."""
         found = {self.merchant.name, self.batch.filename, *self.extra_secrets}
+        for endpoint in self.endpoints:
+            found.update([endpoint.url, endpoint.secret, endpoint.description])
         for order in self.orders:
             found.update(
                 [
@@ -200,7 +253,7 @@ def snapshot(merchant):
         "batches": list(
             ImportBatch.objects.filter(merchant=merchant)
             .order_by("pk")
-            .values_list("pk", "state", "created")
+            .values_list("pk", "state", "created", "kind", "mapping_id")
         ),
         "import_rows": ImportRow.objects.filter(batch__merchant=merchant).count(),
         "tokens": list(
@@ -214,6 +267,11 @@ def snapshot(merchant):
             .values_list("pk", "on_hand", "reserved")
         ),
         "products": Product.objects.filter(merchant=merchant).count(),
+        "mappings": list(
+            ColumnMapping.objects.filter(merchant=merchant)
+            .order_by("pk")
+            .values_list("pk", "name", "signature", "columns")
+        ),
         "memberships": Membership.objects.filter(merchant=merchant).count(),
         "notes": list(
             OrderNote.objects.filter(order__merchant=merchant)
@@ -224,6 +282,26 @@ def snapshot(merchant):
             SavedView.objects.filter(merchant=merchant)
             .order_by("pk")
             .values_list("pk", "name", "query", "shared", "position")
+        ),
+        "endpoints": list(
+            WebhookEndpoint.objects.filter(merchant=merchant)
+            .order_by("pk")
+            .values_list("pk", "url", "secret", "state", "event_types")
+        ),
+        "deliveries": list(
+            WebhookDelivery.objects.filter(endpoint__merchant=merchant)
+            .order_by("pk")
+            .values_list("pk", "state", "next_attempt_at", "created_at")
+        ),
+        "events": Event.objects.filter(merchant=merchant).count(),
+        "inbox": list(
+            InboxState.objects.filter(merchant=merchant).values_list("user_id", "read_through")
+        ),
+        "read": EventRead.objects.filter(event__merchant=merchant).count(),
+        "email_choices": list(
+            EmailPreference.objects.filter(merchant=merchant).values_list(
+                "user_id", "kind", "choice"
+            )
         ),
     }
 
@@ -384,7 +462,7 @@ class _Walk:
                     headers=b_token,
                     expect="refused" if targeted else "any",
                 )
-                if not targeted and method == "post":
+                if not targeted and method == "post" and route.name in IMPORT_ROUTES:
                     self.imports_at.append(url)
 
     def import_a_number(self):

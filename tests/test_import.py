@@ -156,7 +156,7 @@ def test_other_merchants_numbers_do_not_collide(merchant, other_merchant, produc
         ("customer_email", "not-an-email", "not an email"),
         ("customer_name", "x" * 201, "At most 200"),
         ("city", "x" * 101, "At most 100"),
-        ("country", "USA", "two-letter ISO"),
+        ("country", "Germny", "two-letter ISO"),  # "USA" and "Germany" are matched
         ("currency", "DOLLARS", "3-letter currency"),
         ("draft", "maybe", "not yes or no"),
         ("needs_approval", "perhaps", "not yes or no"),
@@ -349,11 +349,22 @@ def test_big_upload_is_handed_to_the_task_backend_and_shows_progress(
 
 def test_bad_file_shows_the_reason_and_creates_nothing(client_as, manager, merchant):
     response = client_as(manager).post(
-        reverse("imports"), {"file": upload_file("order_number,colour\n1,red\n")}
+        reverse("imports"), {"file": upload_file("order_number,sku,quantity\n")}
     )
     assert response.status_code == 400
-    assert b"Unknown column(s): colour" in response.content
+    assert b"The file has a header but no order rows." in response.content
     assert ImportBatch.objects.count() == 0
+
+
+def test_unknown_columns_lead_to_the_mapping_step_not_an_import(client_as, manager, merchant):
+    """Columns that are not the template's are mapped first (tests/test_column_mapping.py)."""
+    response = client_as(manager).post(
+        reverse("imports"), {"file": upload_file("order_number,colour\n1,red\n")}
+    )
+    batch = ImportBatch.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("import_mapping", args=[batch.pk])
+    assert batch.state == "mapping" and not Order.objects.exists()
 
 
 def test_viewer_cannot_upload(client_as, viewer, merchant):

@@ -63,7 +63,11 @@ def test_list_queries_are_constant_and_never_count_for_the_tabs(
         assert all("LIMIT 1001" in q for q in counted), name
         # The orders stuck in review (Waiting on us) are counted with a bound on every page,
         # in one statement with any other bounded count of the views.
-        assert len([q for q in bounded if "UNION ALL" in q or "import_review" in q]) == 1
+        # So is the Closing soon view, from its own small index (the point of no return, only
+        # accepted orders due within 2 hours).
+        views = [q for q in bounded if "UNION ALL" in q or "import_review" in q]
+        assert len(views) == 1, name
+        assert "no_return_by" in views[0] and "UNION ALL" in views[0], name
         if name in ("default", "tab", "sub-status", "hold reason", "sorted by number"):
             # Status filters take their total from the kept counts.
             assert len(bounded) == 1, name
@@ -153,8 +157,32 @@ def test_order_page_queries_do_not_grow_with_history(client, manager, staff, mak
         assert response.status_code == 200
         counts.append(len(ctx.captured_queries))
     # session, user, the merchants with the user's roles, order, lines, history, events,
-    # notes, address changes
-    assert counts == [9, 9]
+    # notes, address changes, and (orders not yet at a facility) the likely facility for the
+    # point of no return
+    assert counts == [10, 10]
+
+
+def test_order_page_queries_are_constant_across_holds_and_states(
+    client, manager, staff, make_order, drive
+):
+    """The order page costs the same whatever it shows: hold detail, payment history,
+    tracking events, the point of no return."""
+    from orders.review import review_order
+
+    login(client, manager)
+    client.get("/orders/")
+    held = make_order(ship_option="Nowhere Express")
+    review_order(held.pk)
+    accepted = drive(make_order(), "picked")
+    shipped = drive(make_order(), "in_transit")
+    counts = {}
+    for name, order in (("held", held), ("accepted", accepted), ("shipped", shipped)):
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(f"/orders/{order.number}/")
+        assert response.status_code == 200
+        counts[name] = len(ctx.captured_queries)
+    # Accepted orders have their facility: no look-up of the likely one.
+    assert counts == {"held": 10, "accepted": 9, "shipped": 9}
 
 
 @pytest.mark.parametrize("sort", ["number", "-created", "changed", ""])

@@ -70,19 +70,27 @@ def test_held_row_says_whose_move_and_the_hold_detail(client, manager, staff, ma
 
 
 def test_late_and_closing_soon_flags(client, manager, make_order, drive):
+    """Late reads ship-by; Closing soon is the point of no return (orders/deadlines.py)
+    within 2 hours, the same rule as the Closing soon view."""
     now = timezone.now()
     late = drive(make_order(number="LATE-1"), "processing")
     soon = drive(make_order(number="SOON-1"), "processing")
     later = drive(make_order(number="LATER-1"), "processing")
-    Order.objects.filter(pk=late.pk).update(ship_by=now - datetime.timedelta(hours=1))
-    Order.objects.filter(pk=soon.pk).update(ship_by=now + datetime.timedelta(minutes=90))
-    Order.objects.filter(pk=later.pk).update(ship_by=now + datetime.timedelta(hours=30))
+    ship_soon = drive(make_order(number="SHIPSOON-1"), "processing")
+    hour = datetime.timedelta(hours=1)
+    Order.objects.filter(pk=late.pk).update(ship_by=now - hour, no_return_by=now - 2 * hour)
+    Order.objects.filter(pk=soon.pk).update(ship_by=now + 5 * hour, no_return_by=now + 1.5 * hour)
+    Order.objects.filter(pk=later.pk).update(ship_by=now + 30 * hour, no_return_by=now + 26 * hour)
+    # Ship-by close but the point of no return far away: not closing.
+    Order.objects.filter(pk=ship_soon.pk).update(ship_by=now + hour, no_return_by=now + 9 * hour)
     login(client, manager)
     response = client.get("/orders/")
     assert "flag-late" in row_of(response, "LATE-1")
     assert "flag-soon" not in row_of(response, "LATE-1")
     assert "flag-soon" in row_of(response, "SOON-1")
+    assert re.search(r"1 h 2\d min left", row_of(response, "SOON-1"))
     assert "flag-" not in row_of(response, "LATER-1")
+    assert "flag-" not in row_of(response, "SHIPSOON-1")
 
 
 def test_times_show_in_the_merchants_time_zone(client, manager, merchant, make_order):

@@ -137,7 +137,12 @@ CSRF_EXEMPT_ALLOWED = {
     "dashboard.api.orders",  # bearer token
     "dashboard.api.order_detail",
     "dashboard.api.order_submit_view",
+    "dashboard.notify_views.api_endpoints",  # bearer token (webhook endpoints)
+    "dashboard.notify_views.api_endpoint",
     "dashboard.api.order_personalization_complete_view",
+    "dashboard.api.import_detail",  # bearer token
+    "dashboard.tracking_sources.easypost_webhook",  # EasyPost's HMAC over the body
+    "dashboard.tracking_sources.aftership_webhook",  # AfterShip's HMAC over the body
 }
 
 

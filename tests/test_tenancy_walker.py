@@ -8,12 +8,15 @@ from django.urls import include, path
 
 from dashboard import access
 from dashboard import api as api_views
+from orders.formats import park_for_mapping, save_mapping
 from orders.importing import create_batch, run_batch
-from orders.models import Order, SavedView
+from orders.models import DeliveryAttempt, Order, SavedView, WebhookDelivery, WebhookEndpoint
 from orders.notes import order_add_note
+from orders.notify import dispatch_events
 from orders.services import order_clean_sweep
 from orders.tokens import token_create
 from orders.tracking import signed_headers
+from orders.webhooks.services import new_secret
 
 from . import tenancy
 from .dashboard_helpers import hold
@@ -58,6 +61,20 @@ def victim(merchant, make_order, drive, staff, manager):
     )
     run_batch(batch.pk)
     orders.append(Order.objects.get(merchant=merchant, number="VICTIM-BATCH-107"))
+    # A file waiting for its column mapping, and a mapping saved from an earlier one.
+    park_for_mapping(
+        merchant=merchant,
+        content="Ref No,Item Code,Units\nVICTIM-PARKED-108,TEE-1,1\n",
+        by=manager,
+        filename="victim-marketplace-export.csv",
+    )
+    save_mapping(
+        merchant=merchant,
+        name="Victim Marketplace Mapping",
+        headers=["Order Ref", "Item Code", "Units"],
+        columns={"order_number": "Order Ref", "sku": "Item Code", "quantity": "Units"},
+        by=manager,
+    )
     _token, raw = token_create(merchant=merchant, name="Victim shop")
     # Working together: a note on an order, and a shared and a personal saved view.
     order_add_note(order=orders[2], by=manager, text="Quillon Secretnote about the parcel")
@@ -71,13 +88,36 @@ def victim(merchant, make_order, drive, staff, manager):
     SavedView.objects.create(
         merchant=merchant, owner=manager, name="Victim personal Wyvern", query="group=draft"
     )
+    # A webhook endpoint with deliveries and a logged attempt (created directly: the test
+    # machine has no DNS for the name).
+    endpoint = WebhookEndpoint.objects.create(
+        merchant=merchant,
+        url="https://victim-hooks.example.com/acme-private-receiver",
+        description="Victim warehouse system",
+        secret=new_secret(),
+    )
+    dispatch_events()
+    deliveries = list(WebhookDelivery.objects.filter(endpoint=endpoint))
+    DeliveryAttempt.objects.create(
+        delivery=deliveries[0], status_code=500, response="victim receiver stack trace"
+    )
     return tenancy.Victim(
         merchant=merchant,
         orders=orders,
         batch=batch,
         raw_token=raw,
         saved_view=shared,
-        extra_secrets=["Quillon Secretnote", "Victim shared Vexillum", "Victim personal Wyvern"],
+        endpoints=[endpoint],
+        deliveries=deliveries,
+        extra_secrets=[
+            "Quillon Secretnote",
+            "Victim shared Vexillum",
+            "Victim personal Wyvern",
+            "victim receiver stack trace",
+            "Victim Marketplace Mapping",
+            "victim-marketplace-export.csv",
+            "VICTIM-PARKED-108",
+        ],
     )
 
 
@@ -111,6 +151,18 @@ def test_no_url_lets_another_merchant_see_or_change_orders(victim, attacker):
         "api_order",
         "api_order_submit",
         "tracking_webhook",
+        "webhook_endpoint",
+        "webhook_resend",
+        "inbox",
+        "inbox_bell",
+        "api_webhooks",
+        "api_webhook",
+        "easypost_webhook",
+        "aftership_webhook",
+        "import_mapping",
+        "import_mapping_forget",
+        "import_mappings",
+        "api_import",
     ]:
         assert expected in names
     assert sent > 500

@@ -1,4 +1,3 @@
-import datetime
 from functools import lru_cache
 from html import escape as _e
 from urllib.parse import quote
@@ -12,9 +11,10 @@ from django.utils.safestring import mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 
+from orders import hold_detail
 from orders import statuses as st
 from orders.carriers import tracking_url as carrier_tracking_url
-from orders.models import LATE_CANDIDATES
+from orders.deadlines import time_left
 from orders.services import merchant_actions
 
 register = template.Library()
@@ -100,11 +100,6 @@ def _short(text, limit):
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-CLOSING_FLAG = (
-    '<span class="flag flag-soon" title="Its ship-by time is less than 2 hours away">'
-    "Closing soon</span>"
-)
-SOON = datetime.timedelta(hours=2)
 CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£"}
 
 
@@ -191,14 +186,24 @@ def order_rows(orders, now, can_manage, columns=None):
                 f'<span class="pay pay-{_e(order.payment_status)}">{_e(label)}</span></td>'
             )
         flags = STUCK_FLAG if order.is_stuck(now) else ""
+        left = order.closing_soon(now)
+        if left is not None:
+            # The point of no return (orders/deadlines.py) is less than two hours away.
+            flags += (
+                f'<span class="flag flag-soon" title="Less than 2 hours to change or cancel it">'
+                f"Closing soon · {_e(time_left(left))} left</span>"
+            )
         second = ""
         if owner:
-            detail_text = order.failure_reason if order.status == "failed" else order.hold_note
-            if order.status == "failed" and detail_text:
-                detail_text = f"Why: {detail_text}"
+            if order.status == "failed":
+                detail_text = f"Why: {order.failure_reason}" if order.failure_reason else ""
+            elif order.hold_reason and order.hold_detail:
+                detail_text = hold_detail.summary(order.hold_reason, order.hold_detail)
+            else:
+                detail_text = order.hold_note
             second = (
                 f'<span class="hold-line"><span class="owner">{_e(owner)}</span>'
-                + (f" · {_e(_short(detail_text, 90))}" if detail_text else "")
+                + (f" · {_e(_short(detail_text, 120))}" if detail_text else "")
                 + "</span>"
             )
         parts.append(
@@ -209,11 +214,10 @@ def order_rows(orders, now, can_manage, columns=None):
             if order.ship_by:
                 local = template_localtime(order.ship_by)
                 text = f"{_day(local, today)} {local:%H:%M}"
-                late = order.is_late(now)
-                soon = not late and order.status in LATE_CANDIDATES and order.ship_by - now <= SOON
+                late = LATE_FLAG if order.is_late(now) else ""
                 parts.append(
                     f'<td class="col-ship-by" data-label="Ship by">{_time(order.ship_by, text)}'
-                    f"{LATE_FLAG if late else ''}{CLOSING_FLAG if soon else ''}</td>"
+                    f"{late}</td>"
                 )
             else:
                 parts.append(f'<td class="col-ship-by" data-label="Ship by">{DASH}</td>')

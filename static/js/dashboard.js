@@ -133,4 +133,149 @@
   document.addEventListener("htmx:afterSettle", initBulk);
 
   document.documentElement.classList.add("js");
+
+  // The point of no return counts down live: "in 3 h 12 min", then the page refreshes to
+  // say the order is past it. The server wrote the same text; this keeps it current.
+  function timeLeft(ms) {
+    var minutes = Math.floor(ms / 60000);
+    if (minutes < 1) return "less than a minute";
+    var days = Math.floor(minutes / 1440);
+    var hours = Math.floor((minutes % 1440) / 60);
+    var mins = minutes % 60;
+    if (days) return days + " d" + (hours ? " " + hours + " h" : "");
+    if (hours) return hours + " h" + (mins ? " " + mins + " min" : "");
+    return mins + " min";
+  }
+  function tick() {
+    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      var left = Date.parse(el.getAttribute("data-countdown")) - Date.now();
+      if (isNaN(left)) return;
+      if (left <= 0) {
+        el.textContent = "now";
+        var poll = el.closest("[data-poll]");
+        if (poll && window.htmx && !el.hasAttribute("data-refreshed")) {
+          el.setAttribute("data-refreshed", "");
+          window.htmx.trigger(poll, "refresh");
+        }
+        return;
+      }
+      el.textContent = "in " + timeLeft(left);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", tick);
+  document.addEventListener("htmx:afterSettle", tick);
+  setInterval(tick, 15000);
+
+  // New order: a running total from the chosen products' prices, lines removed in place,
+  // and each field's problem said as soon as the field is left (the server checks again).
+  function orderTotal(form) {
+    var total = 0;
+    var priced = false;
+    form.querySelectorAll("[data-line]").forEach(function (row) {
+      var select = row.querySelector("select");
+      var qty = row.querySelector("input[type=number]");
+      var out = row.querySelector("[data-line-total]");
+      var option = select && select.selectedOptions[0];
+      var price = option && option.getAttribute("data-price");
+      var n = qty ? parseInt(qty.value, 10) : 0;
+      if (price && n > 0) {
+        var amount = parseFloat(price) * n;
+        total += amount;
+        priced = true;
+        if (out) out.textContent = amount.toFixed(2);
+      } else if (out) {
+        out.textContent = "";
+      }
+    });
+    var shown = form.querySelector("[data-order-total]");
+    if (shown) shown.textContent = priced ? total.toFixed(2) : "—";
+  }
+  function refreshTotals() {
+    document.querySelectorAll("[data-order-form]").forEach(orderTotal);
+  }
+  document.addEventListener("input", function (evt) {
+    var form = evt.target.closest("[data-order-form]");
+    if (form) orderTotal(form);
+  });
+  document.addEventListener("change", function (evt) {
+    var form = evt.target.closest("[data-order-form]");
+    if (form) orderTotal(form);
+  });
+  document.addEventListener("click", function (evt) {
+    var remove = evt.target.closest("[data-remove-line]");
+    if (!remove) return;
+    var row = remove.closest("[data-line]");
+    var form = remove.closest("[data-order-form]");
+    // An emptied line is ignored by the server: clear it and take it off the page.
+    row.querySelectorAll("select, input").forEach(function (el) { el.value = ""; });
+    row.hidden = true;
+    if (form) {
+      orderTotal(form);
+      var add = form.querySelector("[data-add-line]");
+      if (add) add.focus();
+    }
+  });
+  document.addEventListener("focusout", function (evt) {
+    var el = evt.target;
+    if (!el.closest || !el.closest("[data-order-form]") || !el.checkValidity) return;
+    var field = el.closest(".field");
+    var error = field && field.querySelector("[data-field-error]");
+    if (!error) return;
+    if (el.checkValidity()) {
+      error.hidden = true;
+      error.textContent = "";
+      field.classList.remove("has-error");
+      el.removeAttribute("aria-invalid");
+    } else {
+      error.hidden = false;
+      error.textContent = el.validationMessage;
+      field.classList.add("has-error");
+      el.setAttribute("aria-invalid", "true");
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    refreshTotals();
+    var target = evt.detail.target;
+    if (target && target.id === "lines") {
+      var results = document.getElementById("product-results");
+      var search = document.getElementById("product-search");
+      if (results) results.innerHTML = "";
+      if (search) search.value = "";
+      var rows = target.querySelectorAll("[data-line]:not([hidden])");
+      var last = rows[rows.length - 1];
+      var focus = last && (last.querySelector("select") || last.querySelector("input"));
+      if (focus) focus.focus();
+    }
+  });
+  document.addEventListener("DOMContentLoaded", refreshTotals);
+  document.addEventListener("keydown", function (evt) {
+    // Enter in the product search searches; it does not send the half-filled order.
+    if (evt.key === "Enter" && evt.target.id === "product-search") evt.preventDefault();
+  });
+
+  // Imports: drop a file on the zone (choosing one still works as usual).
+  document.querySelectorAll("[data-dropzone]").forEach(function (zone) {
+    var input = zone.querySelector("input[type=file]");
+    var name = zone.querySelector("[data-dropzone-name]");
+    function show() {
+      if (input.files.length && name) name.textContent = "Chosen: " + input.files[0].name;
+    }
+    input.addEventListener("change", show);
+    ["dragenter", "dragover"].forEach(function (type) {
+      zone.addEventListener(type, function (evt) {
+        evt.preventDefault();
+        zone.classList.add("dragging");
+      });
+    });
+    ["dragleave", "drop"].forEach(function (type) {
+      zone.addEventListener(type, function () { zone.classList.remove("dragging"); });
+    });
+    zone.addEventListener("drop", function (evt) {
+      evt.preventDefault();
+      if (evt.dataTransfer && evt.dataTransfer.files.length) {
+        input.files = evt.dataTransfer.files;
+        show();
+      }
+    });
+  });
 })();

@@ -16,6 +16,8 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCS_VIEWPORT = {"width": 1100, "height": 640}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -84,11 +86,18 @@ def sign_in(page, username, password, *, landing=False):
         page.goto("/orders/")
 
 
-def screenshot(page, name):
+def screenshot(page, name, docs=False):
     ARTIFACTS.mkdir(exist_ok=True)
     # caret="initial": hiding the caret makes Playwright inject a <style>, which the page's
     # Content-Security-Policy (rightly) blocks and the browser_page fixture reports.
     page.screenshot(path=str(ARTIFACTS / name), full_page=True, caret="initial")
+    if docs and os.environ.get("DOCS_SCREENSHOTS"):
+        # `make screenshots`: the README's small pictures, the top of the page at laptop size.
+        size = page.viewport_size
+        page.set_viewport_size(DOCS_VIEWPORT)
+        DOCS.mkdir(exist_ok=True)
+        page.screenshot(path=str(DOCS / name), caret="initial")
+        page.set_viewport_size(size)
 
 
 @pytest.fixture(autouse=True)

@@ -36,7 +36,7 @@ def test_manager_cancels_an_action_required_order_through_the_confirmation(
         expect(page.locator(".message-success")).to_contain_text("E2E-HELD cancelled")
         expect(page.locator(".status-card h2")).to_contain_text("Cancelled")
         expect(page.locator('[data-action="cancel"]')).to_have_count(0)
-        screenshot(page, "order-page.png")
+        screenshot(page, "order-page.png", docs=True)
 
     order = Order.objects.get(pk=held.pk)
     assert order.status == "cancelled"
@@ -87,7 +87,7 @@ def test_filtering_swaps_the_table_without_a_reload(
     with browser_page() as page:
         sign_in(page, "alice", PASSWORD)
         expect(page.locator("table.orders td.col-number")).to_have_count(10)
-        screenshot(page, "order-list.png")
+        screenshot(page, "order-list.png", docs=True)
         page.evaluate("window.__stillHere = true")
         page.fill("#id_q", "E2E-A")
         page.press("#id_q", "Enter")

@@ -1,4 +1,5 @@
-"""Prints where the demo runs and how to sign in; `make run` shows it before serving."""
+"""Prints where the demo runs, how to sign in and where the background processes log;
+`make run` shows it once the server answers (scripts/run-demo.sh)."""
 
 from django.core.management.base import BaseCommand
 
@@ -6,12 +7,19 @@ from .seed_demo import DEMO_PASSWORD, LOGINS
 
 
 class Command(BaseCommand):
-    help = "Print the dashboard URL and the demo logins."
+    help = "Print the dashboard URL, the demo logins and the demo's log files."
 
     def add_arguments(self, parser):
         parser.add_argument("--url", default="http://127.0.0.1:8000/")
+        parser.add_argument(
+            "--log",
+            action="append",
+            default=[],
+            metavar="NAME=PATH",
+            help="a background process and its log file (repeatable)",
+        )
 
-    def handle(self, *args, url, **options):
+    def handle(self, *args, url, log, **options):
         line = "=" * 72
         self.stdout.write(line)
         self.stdout.write(f"  Merchant fulfillment dashboard: {url}")
@@ -19,4 +27,10 @@ class Command(BaseCommand):
         self.stdout.write(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, label in LOGINS:
             self.stdout.write(f"    {username:<10} {label}")
+        if log:
+            self.stdout.write("  Background logs (watch one with tail -f):")
+            for item in log:
+                name, _sep, path = item.partition("=")
+                self.stdout.write(f"    {name:<10} {path}")
+        self.stdout.write("  Ctrl-C stops everything; `make reset` starts a fresh demo.")
         self.stdout.write(line)

@@ -2,18 +2,24 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from orders.formats import identify
 from orders.importing import ImportFileError, create_batch, decode_upload, run_batch
 from orders.models import ImportBatch, Merchant
 
 
 class Command(BaseCommand):
-    help = "Import orders from a CSV file (the upload template's columns) and review them."
+    help = (
+        "Import orders from a CSV file and review them: the upload template's columns, a "
+        "Shopify orders export as is, or any CSV through a column mapping saved in the "
+        "dashboard (found from the file's headers, or named with --mapping)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--merchant", required=True, help="merchant slug")
         parser.add_argument("file", help="path to the CSV file")
+        parser.add_argument("--mapping", default="", help="name of a saved column mapping")
 
-    def handle(self, *args, merchant, file, **options):
+    def handle(self, *args, merchant, file, mapping="", **options):
         try:
             owner = Merchant.objects.get(slug=merchant)
         except Merchant.DoesNotExist:
@@ -23,7 +29,15 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {file}")
         try:
             text = decode_upload(path.read_bytes())
-            batch = create_batch(merchant=owner, content=text, filename=path.name, source="command")
+            kind, saved = identify(owner, text, mapping or None)
+            batch = create_batch(
+                merchant=owner,
+                content=text,
+                filename=path.name,
+                source="command",
+                kind=kind,
+                mapping=saved,
+            )
         except ImportFileError as exc:
             raise CommandError(exc.message) from None
         run_batch(batch.pk)
@@ -34,7 +48,8 @@ class Command(BaseCommand):
                 f"{where}: {row.number or '-'}: {row.get_outcome_display()}. {row.message}"
             )
         summary = (
-            f"Batch {batch.pk}: {batch.created} created, {batch.reimported} reimported, "
+            f"Batch {batch.pk} ({batch.read_as}): {batch.created} created, "
+            f"{batch.reimported} reimported, "
             f"{batch.skipped} skipped, {batch.refused} refused, {batch.errors} errors."
         )
         if batch.state == "failed":

@@ -16,7 +16,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from orders import hold_detail
 from orders import statuses as st
+from orders.event_models import Event, InboxState
 from orders.models import (
     FulfillmentCenter,
     InventoryLevel,
@@ -28,8 +30,12 @@ from orders.models import (
     ShipOptionMapping,
     StatusChange,
 )
+from orders.notify_tasks import paused as notify_paused
 from orders.services import order_create, order_transition
 from orders.tasks import reviews_deferred
+from orders.webhooks.demo_receiver import DEMO_PORT, DEMO_SECRET
+from orders.webhooks.models import WebhookEndpoint
+from orders.webhooks.services import new_secret
 
 DEMO_PASSWORD = "demo-pass-2026"
 LOGINS = [
@@ -163,7 +169,7 @@ class Command(BaseCommand):
         created = 0
         # The demo drives each order to its state itself: the review task must not act on
         # the orders it creates (those left in Import Review stay there, some flagged stuck).
-        with reviews_deferred():
+        with reviews_deferred(), notify_paused():
             for merchant, count, prefix in [
                 (acme, orders, "AC"),
                 (north, max(orders // 9, 10), "NW"),
@@ -171,10 +177,41 @@ class Command(BaseCommand):
                 if merchant.orders.exists():
                     continue
                 created += self._orders(merchant, count, prefix, rng, users, centers)
+            if created:
+                self._events_already_told(users)
+        self._webhook_endpoints(acme)
         if created:
             self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {created} orders."))
         else:
             self.stdout.write("Demo data already present; nothing changed.")
+
+    # -- telling merchants (issue 13) -------------------------------------------------------
+
+    def _events_already_told(self, users):
+        """The demo's history happened "before": its events count as dispatched, e-mailed
+        and read, so the demo starts with an empty bell and only what moves now is sent."""
+        now = timezone.now()
+        Event.objects.filter(dispatched_at=None).update(dispatched_at=now, mailed=True)
+        for membership in Membership.objects.select_related("merchant"):
+            latest = Event.objects.filter(merchant=membership.merchant).order_by("-id").first()
+            InboxState.objects.update_or_create(
+                user=membership.user,
+                merchant=membership.merchant,
+                defaults={"read_through": latest.pk if latest else 0},
+            )
+
+    def _webhook_endpoints(self, acme):
+        """Acme's two demo endpoints: the receiver `make run` starts (deliveries succeed)
+        and a closed port (deliveries are retried). Made directly, not through the service:
+        demo addresses are loopback, which real endpoints may never be."""
+        demo = [
+            (f"http://127.0.0.1:{DEMO_PORT}/webhooks", "Demo receiver (make run)", DEMO_SECRET),
+            ("http://127.0.0.1:9/webhooks", "Closed port: shows retries", new_secret()),
+        ]
+        for url, description, secret in demo:
+            WebhookEndpoint.objects.get_or_create(
+                merchant=acme, url=url, defaults={"description": description, "secret": secret}
+            )
 
     # -- reference data ---------------------------------------------------------------------
 
@@ -261,16 +298,19 @@ class Command(BaseCommand):
     def _orders(self, merchant, count, prefix, rng, users, centers):
         targets = rng.choices(list(TARGETS), weights=list(TARGETS.values()), k=count)
         # Every state and every hold reason appears at least once.
-        targets[: len(TARGETS)] = list(TARGETS)
         holds = [h.value for h in st.HOLD_REASONS]
+        targets[: len(TARGETS) + len(holds)] = [*TARGETS, *["action_required"] * len(holds)]
         manager = next(
             m.user for m in merchant.memberships.select_related("user") if m.role == "manager"
         )
         now = timezone.now()
+        held = 0
         for i, target in enumerate(targets):
             with transaction.atomic():
                 order = self._one_order(merchant, f"{prefix}-{10001 + i}", target, rng, centers)
-                reason = holds[i % len(holds)] if target == "action_required" else None
+                reason = None
+                if target == "action_required":
+                    reason, held = holds[held % len(holds)], held + 1
                 self._drive(order, target, reason, rng, users, manager, centers)
                 self._spread_times(order.pk, now, rng, target)
         return count
@@ -334,9 +374,9 @@ class Command(BaseCommand):
             return
         if target == "action_required":
             if reason == "payment_refused":
-                step("refuse_payment", by="payments")
+                step("refuse_payment", by="payments", reason="Card declined: insufficient funds")
             else:
-                step("hold", by="review", reason=reason)
+                step("hold", by="review", reason=reason, detail=_demo_detail(order, reason))
             return
         if target == "clean_swept":
             step("hold", by="review", reason="product_configuration")
@@ -401,3 +441,36 @@ class Command(BaseCommand):
         )
         # The lines keep a copy of the order's creation time (OrderLine).
         OrderLine.objects.filter(order_id=order_id).update(order_created_at=created)
+
+
+def _demo_detail(order, reason):
+    """What review would have written for this hold (orders/hold_detail.py), so the demo's
+    held orders show their specifics."""
+    line = order.lines.first()
+    sku = line.sku if line else "TEE-1"
+    if reason == "insufficient_inventory":
+        return {
+            "short": [
+                {
+                    "sku": sku,
+                    "name": line.name if line else "",
+                    "needed": (line.quantity if line else 1) + 2,
+                    "available": {"NJ1": 1, "LEJ": 0},
+                    "restock": None,
+                }
+            ]
+        }
+    if reason == "invalid_address":
+        return hold_detail.invalid_address(
+            {"address2": "The building has several flats and the flat number is missing."},
+            {},
+        )
+    if reason == "product_configuration":
+        return hold_detail.product_configuration(ship_option="Overnight Express")
+    if reason == "not_connected":
+        return {"products": [{"sku": sku, "name": line.name if line else ""}]}
+    if reason == "pending_personalization":
+        return {"skus": [sku]}
+    if reason in hold_detail.STAFF_CHECKS:
+        return hold_detail.staff_check(reason)
+    return None
