@@ -10,7 +10,14 @@ from django.db import transaction
 from django.db.models import Sum
 
 from .models import InventoryLevel, Order, OrderLine, merchant_roles
-from .services import ActionRefused, OrderChanged, audited, is_person, order_transition
+from .services import (
+    ActionRefused,
+    OrderChanged,
+    audited,
+    is_person,
+    lock_as_seen,
+    order_transition,
+)
 
 STOCK_ARRIVED = "stock arrived"
 
@@ -74,17 +81,8 @@ def order_complete_personalization(*, order, by, note="", expected_status=None):
     `expected_status` is the status the caller saw; if the order moved on since, nothing is
     done (OrderChanged). Refused (ActionRefused) for anyone but a manager of the merchant,
     and for an order not held for pending personalization."""
-    seen = expected_status or order.status
     with transaction.atomic():
-        locked = Order.objects.select_for_update().filter(pk=order.pk).first()
-        if locked is None:
-            raise ActionRefused(f"Order {order.number} no longer exists.")
-        if locked.status != seen:
-            raise OrderChanged(
-                f"Order {locked.number} changed meanwhile: it is now {locked.state.label}. "
-                "Nothing was done.",
-                order=locked,
-            )
+        locked = lock_as_seen(order, expected_status)
         why = personalization_refusal(locked, by if is_person(by) else None)
         if why:
             raise ActionRefused(f"Order {locked.number}: {why}.", order=locked)

@@ -150,6 +150,23 @@ def _permission_refusal(order, name, user):
 # --- the one way to apply a transition -----------------------------------------------------
 
 
+def lock_as_seen(order, expected_status=None):
+    """The order's row, locked for the current transaction, provided its status is still the
+    one the caller saw (`expected_status`, else the passed instance's). Raises ActionRefused
+    when the order is gone and OrderChanged, saying what it is now, when it moved on."""
+    seen = expected_status or order.status
+    locked = Order.objects.select_for_update().filter(pk=order.pk).first()
+    if locked is None:
+        raise ActionRefused(f"Order {order.number} no longer exists.")
+    if locked.status != seen:
+        raise OrderChanged(
+            f"Order {locked.number} changed meanwhile: it is now {locked.state.label}. "
+            "Nothing was done.",
+            order=locked,
+        )
+    return locked
+
+
 @audited()
 def order_transition(*, order, name, by, note="", expected_status=None, params=None):
     """Apply transition `name` to `order` as `by`, under a row lock, with history.
@@ -162,17 +179,8 @@ def order_transition(*, order, name, by, note="", expected_status=None, params=N
     the row has moved on since, nothing is done and OrderChanged says what it is now.
     Returns the updated order. Raises ActionRefused with a readable message otherwise.
     """
-    seen = expected_status or order.status
     with transaction.atomic():
-        locked = Order.objects.select_for_update().filter(pk=order.pk).first()
-        if locked is None:
-            raise ActionRefused(f"Order {order.number} no longer exists.")
-        if locked.status != seen:
-            raise OrderChanged(
-                f"Order {locked.number} changed meanwhile: it is now {locked.state.label}. "
-                "Nothing was done.",
-                order=locked,
-            )
+        locked = lock_as_seen(order, expected_status)
         why = refusal_reason(locked, name, by if is_person(by) else None)
         if why:
             raise ActionRefused(f"Order {locked.number}: {why}.", order=locked)

@@ -19,6 +19,7 @@ The HTTP endpoints live in dashboard/tracking_sources.py.
 import datetime
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -56,6 +57,28 @@ class Received:
                 self.order.estimated_delivery.isoformat() if self.order.estimated_delivery else None
             ),
         }
+
+
+def check_signature(provider, header, secret, sign, signature, body):
+    """Refuses the call unless `signature` (the `header` value) is what `sign(secret, body)`
+    makes: 503 while the provider's secret is not configured, 401 when unsigned or wrong."""
+    if not secret:
+        raise WebhookRefused(503, f"{provider} tracking is not configured on this server.")
+    if not signature:
+        raise WebhookRefused(401, f"Missing {header} header: the call is unsigned.")
+    if not compare_signature(sign(secret, body), signature):
+        raise WebhookRefused(401, "Signature does not match.")
+
+
+def json_object(body):
+    """The body as a JSON object, or WebhookRefused(400) saying why it is not one."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise WebhookRefused(400, "Body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise WebhookRefused(400, "Body must be a JSON object.")
+    return data
 
 
 def compare_signature(expected, given):

@@ -13,11 +13,19 @@ tracking events.
 
 import hashlib
 import hmac
-import json
 import unicodedata
 
 from ..tracking import WebhookRefused
-from . import Delivery, a_date, compare_signature, event, event_id, parcel_number, text
+from . import (
+    Delivery,
+    a_date,
+    check_signature,
+    event,
+    event_id,
+    json_object,
+    parcel_number,
+    text,
+)
 
 NAME = "EasyPost"
 SIGNATURE_HEADER = "X-Hmac-Signature"
@@ -47,21 +55,11 @@ def sign(secret, body):
 
 
 def verify(secret, signature, body):
-    if not secret:
-        raise WebhookRefused(503, "EasyPost tracking is not configured on this server.")
-    if not signature:
-        raise WebhookRefused(401, f"Missing {SIGNATURE_HEADER} header: the call is unsigned.")
-    if not compare_signature(sign(secret, body), signature):
-        raise WebhookRefused(401, "Signature does not match.")
+    check_signature(NAME, SIGNATURE_HEADER, secret, sign, signature, body)
 
 
 def parse(body):
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise WebhookRefused(400, "Body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise WebhookRefused(400, "Body must be a JSON object.")
+    data = json_object(body)
     tracker = data.get("result")
     if not isinstance(tracker, dict) or tracker.get("object", "Tracker") != "Tracker":
         raise WebhookRefused(400, "The event's result is not a Tracker.")
