@@ -9,6 +9,7 @@ these rows and never hooks into transitions. See docs/webhooks.md.
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
+from . import hold_detail as hd
 from . import statuses as st
 
 PAYLOAD_VERSION = 1
@@ -124,7 +125,16 @@ def order_data(order):
         "url": order_url(order),
     }
     if hold:
-        data["hold"] = {"reason": order.hold_reason, "label": hold.label, "detail": order.hold_note}
+        # `detail`: the specific sentences the order page shows (hold_detail.describe);
+        # `facts`: the same as data (which SKU, quantities, field...); `note`: the hold's note.
+        data["hold"] = {
+            "reason": order.hold_reason,
+            "label": hold.label,
+            "owner": hold.owner,
+            "detail": hd.describe(order.hold_reason, order.hold_detail),
+            "facts": order.hold_detail or {},
+            "note": order.hold_note,
+        }
     if order.status == "failed":
         data["failure_reason"] = order.failure_reason
     if order.tracking_number:

@@ -253,7 +253,10 @@ def _email_item(event):
     info = data.get("import") or {}
     return {
         "summary": summary(event),
-        "why": hold.get("detail") or data.get("failure_reason") or data.get("explanation", ""),
+        "why": " ".join(hold.get("detail") or [])
+        or hold.get("note")
+        or data.get("failure_reason")
+        or data.get("explanation", ""),
         "what_to_do": data.get("what_you_can_do", ""),
         "url": data.get("url") or info.get("url", ""),
     }

@@ -213,7 +213,10 @@ def test_held_event_carries_reason_detail_and_what_you_can_do(make_order, staff)
     assert event.payload["hold"] == {
         "reason": "invalid_address",
         "label": "Invalid address",
-        "detail": "postal code 1 is not a US ZIP",
+        "owner": "you",
+        "detail": [],
+        "facts": {},
+        "note": "postal code 1 is not a US ZIP",
     }
     assert event.payload["sub_status"] == "Invalid address"
     assert event.payload["status"] == "Action Required"

@@ -171,3 +171,18 @@ def test_order_page_export_and_api_show_the_detail(client, manager, merchant, pr
     api = client.get(f"/api/v1/orders/{order.number}", headers={"Authorization": f"Bearer {raw}"})
     body = json.loads(api.content)
     assert body["hold"]["detail"] == ["Unknown SKU: NOPE-9 (not in your products)."]
+
+
+def test_held_event_and_its_email_carry_the_checks_detail(merchant, products, chunked):
+    from orders.event_models import Event
+    from orders.events import HELD
+    from orders.notify import _email_item
+
+    order = reviewed(new(merchant, "EV-1", [{"sku": "TEE-1"}, {"sku": "NOPE-9"}]), chunked)
+    assert order.status == "action_required"
+    event = Event.objects.get(order=order, type=HELD)
+    hold = event.payload["hold"]
+    assert hold["reason"] == "product_configuration"
+    assert hold["detail"] == ["Unknown SKU: NOPE-9 (not in your products)."]
+    assert hold["facts"]["unknown_skus"] == ["NOPE-9"]
+    assert _email_item(event)["why"] == "Unknown SKU: NOPE-9 (not in your products)."
