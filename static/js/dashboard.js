@@ -233,14 +233,25 @@
       el.setAttribute("aria-invalid", "true");
     }
   });
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var elt = evt.detail.elt;
+    var search = document.getElementById("product-search");
+    if (search && elt && elt.closest && elt.closest("#product-results")) {
+      search.dataset.pickedFrom = search.value;
+    }
+  });
   document.addEventListener("htmx:afterSwap", function (evt) {
     refreshTotals();
     var target = evt.detail.target;
     if (target && target.id === "lines") {
       var results = document.getElementById("product-results");
       var search = document.getElementById("product-search");
-      if (results) results.innerHTML = "";
-      if (search) search.value = "";
+      // Clear the search only if it still holds what the product was picked from: what the
+      // person typed meanwhile stays.
+      if (search && search.value === (search.dataset.pickedFrom || "")) {
+        search.value = "";
+        if (results) results.innerHTML = "";
+      }
       var rows = target.querySelectorAll("[data-line]:not([hidden])");
       var last = rows[rows.length - 1];
       var focus = last && (last.querySelector("select") || last.querySelector("input"));

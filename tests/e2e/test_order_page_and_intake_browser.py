@@ -148,10 +148,12 @@ def test_create_an_order_with_three_lines(browser_page, manager, products):
         page.select_option("#id_form-0-product", label="TEE-1 · Tee · 20.00")
         page.fill("#id_form-0-quantity", "2")
         # Second and third: found by search.
-        for query, sku in (("cap", "CAP-1"), ("sock", "SOCK-1")):
+        # Each pick adds a line and then clears the search: wait for the line before searching
+        # again, as a person sees it appear (typing earlier is cleared by the swap).
+        for lines, (query, sku) in enumerate((("cap", "CAP-1"), ("sock", "SOCK-1")), start=2):
             page.fill("#product-search", query)
             page.locator("#product-results").get_by_role("button", name=sku).click()
-        expect(page.locator("[data-line]:not([hidden])")).to_have_count(3)
+            expect(page.locator("[data-line]:not([hidden])")).to_have_count(lines)
         expect(page.locator("[data-order-total]")).to_have_text("53.50")
         # Remove one, add it back.
         page.locator("[data-line]").nth(2).locator("[data-remove-line]").click()
