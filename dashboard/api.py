@@ -218,10 +218,9 @@ def order_detail(request, number):
     return JsonResponse(order_json(order))
 
 
-@csrf_exempt
-@_authenticated
-def order_submit_view(request, number):
-    """POST: submit a draft of the token's merchant for review."""
+def _order_action(request, number, service, what):
+    """POST: apply a merchant service (`service(order=, by=)`) to an order of the token's
+    merchant; 404 for a number it does not have, 409 with the reason when refused."""
     refused = _only(request, "POST")
     if refused:
         return refused
@@ -230,11 +229,18 @@ def order_submit_view(request, number):
     if order is None:
         return _error(404, f"No order {number}.")
     try:
-        order_submit(order=order, by=audit.api_actor(token))
+        service(order=order, by=audit.api_actor(token))
     except ActionRefused as exc:
         return _error(409, exc.message)
-    log.info("api submit merchant=%s token=%s number=%s", token.merchant.slug, token.name, number)
+    log.info("api %s merchant=%s token=%s number=%s", what, token.merchant.slug, token.name, number)
     return JsonResponse(order_json(_load(token.merchant, number)), status=200)
+
+
+@csrf_exempt
+@_authenticated
+def order_submit_view(request, number):
+    """POST: submit a draft of the token's merchant for review."""
+    return _order_action(request, number, order_submit, "submit")
 
 
 @csrf_exempt
@@ -242,24 +248,9 @@ def order_submit_view(request, number):
 def order_personalization_complete_view(request, number):
     """POST: the buyer finished personalising an order of the token's merchant held for
     pending personalization; it goes back to review (orders/holds.py)."""
-    refused = _only(request, "POST")
-    if refused:
-        return refused
-    token = request.api_token
-    order = Order.objects.for_merchant(token.merchant).visible().filter(number=number).first()
-    if order is None:
-        return _error(404, f"No order {number}.")
-    try:
-        order_complete_personalization(order=order, by=audit.api_actor(token))
-    except ActionRefused as exc:
-        return _error(409, exc.message)
-    log.info(
-        "api personalization complete merchant=%s token=%s number=%s",
-        token.merchant.slug,
-        token.name,
-        number,
+    return _order_action(
+        request, number, order_complete_personalization, "personalization complete"
     )
-    return JsonResponse(order_json(_load(token.merchant, number)), status=200)
 
 
 @csrf_exempt
