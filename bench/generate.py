@@ -19,7 +19,7 @@ from django.core.management import call_command, get_commands
 from django.db import connection, transaction
 from django.utils import timezone
 
-from orders import search
+from orders import deadlines, search
 from orders import statuses as st
 from orders.models import (
     FulfillmentCenter,
@@ -162,6 +162,8 @@ def existing_ok(n):
         Order.objects.filter(merchant=big).count() == n
         and Order.objects.filter(merchant=second).count() == n // 10
         and Order.objects.filter(merchant=big, number=big_numbers(n)["history"]).exists()
+        # Data of an older generator has no point of no return (it came with issue 15).
+        and Order.objects.filter(merchant=big, no_return_by__isnull=False).exists()
     )
 
 
@@ -409,6 +411,13 @@ def _orders(merchant, n, start_ids, centers, now, rng, special):
                     created_at=stamp(created),
                     status_changed_at=stamp(changed),
                     ship_by=stamp(created + datetime.timedelta(days=2)) if accepted else None,
+                    # The point of no return (docs/deadlines.md) of accepted open orders: the
+                    # cut-off a day after creation, so the newest fall in "Closing soon".
+                    no_return_by=(
+                        stamp(created + datetime.timedelta(days=1))
+                        if status in deadlines.OPEN_ACCEPTED
+                        else None
+                    ),
                 )
             )
             for (pid, sku, name, _kind), qty, price in zip(lines, quantities, prices, strict=True):

@@ -265,8 +265,20 @@ class OrderFilter(django_filters.FilterSet):
         text = self.search_text()
         if text:
             queryset = search.search(queryset, text)
+        self.unordered = queryset
         _sort, fields, descending = self.sort_fields()
         return queryset.order_by(*[f"-{f}" if descending else f for f in fields])
+
+    def tiers(self):
+        """The list split by relevance ([(rank, orders)], see orders.search.tiers) when it
+        is sorted by best match, else None."""
+        _sort, fields, _descending = self.sort_fields()
+        if fields[0] != "relevance":
+            return None
+        self.qs  # noqa: B018 - filters and keeps self.unordered
+        # exact_number() has looked for the number already: no second look.
+        any_exact = getattr(self, "same_numbers", None) != []
+        return search.tiers(self.unordered, self.search_text(), any_exact=any_exact)
 
     def sort_fields(self):
         """(sort value, [fields], descending) of the list's order; the last field is unique."""
@@ -305,7 +317,8 @@ class OrderFilter(django_filters.FilterSet):
         if not self.is_valid() or not self.search_text():
             return None
         self.qs  # noqa: B018 - runs filter_queryset
-        return search.exact_number(self.unsearched, self.search_text())
+        self.same_numbers = search.same_numbers(self.unsearched, self.search_text())
+        return search.exact_number(self.unsearched, self.search_text(), self.same_numbers)
 
     def active(self):
         """[(param names to drop, "Words", value)] for each filter in use, so the page can say

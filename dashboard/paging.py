@@ -150,35 +150,58 @@ def values_of_each(querysets):
     return found
 
 
-def keyset_page(queryset, *, sort, fields, descending, kinds, cursor, size, read=list):
+def _read_tiers(tiers, fields, descending, forward, values, limit, read):
+    """Up to `limit` rows of a sort whose first field is a rank of few values (a search's
+    relevance), read tier by tier: [(rank, queryset)] in any order. Each tier is read along
+    the rest of the sort (its own index) and reading stops once the page is full, so no tier
+    is sorted whole. `values`: the cursor's, or None from the start."""
+    later = descending == forward  # walking towards smaller values
+    rest = fields[1:]
+    order = [f"-{f}" if later else f for f in rest]
+    rows = []
+    for rank, queryset in sorted(tiers, key=lambda tier: tier[0], reverse=later):
+        if values is not None:
+            if (rank > values[0]) if later else (rank < values[0]):
+                continue  # the whole tier lies behind the cursor
+            if rank == values[0]:
+                queryset = queryset.filter(past_cursor(rest, values[1:], descending, forward))
+        rows.extend(read(queryset.order_by(*order)[: limit - len(rows)]))
+        if len(rows) >= limit:
+            break
+    return rows
+
+
+def keyset_page(queryset, *, sort, fields, descending, kinds, cursor, size, read=list, tiers=None):
     """One page of `queryset` (already ordered by `fields`, all ascending or all descending,
     the last one unique) starting at `cursor`.
 
     `read` turns the page's (sliced) queryset into its rows; each row has the sort fields as
-    attributes. By default they are model instances."""
+    attributes. By default they are model instances. `tiers` ([(rank, queryset)]) splits the
+    queryset by the value of its first sort field, read one after the other."""
     decoded = decode_cursor(cursor, sort, kinds)
     order = [f"-{f}" if descending else f for f in fields]
     reverse = [f if descending else f"-{f}" for f in fields]
+
+    def fetch(values, forward, limit):
+        if tiers is not None:
+            return _read_tiers(tiers, fields, descending, forward, values, limit, read)
+        chosen = queryset
+        if values is not None:
+            chosen = chosen.filter(past_cursor(fields, values, descending, forward))
+        return read(chosen.order_by(*(order if forward else reverse))[:limit])
+
     if decoded is None:
-        rows = read(queryset.order_by(*order)[: size + 1])
+        rows = fetch(None, True, size + 1)
         more_after, more_before, position = len(rows) > size, False, 1
         rows = rows[:size]
     else:
         direction, values, position = decoded
         if direction == NEXT:
-            rows = read(
-                queryset.filter(past_cursor(fields, values, descending, True)).order_by(*order)[
-                    : size + 1
-                ]
-            )
+            rows = fetch(values, True, size + 1)
             more_after, more_before = len(rows) > size, True
             rows = rows[:size]
         else:
-            rows = read(
-                queryset.filter(past_cursor(fields, values, descending, False)).order_by(*reverse)[
-                    : size + 1
-                ]
-            )
+            rows = fetch(values, False, size + 1)
             more_before, more_after = len(rows) > size, True
             rows = rows[:size][::-1]
             position = max(position - size, 1) if more_before else 1

@@ -356,6 +356,7 @@ def order_list(request):
         cursor=request.GET.get("cursor"),
         size=PAGE_SIZE,
         read=read_rows,
+        tiers=filterset.tiers(),
     )
     # The tabs' kept counts answer the status filters; anything else is counted, up to a
     # bound, so a broad search never counts a million rows.

@@ -18,9 +18,12 @@ How it stays fast at a million orders:
 - Texts shorter than a trigram (1 or 2 characters) match the start of the number, name or
   email, through the lower() indexes of migration 0005.
 
-Ranking: an exact order number first, then orders where a field starts with the text, then
-the rest; newest first within each. `relevance` is that rank as a number (2, 1, 0), so the
-list's sort is (relevance, created, id), all descending, and cursors page through it.
+Ranking: an exact order number first, then orders whose number, customer name or e-mail
+starts with the text, then the rest; newest first within each. `relevance` is that rank as a
+number (2, 1, 0), so the list's sort is (relevance, created, id), all descending, and cursors
+page through it. The list reads such a page tier by tier (`tiers()`), each newest first, so
+a term found in half of all orders costs one page of the creation index, not a sort of every
+match.
 """
 
 import unicodedata
@@ -226,12 +229,27 @@ def matching(text):
     return found
 
 
+def _exact(text):
+    """The order number is the text (in any case): an index lookup."""
+    return same_text("number", text)
+
+
+def _prefix(text):
+    """The number, customer name or customer email starts with the text: three index ranges
+    (migration 0005)."""
+    return (
+        starts_with("number", text)
+        | starts_with("customer_name", text)
+        | starts_with("customer_email", text)
+    )
+
+
 def relevance(text):
-    """2 for the exact order number, 1 where a field starts with the text, 0 otherwise."""
-    folded = fold(text)
+    """2 for the exact order number, 1 where the number, name or email starts with the text,
+    0 for the rest (text found anywhere else)."""
     return Case(
-        When(search_text__startswith=f"\n{folded}\n", then=Value(2)),
-        When(search_text__contains=f"\n{folded}", then=Value(1)),
+        When(_exact(text), then=Value(2)),
+        When(_prefix(text), then=Value(1)),
         default=Value(0),
         output_field=IntegerField(),
     )
@@ -240,6 +258,21 @@ def relevance(text):
 def search(queryset, text):
     """The orders of `queryset` matching `text`, each with its `relevance`."""
     return queryset.filter(matching(text)).annotate(relevance=relevance(text))
+
+
+def tiers(searched, text, *, any_exact=True):
+    """[(relevance, orders)] best first: `searched` (from search()) split by relevance, so a
+    page sorted by best match reads each tier newest first along the creation index and
+    stops when the page is full, instead of ranking every match of a broad term first.
+    `any_exact=False`: the caller knows no order has the number (same_numbers() found none),
+    so the first tier is not asked for."""
+    exact, prefix = _exact(text), _prefix(text)
+    found = [(1, searched.filter(~exact & prefix))]
+    if any_exact:
+        found.insert(0, (2, searched.filter(exact)))
+    if len(fold(text)) >= TRIGRAM:  # shorter texts match only at the start: no third tier
+        found.append((0, searched.filter(~exact & ~prefix)))
+    return found
 
 
 def sort_of(value, searching):
@@ -251,14 +284,22 @@ def sort_of(value, searching):
     return sort, SORT_FIELDS[sort.lstrip("-")], sort.startswith("-")
 
 
-def exact_number(queryset, text):
-    """The order of `queryset` that `text` names, to jump to: the number spelled exactly so,
-    else the only one spelled in another case ("ab-1001" for AB-1001); None when there is
-    none or the case leaves it open. One query."""
+def same_numbers(queryset, text):
+    """Up to three numbers of `queryset` equal to `text` in any case. One query."""
     text = (text or "").strip()
     if not text:
-        return None
-    found = list(queryset.filter(same_text("number", text)).values_list("number", flat=True)[:3])
+        return []
+    return list(queryset.filter(same_text("number", text)).values_list("number", flat=True)[:3])
+
+
+def exact_number(queryset, text, found=None):
+    """The order of `queryset` that `text` names, to jump to: the number spelled exactly so,
+    else the only one spelled in another case ("ab-1001" for AB-1001); None when there is
+    none or the case leaves it open. `found`: same_numbers() if already read; else one
+    query."""
+    text = (text or "").strip()
+    if found is None:
+        found = same_numbers(queryset, text)
     if text in found:
         return text
     return found[0] if len(found) == 1 else None

@@ -129,6 +129,33 @@ def test_ranked_search_pages_with_cursors(client, manager, make_order):
     assert len(second) == 10 and not set(first) & set(second)
 
 
+def test_best_match_pages_run_through_the_tiers_in_order(client, manager, make_order):
+    """Pages read tier by tier (prefix matches, then the rest), newest first within each:
+    forward and back, with cursors crossing from one tier to the next, they list exactly
+    what one sort of every match lists."""
+    now = timezone.now()
+    for i in range(70):
+        # Even i: the name starts with "tier" (prefix); odd i: "tier" is inside the e-mail.
+        fields = (
+            {"customer_name": f"Tiermann {i}", "customer_email": f"p{i}@example.com"}
+            if i % 2 == 0
+            else {"customer_name": f"Person {i}", "customer_email": f"p{i}.tier@example.com"}
+        )
+        order = make_order(number=f"TR-{i:03d}", **fields)
+        Order.objects.filter(pk=order.pk).update(created_at=now - datetime.timedelta(minutes=i))
+    expected = [f"TR-{i:03d}" for i in range(0, 70, 2)] + [f"TR-{i:03d}" for i in range(1, 70, 2)]
+    login(client, manager)
+    first = client.get("/orders/", {"q": "tier"})
+    assert numbers(first) == expected[:50]
+    assert "1–50 of 70" in first.text
+    from .test_order_list import page_link
+
+    second = client.get(page_link(first, "next"))
+    assert numbers(second) == expected[50:]
+    back = client.get(page_link(second, "prev"))
+    assert numbers(back) == expected[:50]
+
+
 def test_empty_state_says_what_was_searched_and_offers_to_drop_filters(client, manager, people):
     login(client, manager)
     response = client.get("/orders/", {"q": "nobody-here", "group": "shipped"})
