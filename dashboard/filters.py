@@ -14,6 +14,8 @@ from orders import search
 from orders import statuses as st
 from orders.models import FulfillmentCenter, ImportRow, Order
 
+from .paging import values_of_each
+
 VIEWS = [
     ("waiting_on_you", st.OWNER_LABELS[st.YOU]),
     ("waiting_on_us", st.OWNER_LABELS[st.US]),
@@ -278,7 +280,10 @@ class OrderFilter(django_filters.FilterSet):
         self.qs  # noqa: B018 - filters and keeps self.unordered
         # exact_number() has looked for the number already: no second look.
         any_exact = getattr(self, "same_numbers", None) != []
-        return search.tiers(self.unordered, self.search_text(), any_exact=any_exact)
+        any_sku = getattr(self, "skus", None) != []
+        return search.tiers(
+            self.unordered, self.search_text(), any_exact=any_exact, any_sku=any_sku
+        )
 
     def sort_fields(self):
         """(sort value, [fields], descending) of the list's order; the last field is unique."""
@@ -317,8 +322,15 @@ class OrderFilter(django_filters.FilterSet):
         if not self.is_valid() or not self.search_text():
             return None
         self.qs  # noqa: B018 - runs filter_queryset
-        self.same_numbers = search.same_numbers(self.unsearched, self.search_text())
-        return search.exact_number(self.unsearched, self.search_text(), self.same_numbers)
+        text = self.search_text()
+        # One statement asks both: which orders have this number, and is it a SKU (tiers()).
+        self.same_numbers, self.skus = values_of_each(
+            [
+                search.same_numbers_query(self.unsearched, text),
+                search.sku_query(self.merchant, text),
+            ]
+        )
+        return search.exact_number(self.unsearched, text, self.same_numbers)
 
     def active(self):
         """[(param names to drop, "Words", value)] for each filter in use, so the page can say

@@ -28,6 +28,8 @@ class Page:
     start_index: int
     newer: str | None  # cursor of the page before (towards the start of the sort)
     older: str | None  # cursor of the page after
+    # With tiers: {rank: rows} of the tiers this page read whole (no need to count them).
+    whole_tiers: dict | None = None
 
     @property
     def end_index(self):
@@ -150,22 +152,28 @@ def values_of_each(querysets):
     return found
 
 
-def _read_tiers(tiers, fields, descending, forward, values, limit, read):
+def _read_tiers(tiers, fields, descending, forward, values, limit, read, whole=None):
     """Up to `limit` rows of a sort whose first field is a rank of few values (a search's
     relevance), read tier by tier: [(rank, queryset)] in any order. Each tier is read along
     the rest of the sort (its own index) and reading stops once the page is full, so no tier
-    is sorted whole. `values`: the cursor's, or None from the start."""
+    is sorted whole. `values`: the cursor's, or None from the start. `whole`, a dict, gets
+    {rank: number of rows} of each tier read from its start to its end."""
     later = descending == forward  # walking towards smaller values
     rest = fields[1:]
     order = [f"-{f}" if later else f for f in rest]
     rows = []
     for rank, queryset in sorted(tiers, key=lambda tier: tier[0], reverse=later):
+        from_start = values is None or rank != values[0]
         if values is not None:
             if (rank > values[0]) if later else (rank < values[0]):
                 continue  # the whole tier lies behind the cursor
             if rank == values[0]:
                 queryset = queryset.filter(past_cursor(rest, values[1:], descending, forward))
-        rows.extend(read(queryset.order_by(*order)[: limit - len(rows)]))
+        wanted = limit - len(rows)
+        found = read(queryset.order_by(*order)[:wanted])
+        rows.extend(found)
+        if whole is not None and from_start and len(found) < wanted:
+            whole[rank] = len(found)
         if len(rows) >= limit:
             break
     return rows
@@ -182,9 +190,11 @@ def keyset_page(queryset, *, sort, fields, descending, kinds, cursor, size, read
     order = [f"-{f}" if descending else f for f in fields]
     reverse = [f if descending else f"-{f}" for f in fields]
 
+    whole = {}
+
     def fetch(values, forward, limit):
         if tiers is not None:
-            return _read_tiers(tiers, fields, descending, forward, values, limit, read)
+            return _read_tiers(tiers, fields, descending, forward, values, limit, read, whole)
         chosen = queryset
         if values is not None:
             chosen = chosen.filter(past_cursor(fields, values, descending, forward))
@@ -219,4 +229,5 @@ def keyset_page(queryset, *, sort, fields, descending, kinds, cursor, size, read
         start_index=position if rows else 0,
         newer=newer,
         older=older,
+        whole_tiers=whole if tiers is not None else None,
     )

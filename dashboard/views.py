@@ -326,9 +326,21 @@ def _sortable_headings(filterset):
     return out
 
 
-def _bounded_count(filterset):
-    """How many orders match, counting no further than COUNT_LIMIT + 1."""
-    return filterset.qs.order_by()[: COUNT_LIMIT + 1].count()
+def _bounded_count(filterset, tiers=None, whole=None):
+    """How many orders match, counting no further than COUNT_LIMIT + 1: tier by tier when
+    the list has tiers (each answered by its own index, best first, stopping past the
+    bound); a tier the page read whole (`whole`, {rank: rows}) is not counted again."""
+    if tiers is None:
+        return filterset.qs.order_by()[: COUNT_LIMIT + 1].count()
+    total = 0
+    for rank, orders in sorted(tiers, key=lambda tier: -tier[0]):
+        if whole and rank in whole:
+            total += whole[rank]
+        else:
+            total += orders.order_by()[: COUNT_LIMIT + 1].count()
+        if total > COUNT_LIMIT:
+            break
+    return total
 
 
 @login_required
@@ -347,6 +359,7 @@ def order_list(request):
         return redirect(url)
     counts = status_counts(merchant)
     sort, fields, descending = filterset.sort_fields()
+    tiers = filterset.tiers()
     page = keyset_page(
         filterset.qs,
         sort=sort,
@@ -356,7 +369,7 @@ def order_list(request):
         cursor=request.GET.get("cursor"),
         size=PAGE_SIZE,
         read=read_rows,
-        tiers=filterset.tiers(),
+        tiers=tiers,
     )
     # The tabs' kept counts answer the status filters; anything else is counted, up to a
     # bound, so a broad search never counts a million rows.
@@ -365,7 +378,7 @@ def order_list(request):
     if total is None and page.start_index <= 1 and not page.has_next:
         total = len(page.object_list)  # everything that matches is on this page
     elif total is None:
-        total = _bounded_count(filterset)
+        total = _bounded_count(filterset, tiers, page.whole_tiers)
         total_capped = total > COUNT_LIMIT
         total = min(total, COUNT_LIMIT)
     tabs, chips = _tabs(counts, filterset)

@@ -129,6 +129,42 @@ def test_ranked_search_pages_with_cursors(client, manager, make_order):
     assert len(second) == 10 and not set(first) & set(second)
 
 
+def test_an_exact_sku_ranks_after_prefixes_and_before_the_rest(client, manager, make_order):
+    now = timezone.now()
+    made = [
+        ("SK-1", "print", {"customer_email": "fan.tee-1@example.com"}, 0),  # inside: rest
+        ("SK-2", "stock", {}, 1),  # a line of SKU TEE-1
+        ("SK-3", "print", {"customer_name": "Tee-1 Fan"}, 5),  # the name starts with it
+        ("SK-4", "stock", {}, 2),  # a line of SKU TEE-1
+        ("SK-5", "print", {}, 3),  # no match
+    ]
+    for number, kind, fields, age in made:
+        order = make_order(kind=kind, number=number, **fields)
+        Order.objects.filter(pk=order.pk).update(created_at=now - datetime.timedelta(hours=age))
+    login(client, manager)
+    assert numbers(client.get("/orders/", {"q": "tee-1"})) == ["SK-3", "SK-2", "SK-4", "SK-1"]
+    # Sorted otherwise, the same orders match.
+    newest = numbers(client.get("/orders/", {"q": "tee-1", "sort": "-created"}))
+    assert newest == ["SK-1", "SK-2", "SK-4", "SK-3"]
+
+
+def test_a_long_text_asks_the_index_for_its_start_and_checks_the_whole(client, manager, make_order):
+    """The trigram index gets the first characters of a long text (fewer, rarer trigrams);
+    the whole text is still what has to match."""
+    make_order(number="LT-1", customer_email="jonas.jones335@example.com")
+    make_order(number="LT-2", customer_email="jonas.jones335@example.org")
+    login(client, manager)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/orders/", {"q": "nas.jones335@example.com"})
+    assert numbers(response) == ["LT-1"]
+    sql = " ".join(q["sql"] for q in ctx.captured_queries)
+    piece = "nas.jones335@example.com"[: search.INDEXED]
+    if connection.vendor == "sqlite":
+        assert f'"{piece}"' in sql
+    else:
+        assert f"%{piece}%" in sql and "%nas.jones335@example.com%" not in sql
+
+
 def test_best_match_pages_run_through_the_tiers_in_order(client, manager, make_order):
     """Pages read tier by tier (prefix matches, then the rest), newest first within each:
     forward and back, with cursors crossing from one tier to the next, they list exactly
