@@ -2,7 +2,7 @@
 
 Each entry is an AuditEntry row and one line on the "orders.audit" logger. Entries are
 written by the services (orders/services.py: every transition, address edits and requests;
-orders/importing.py: every imported order and every upload), so a new view or endpoint that
+orders/importing/: every imported order and every upload), so a new view or endpoint that
 changes orders through them is covered without doing anything.
 
 What is recorded: changes asked for by a person (a merchant user or staff) or an API token,

@@ -1,5 +1,5 @@
 """The outbox and what reads it: Event rows (written only by orders/effects.py), each
-member's inbox marks, e-mail preferences and digest marks. Imported by orders/models.py."""
+member's inbox marks, e-mail preferences and digest marks. Imported by orders/models/__init__.py."""
 
 import uuid
 

@@ -12,8 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from dashboard import views
 from dashboard.security import client_ip
+from dashboard.views import bulk
 from orders import audit
 from orders.integrity import HistoryIsAppendOnly
 from orders.models import AuditEntry, Order, StatusChange
@@ -147,7 +147,7 @@ def test_bulk_action_records_each_order(as_manager, make_order, drive):
 
 
 def test_bulk_action_refused_as_a_whole_is_recorded(as_manager, make_order, monkeypatch):
-    monkeypatch.setattr(views, "BULK_LIMIT", 1)
+    monkeypatch.setattr(bulk, "BULK_LIMIT", 1)
     orders = [make_order(), make_order()]
     post(
         as_manager,

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from dashboard import views
+from dashboard.views import bulk
 from orders.models import Order, StatusChange
 
 from .dashboard_helpers import login
@@ -132,7 +132,7 @@ def test_other_merchants_orders_are_never_touched(client, manager, other_merchan
 
 
 def test_all_matching_is_capped_and_says_so(client, manager, make_order, monkeypatch):
-    monkeypatch.setattr(views, "BULK_LIMIT", 2)
+    monkeypatch.setattr(bulk, "BULK_LIMIT", 2)
     orders = [make_order() for _ in range(3)]
     login(client, manager)
     response = client.post(

@@ -102,9 +102,9 @@ def test_export_reads_rows_without_a_query_per_order(client, manager, make_order
 
 
 def test_export_pieces_join_into_every_row_once(client, manager, make_order, monkeypatch):
-    from dashboard import views
+    from dashboard.views import export
 
-    monkeypatch.setattr(views, "EXPORT_CHUNK", 3)
+    monkeypatch.setattr(export, "EXPORT_CHUNK", 3)
     for i in range(10):
         make_order(number=f"C-{i:02d}")
     login(client, manager)

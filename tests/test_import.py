@@ -11,7 +11,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from orders import importing
-from orders.importing import COLUMNS, create_batch, run_batch
+from orders.importing import COLUMNS, create_batch, parsing, run_batch
 from orders.models import ImportBatch, ImportRow, InventoryLevel, Order, StatusChange
 from orders.services import order_cancel, order_clean_sweep
 from tests.conftest import CSV_LINE, PASSWORD
@@ -251,7 +251,7 @@ def test_unusable_files_are_refused_with_a_message(merchant, data, message):
 
 
 def test_row_limit(merchant, monkeypatch):
-    monkeypatch.setattr(importing, "MAX_ROWS", 2)
+    monkeypatch.setattr(parsing, "MAX_ROWS", 2)
     with pytest.raises(importing.ImportFileError, match="more than 2 rows"):
         create_batch(
             merchant=merchant,
@@ -260,7 +260,7 @@ def test_row_limit(merchant, monkeypatch):
 
 
 def test_size_limit(monkeypatch):
-    monkeypatch.setattr(importing, "MAX_BYTES", 10)
+    monkeypatch.setattr(parsing, "MAX_BYTES", 10)
     with pytest.raises(importing.ImportFileError, match="at most"):
         importing.decode_upload(b"x" * 11)
 

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from orders import counts, importing, review
-from orders.importing import import_orders, parse_api_order
+from orders import counts, review
+from orders.importing import import_orders, importer, parse_api_order
 from orders.models import ImportBatch, InventoryLevel, Order, OrderLine, StatusChange
 from orders.review import review_orders
 from orders.services import order_cancel, order_clean_sweep
@@ -29,7 +29,7 @@ def api_input(number, index, sku="TEE-1", quantity=1, **fields):
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    monkeypatch.setattr(importing, "CHUNK", 3)
+    monkeypatch.setattr(importer, "CHUNK", 3)
     monkeypatch.setattr(review, "REVIEW_CHUNK", 2)
 
 
@@ -117,14 +117,14 @@ def test_a_chunk_the_database_refuses_is_redone_order_by_order(
     """Another import took LIVE between our look-up and our insert: the chunk's bulk insert
     fails as a whole, and order by order only LIVE is refused; nothing is left twice or half."""
     live = make_order(number="LIVE")
-    real = importing._existing_orders
+    real = importer._existing_orders
 
     def stale(merchant_, numbers):
         found = real(merchant_, numbers)
         found.pop("LIVE", None)
         return found
 
-    monkeypatch.setattr(importing, "_existing_orders", stale)
+    monkeypatch.setattr(importer, "_existing_orders", stale)
     inputs = [api_input("M-1", 1), api_input("LIVE", 2), api_input("M-2", 3, quantity=2)]
     outcomes = import_orders(merchant=merchant, inputs=inputs, by="api: test")
     assert [(o.number, o.outcome) for o in outcomes] == [

@@ -43,7 +43,7 @@ def test_a_server_error_is_counted(live_server, make_order, manager, monkeypatch
     def broken(*args, **kwargs):
         raise RuntimeError("planted failure")
 
-    monkeypatch.setattr("dashboard.views._tabs", broken)
+    monkeypatch.setattr("dashboard.views.listing._tabs", broken)
     stats = run_load(
         live_server.url, duration=1, workers=1, users=[manager.username], password=PASSWORD
     )

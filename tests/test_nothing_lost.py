@@ -266,9 +266,9 @@ def test_integrity_error_from_a_real_duplicate_is_still_reported_as_skipped(
 ):
     """The race path (someone imported the same number meanwhile) keeps its own answer."""
     import_orders(merchant=merchant, inputs=[parse_api_order(api_order("DUP"))], by="test")
-    from orders import importing
+    from orders.importing import importer
 
-    monkeypatch.setattr(importing, "_existing_orders", lambda merchant, numbers: {})
+    monkeypatch.setattr(importer, "_existing_orders", lambda merchant, numbers: {})
     outcomes = import_orders(
         merchant=merchant, inputs=[parse_api_order(api_order("DUP"))], by="test"
     )

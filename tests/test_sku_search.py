@@ -8,7 +8,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from dashboard import views
+from dashboard.views import listing
 from orders.models import Order, OrderLine, Product
 from orders.services import order_create, order_transition
 
@@ -103,14 +103,14 @@ def test_a_sku_search_lists_pages_and_counts_what_the_orders_say(
     client, manager, merchant, shop, monkeypatch
 ):
     # One shop for every view and page size (the searches only read), so it is built once.
-    monkeypatch.setattr(views, "COUNT_LIMIT", 9)
+    monkeypatch.setattr(listing, "COUNT_LIMIT", 9)
     login(client, manager)
     wrong = []
     for params in VIEWS:
         want = expected(merchant, params)
         assert want, f"the fixture must give every view some orders: {params}"
         for page in [4, 50]:
-            monkeypatch.setattr(views, "PAGE_SIZE", page)
+            monkeypatch.setattr(listing, "PAGE_SIZE", page)
             pages, totals, back = walk(client, {"q": "tee-1", **params})
             shown = totals[0]
             if len(want) <= page:
@@ -134,7 +134,7 @@ def test_the_first_page_asks_again_when_few_candidates_pass_the_other_filters(
 ):
     """Held orders are a minority among the SKU's orders: small pages of them still list
     exactly the held ones, in order, with working cursors."""
-    monkeypatch.setattr(views, "PAGE_SIZE", 3)
+    monkeypatch.setattr(listing, "PAGE_SIZE", 3)
     login(client, manager)
     params = {"q": SKU, "group": "action_required"}
     pages, _totals, _back = walk(client, params)

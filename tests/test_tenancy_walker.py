@@ -256,11 +256,11 @@ def test_walker_reports_a_foreign_string_in_a_refusal(victim, attacker, monkeypa
 
 def test_walker_reports_an_import_that_reveals_a_foreign_number(victim, attacker, monkeypatch):
     """Judging B's import against A's orders would tell B which numbers A has."""
-    from orders import importing
+    from orders.importing import importer
 
-    real = importing._existing_orders
+    real = importer._existing_orders
     monkeypatch.setattr(
-        importing, "_existing_orders", lambda merchant, numbers: real(victim.merchant, numbers)
+        importer, "_existing_orders", lambda merchant, numbers: real(victim.merchant, numbers)
     )
     problems, _walked, _sent = tenancy.walk(victim, attacker, only={"api_orders"})
     assert any(

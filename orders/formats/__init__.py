@@ -1,6 +1,6 @@
 """Reading an uploaded file whatever its columns: our template, a store's own export as it
 comes (Shopify's "Export orders"), or any other CSV through the merchant's saved column
-mapping. Each reader turns the file into the importer's rows (orders/importing.py,
+mapping. Each reader turns the file into the importer's rows (orders/importing/,
 `group_rows`), so every source gets the same checks, reimport rules and report.
 
 `identify()` decides how a file is read, from its header alone:

@@ -1,4 +1,4 @@
-"""Webhook endpoints, deliveries and attempts. Imported by orders/models.py."""
+"""Webhook endpoints, deliveries and attempts. Imported by orders/models/__init__.py."""
 
 from django.db import models
 from django.db.models import Q

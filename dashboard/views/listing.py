@@ -1,0 +1,248 @@
+"""The order list: status tabs and chips, smart and saved views with their counts, sortable
+columns, one cursor page of rows."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import QueryDict
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+from django_htmx.http import HttpResponseClientRedirect
+
+from orders import statuses as st
+from orders.counts import status_counts
+from orders.notes import views_for
+from orders.search import SORTABLE_COLUMNS
+
+from .. import access, workspace
+from ..filters import COUNT_LIMIT, VIEW_ALIASES, VIEW_OWNERS, VIEWS, OrderFilter
+from ..forms import BULK_ACTION_NAMES
+from ..paging import keyset_page, values_of_each
+from ..rows import attach_details, read_rows
+from .account import home
+from .bulk import BULK_LIMIT
+from .common import ACTIONS, _filterset, _kept, _render, use_merchant_zone
+
+PAGE_SIZE = 50
+
+
+def _without(request, names):
+    params = request.GET.copy()
+    for name in [*names, "page", "cursor"]:
+        params.pop(name, None)
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+def _tabs(counts, filterset):
+    """Status tabs (with counts) and, for the chosen tab, its sub-status or hold-reason chips."""
+    per_state = {}
+    per_reason = {}
+    for (status, reason), n in counts.items():
+        per_state[status] = per_state.get(status, 0) + n
+        if reason:
+            per_reason[reason] = per_reason.get(reason, 0) + n
+    data = filterset.form.cleaned_data if filterset.is_bound and filterset.is_valid() else {}
+    chosen = data.get("group") or ""
+    tabs = [
+        {
+            "value": "",
+            "label": "All",
+            "count": sum(per_state.get(s, 0) for s in st.STATES_IN_ALL),
+            "active": not chosen,
+            "tone": "all",
+        }
+    ]
+    for group in st.GROUPS:
+        tabs.append(
+            {
+                "value": group.value,
+                "label": group.label,
+                "count": sum(per_state.get(s, 0) for s in st.STATES_BY_GROUP[group.value]),
+                "active": chosen == group.value,
+                "tone": group.tone,
+                "aside": not group.in_all,
+            }
+        )
+    chips = []
+    if chosen == "action_required":
+        chips = [
+            {
+                "param": "hold_reason",
+                "value": h.value,
+                "label": h.label,
+                "count": per_reason.get(h.value, 0),
+                "active": data.get("hold_reason") == h.value,
+                "title": h.explanation,
+            }
+            for h in st.HOLD_REASONS
+        ]
+    elif chosen and len(st.STATES_BY_GROUP[chosen]) > 1:
+        chips = [
+            {
+                "param": "status",
+                "value": s,
+                "label": st.state(s).label,
+                "count": per_state.get(s, 0),
+                "active": data.get("status") == s,
+                "title": st.state(s).explanation,
+            }
+            for s in st.STATES_BY_GROUP[chosen]
+        ]
+    return tabs, chips
+
+
+def _view_counts(request, merchant, counts, saved, now):
+    """The smart views and the saved views, each with its count: kept counts where the view
+    is only status filters (and the owners' holds), otherwise at most COUNT_LIMIT + 1 ids,
+    all such counts in one statement."""
+    chosen = request.GET.get("view", "")
+    chosen = VIEW_ALIASES.get(chosen, chosen)
+    smart = []
+    asked = []
+    for value, label in VIEWS:
+        item = {"value": value, "label": label, "count": None, "active": chosen == value}
+        owner = VIEW_OWNERS.get(value)
+        if owner is not None:
+            item["count"] = _kept(counts, owner)
+            if owner == st.US:  # plus the orders stuck in review, counted up to the bound
+                stuck = access.orders_for(request).stuck(now).order_by()
+                asked.append((item, stuck.values_list("pk", flat=True)[: COUNT_LIMIT + 1]))
+        elif value == "closing_soon":
+            # Read from its own small index (the point of no return), bounded like the rest.
+            soon = access.orders_for(request).closing_soon(now).order_by()
+            asked.append((item, soon.values_list("pk", flat=True)[: COUNT_LIMIT + 1]))
+        smart.append(item)
+    views = []
+    for view in saved:
+        item = {
+            "view": view,
+            "count": None,
+            "capped": False,
+            "mine": view.owner_id == request.user.pk,
+        }
+        filterset = OrderFilter(
+            QueryDict(view.query), queryset=access.orders_for(request), now=now, merchant=merchant
+        )
+        if filterset.is_valid():
+            kept = filterset.kept_count(counts)
+            if kept is not None:
+                item["count"] = kept
+            else:
+                ids = filterset.qs.order_by().values_list("pk", flat=True)[: COUNT_LIMIT + 1]
+                asked.append((item, ids))
+        views.append(item)
+    if asked:
+        for (item, _ids), found in zip(asked, values_of_each([q for _i, q in asked]), strict=True):
+            total = (item["count"] or 0) + len(found)
+            item["capped"] = total > COUNT_LIMIT
+            item["count"] = min(total, COUNT_LIMIT)
+    return smart, views
+
+
+def _sortable_headings(filterset):
+    """For each sortable column: the sort its heading links to and its current direction."""
+    sort = filterset.sort_fields()[0]
+    out = {}
+    for column, (ascending, descending) in SORTABLE_COLUMNS.items():
+        if sort == ascending:
+            out[column] = {"next": descending, "current": "ascending"}
+        elif sort == descending:
+            out[column] = {"next": ascending, "current": "descending"}
+        else:
+            out[column] = {"next": descending if column != "number" else ascending, "current": ""}
+    return out
+
+
+def _bounded_count(filterset, tiers=None, whole=None):
+    """How many orders match, counting no further than COUNT_LIMIT + 1: tier by tier when
+    the list has tiers (each answered by its own index, best first, stopping past the
+    bound); a tier the page read whole (`whole`, {rank: rows}) is not counted again."""
+    if tiers is None:
+        return filterset.qs.order_by()[: COUNT_LIMIT + 1].count()
+    total = 0
+    for rank, orders in sorted(tiers, key=lambda tier: -tier[0]):
+        if whole and rank in whole:
+            total += whole[rank]
+        else:
+            total += orders.order_by()[: COUNT_LIMIT + 1].count()
+        if total > COUNT_LIMIT:
+            break
+    return total
+
+
+@login_required
+@require_GET
+def order_list(request):
+    merchant = access.current_merchant(request)
+    if merchant is None:
+        return home(request)
+    use_merchant_zone(merchant)
+    filterset = _filterset(request, merchant)
+    number = filterset.exact_number()
+    if number:
+        url = reverse("order_detail", args=[number])
+        if request.htmx:
+            return HttpResponseClientRedirect(url)
+        return redirect(url)
+    counts = status_counts(merchant)
+    sort, fields, descending = filterset.sort_fields()
+    tiers = filterset.tiers()
+    page = keyset_page(
+        filterset.qs,
+        sort=sort,
+        fields=fields,
+        descending=descending,
+        kinds=filterset.sort_kinds(),
+        cursor=request.GET.get("cursor"),
+        size=PAGE_SIZE,
+        read=read_rows,
+        tiers=tiers,
+    )
+    # The tabs' kept counts answer the status filters; anything else is counted, up to a
+    # bound, so a broad search never counts a million rows.
+    total = filterset.kept_count(counts)
+    total_capped = False
+    if total is None and page.start_index <= 1 and not page.has_next:
+        total = len(page.object_list)  # everything that matches is on this page
+    elif total is None:
+        total = _bounded_count(filterset, tiers, page.whole_tiers)
+        total_capped = total > COUNT_LIMIT
+        total = min(total, COUNT_LIMIT)
+    tabs, chips = _tabs(counts, filterset)
+    active = [
+        {"label": label, "value": value, "remove": _without(request, names)}
+        for names, label, value in filterset.active()
+    ]
+    columns = workspace.chosen_columns(request.user)
+    saved = list(views_for(request.user, merchant))
+    smart, saved_views = _view_counts(request, merchant, counts, saved, filterset.now)
+    rows = page.object_list
+    attach_details(rows)
+    can_manage = access.is_manager(request, merchant)
+    context = {
+        "merchant": merchant,
+        "filter": filterset,
+        "page": page,
+        "total": total,
+        "total_capped": total_capped,
+        "tabs": tabs,
+        "chips": chips,
+        "active_filters": active,
+        "can_manage": can_manage,
+        "bulk_limit": BULK_LIMIT,
+        "query": request.GET.urlencode(),
+        "now": filterset.now,
+        "views": smart,
+        "saved_views": saved_views,
+        "current_state": workspace.list_state(request.GET.urlencode()),
+        "columns": columns,
+        "column_choices": workspace.COLUMNS,
+        "sortable": _sortable_headings(filterset),
+        "search_text": filterset.search_text() if filterset.is_valid() else "",
+        "bulk_actions": [
+            {"name": name, "label": ACTIONS[name]["verb"]} for name in BULK_ACTION_NAMES
+        ],
+    }
+    return _render(
+        request, "dashboard/order_list.html", "dashboard/includes/_order_list.html", context
+    )

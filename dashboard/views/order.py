@@ -1,0 +1,250 @@
+"""The order page, its actions (cancel, clean sweep, retry, personalization complete) and
+the address form."""
+
+from itertools import chain
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch, prefetch_related_objects
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
+from django.views.decorators.http import require_GET, require_http_methods
+
+from orders import statuses as st
+from orders.addresses import country_name
+from orders.carriers import tracking_url
+from orders.holds import personalization_refusal
+from orders.models import AddressChange
+from orders.services import (
+    ActionRefused,
+    OrderChanged,
+    order_edit_address,
+    order_request_address_change,
+    refusal_reason,
+)
+
+from .. import access, order_page
+from ..forms import AddressForm
+from .common import ACTIONS, _render
+
+# Missing buttons for these are explained in one line on the order page.
+EXPLAINED = ["cancel", "clean_sweep"]
+
+
+def _readable_reason(reason):
+    """A hold is recorded with its reason code; merchants read the label."""
+    hold = st.hold_reason(reason)
+    return hold.label if hold else reason
+
+
+def _timeline(order):
+    """History rows and address changes, newest first, as one list for the template."""
+    status_rows = (
+        {
+            "kind": "payment" if change.field == "payment_status" else "status",
+            "when": change.created_at,
+            "who": change.actor_name,
+            "source": change.source_label if change.source else "",
+            "target": change.target_label,
+            "transition": change.transition.replace("_", " "),
+            "reason": _readable_reason(change.reason),
+        }
+        for change in order.history.all()
+    )
+    address_rows = (
+        {
+            "kind": "address",
+            "when": change.created_at,
+            "who": change.requested_by.get_username() if change.requested_by else "system",
+            "applied": change.applied,
+            "address": ", ".join(v for v in change.address.values() if v),
+            "reason": change.note,
+        }
+        for change in order.address_changes.all()
+    )
+    note_rows = (
+        {
+            "kind": "note",
+            "when": note.created_at,
+            "who": "operations" if note.from_operations else note.author_name,
+            "from_operations": note.from_operations,
+            "text": note.text,
+            "reason": "",
+        }
+        for note in order.notes.all()
+    )
+    rows = sorted(
+        chain(status_rows, address_rows, note_rows), key=lambda r: r["when"], reverse=True
+    )
+    for row in rows:
+        # What the template's date filters "c" and "M j, Y H:i" wrote, for every row
+        # without the formatting machinery (the page lists dozens of rows).
+        when = timezone.localtime(row["when"])
+        row["when_iso"] = when.isoformat()
+        row["when_text"] = f"{MONTHS_3[when.month].title()} {when.day}, {when:%Y %H:%M}"
+    return rows
+
+
+def _order_context(request, order):
+    merchant = order.merchant
+    available = {t.name for t in order.get_available_user_status_transitions(request.user)}
+    manager = access.is_manager(request, merchant)
+    if manager and personalization_refusal(order, request.user) is None:
+        # A plain retry would only be held again while the items are not complete.
+        available = (available - {"retry"}) | {"complete_personalization"}
+    reasons = []
+    # A final order needs no "why not": its status already says it.
+    if manager and order.status not in st.FINAL_STATES:
+        for name in EXPLAINED:
+            if name not in available:
+                why = refusal_reason(order, name, request.user)
+                if why:
+                    reasons.append(f"{ACTIONS[name]['label']}: {why}.")
+    now = timezone.now()
+    # Prefetched once; the template and the helpers read these lists, not new queries.
+    history = list(order.history.all())
+    changes = list(order.address_changes.all())
+    events = list(order.tracking_events.all())
+    lines = list(order.lines.all())
+    ways = order_page.ways_out(order, available, manager)
+    return {
+        "merchant": merchant,
+        "order": order,
+        "state": order.state,
+        "group": order.group,
+        "hold": order.hold_info,
+        "hold_lines": order_page.hold_lines(order),
+        "ways": ways,
+        "reasons": reasons,
+        "can_manage": manager,
+        "timeline": _timeline(order),
+        "lines": lines,
+        "events": events,
+        "tracking": order_page.tracking_summary(order, events, now),
+        "tracking_link": tracking_url(order.carrier, order.tracking_number),
+        "payment": order_page.payment_panel(order, history),
+        "payment_label": st.PAYMENT_LABELS.get(order.payment_status, order.payment_status),
+        "no_return": order_page.no_return(order, history, now),
+        "fix": order_page.fix_outcome(order, history, now),
+        "address_requests": order_page.address_requests(order, changes),
+        "country_name": country_name(order.country),
+        "now": now,
+    }
+
+
+def _load_order(request, number):
+    order = access.get_order_for_user(request, number)
+    # One query per related list, however many lines, events and changes there are.
+    prefetch_related_objects(
+        [order],
+        "lines",
+        "history",
+        "tracking_events",
+        "notes",
+        Prefetch("address_changes", AddressChange.objects.select_related("requested_by")),
+    )
+    return order
+
+
+@login_required
+@require_GET
+def order_detail(request, number):
+    order = _load_order(request, number)
+    context = _order_context(request, order)
+    return _render(
+        request, "dashboard/order_detail.html", "dashboard/includes/_order_detail.html", context
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_action(request, number, action):
+    """GET: the confirmation (a page, or a fragment for htmx) stating the consequence.
+    POST: apply it through the service, passing the status the user saw."""
+    order = access.get_order_for_user(request, number)
+    access.require_manager(request, order.merchant)
+    info = ACTIONS[action]
+    detail = reverse("order_detail", args=[order.number])
+    if request.method == "GET":
+        seen = request.GET.get("seen") or order.status
+        why = info.get("refusal", refusal_reason)(order, action, request.user)
+        if seen != order.status:
+            why = f"the order changed meanwhile: it is now {order.state.label}"
+        context = {"order": order, "action": action, "info": info, "why": why, "seen": seen}
+        if request.htmx:
+            return render(request, "dashboard/includes/_confirm.html", context)
+        return render(request, "dashboard/confirm.html", context)
+    expected = request.POST.get("expected_status") or None
+    try:
+        done = info["service"](
+            order=order,
+            by=request.user,
+            # The note lands in a history row; PostgreSQL cannot store NUL characters.
+            note=request.POST.get("note", "").replace("\x00", "")[:500],
+            expected_status=expected,
+        )
+    except OrderChanged as exc:
+        messages.warning(request, exc.message)
+        return redirect(detail)
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+        return redirect(detail)
+    messages.success(request, f"Order {done.number} {info['done']}.")
+    if done.status == "clean_swept":
+        return redirect("order_list")
+    return redirect(detail)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_address(request, number):
+    """Edit the address while the order can still be cancelled; afterwards, record a change
+    request (shown as requested, not guaranteed)."""
+    order = access.get_order_for_user(request, number)
+    access.require_manager(request, order.merchant)
+    request_only = not order.address_editable
+    detail = reverse("order_detail", args=[order.number])
+    if order.status == "clean_swept" or order.status in st.FINAL_STATES:
+        messages.error(request, f"Order {order.number} is {order.state.label}: nothing to change.")
+        return redirect(detail)
+    form = AddressForm(
+        request.POST or None,
+        instance=order,
+        request_only=request_only,
+        initial=order.address_dict(),
+    )
+    if request.method == "POST" and form.is_valid():
+        address = {k: v for k, v in form.cleaned_data.items() if k != "note"}
+        try:
+            if request_only:
+                order_request_address_change(
+                    order=order, by=request.user, address=address, note=form.cleaned_data["note"]
+                )
+                messages.success(
+                    request,
+                    "Address change requested. Our staff will try, but it is not guaranteed.",
+                )
+            else:
+                saved = order_edit_address(order=order, by=request.user, address=address)
+                if order.status == "action_required" and saved.status == "import_review":
+                    messages.success(
+                        request,
+                        "Address saved: sent back to review; you will see the result here in "
+                        "a few seconds.",
+                    )
+                else:
+                    messages.success(request, "Address saved.")
+            return redirect(detail)
+        except ActionRefused as exc:
+            for field, error in (getattr(exc, "errors", None) or {}).items():
+                form.add_error(field if field in form.fields else None, error)
+            if not getattr(exc, "errors", None):
+                messages.error(request, exc.message)
+                return redirect(detail)
+    return render(
+        request,
+        "dashboard/address_form.html",
+        {"order": order, "form": form, "request_only": request_only},
+    )
