@@ -266,7 +266,7 @@ class OrderFilter(django_filters.FilterSet):
         self.unsearched = queryset
         text = self.search_text()
         if text:
-            queryset = search.search(queryset, text)
+            queryset = search.search(queryset, text, self.merchant)
         self.unordered = queryset
         _sort, fields, descending = self.sort_fields()
         return queryset.order_by(*[f"-{f}" if descending else f for f in fields])
@@ -282,7 +282,13 @@ class OrderFilter(django_filters.FilterSet):
         any_exact = getattr(self, "same_numbers", None) != []
         any_sku = getattr(self, "skus", None) != []
         return search.tiers(
-            self.unordered, self.search_text(), any_exact=any_exact, any_sku=any_sku
+            self.unordered,
+            self.search_text(),
+            self.merchant,
+            any_exact=any_exact,
+            any_sku=any_sku,
+            unsearched=self.unsearched,
+            listed=_shows_listed(self.form.cleaned_data),
         )
 
     def sort_fields(self):

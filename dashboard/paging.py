@@ -152,25 +152,56 @@ def values_of_each(querysets):
     return found
 
 
+def _read_keyed(queryset, keyed, rest, descending, forward, values, wanted, read):
+    """Up to `wanted` rows of `queryset` in the order of keyed.keys (orders.search.Keys:
+    the values of the sort's fields after the rank, the last one the row's id, several times
+    per row at most, in the sort's order): a batch of keys, the
+    rows of their ids that pass the list's other filters, and more keys (four times as many)
+    while rows are missing and keys remain."""
+    later = descending == forward
+    order = [f"-{f}" if later else f for f in rest]
+    key_order = [f"-{f}" if later else f for f in keyed.fields]
+    rows, batch = [], wanted + wanted // 8 + 8
+    while True:
+        keys = keyed.keys
+        if values is not None:
+            keys = keys.filter(past_cursor(keyed.fields, values, descending, forward))
+        found = list(keys.order_by(*key_order).values_list(*keyed.fields)[:batch])
+        ids = list(dict.fromkeys(key[-1] for key in found))
+        if ids:
+            rows.extend(read(queryset.filter(pk__in=ids).order_by(*order)[: wanted - len(rows)]))
+        if len(rows) >= wanted or len(found) < batch:
+            return rows
+        # Past the last key: an order's other lines share its key, so none comes twice.
+        values, batch = list(found[-1]), batch * 4
+
+
 def _read_tiers(tiers, fields, descending, forward, values, limit, read, whole=None):
     """Up to `limit` rows of a sort whose first field is a rank of few values (a search's
-    relevance), read tier by tier: [(rank, queryset)] in any order. Each tier is read along
-    the rest of the sort (its own index) and reading stops once the page is full, so no tier
-    is sorted whole. `values`: the cursor's, or None from the start. `whole`, a dict, gets
-    {rank: number of rows} of each tier read from its start to its end."""
+    relevance), read tier by tier: [(rank, queryset[, orders.search.Keys])] in any order.
+    Each tier is read along the rest of the sort (its own index) and reading stops once the
+    page is full, so no tier is sorted whole. `values`: the cursor's, or None from the start.
+    `whole`, a dict, gets {rank: number of rows} of each tier read from its start to its
+    end."""
     later = descending == forward  # walking towards smaller values
     rest = fields[1:]
     order = [f"-{f}" if later else f for f in rest]
     rows = []
-    for rank, queryset in sorted(tiers, key=lambda tier: tier[0], reverse=later):
+    for rank, queryset, *keyed in sorted(tiers, key=lambda tier: tier[0], reverse=later):
         from_start = values is None or rank != values[0]
+        after = None
         if values is not None:
             if (rank > values[0]) if later else (rank < values[0]):
                 continue  # the whole tier lies behind the cursor
             if rank == values[0]:
-                queryset = queryset.filter(past_cursor(rest, values[1:], descending, forward))
+                after = values[1:]
         wanted = limit - len(rows)
-        found = read(queryset.order_by(*order)[:wanted])
+        if keyed and keyed[0] is not None:
+            found = _read_keyed(queryset, keyed[0], rest, descending, forward, after, wanted, read)
+        else:
+            if after is not None:
+                queryset = queryset.filter(past_cursor(rest, after, descending, forward))
+            found = read(queryset.order_by(*order)[:wanted])
         rows.extend(found)
         if whole is not None and from_start and len(found) < wanted:
             whole[rank] = len(found)

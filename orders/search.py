@@ -26,13 +26,22 @@ a page tier by tier (`tiers()`), each newest first, so a term found in half of a
 costs one page of the creation index, not a sort of every match.
 """
 
+import re
 import unicodedata
+from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models import Case, F, IntegerField, OuterRef, Q, TextField, Value, When
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Lower, StrIndex
-from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, StartsWith
+from django.db.models.functions import Concat, Lower, StrIndex
+from django.db.models.lookups import (
+    Contains,
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    LessThan,
+    StartsWith,
+)
 
 # The list's sorts: value -> (label, fields, how each field travels in a page cursor).
 # Every one is served by an index ending in the tie-breaker, id (Order.Meta.indexes).
@@ -68,7 +77,7 @@ SORTABLE_COLUMNS = {
 
 # Shorter texts have no trigram: they match the start of a field instead.
 TRIGRAM = 3
-INDEXED = 12  # characters of a search text the trigram index is asked for (see matching())
+INDEXED = 12  # longer search texts ask the trigram index for a part only (index_piece())
 NOTE_CHARS = 500  # how much of each note is searchable
 FTS_TABLE = "order_search"
 _TOP = "\U0010ffff"  # every text starting with p sorts before p + this, byte-wise
@@ -221,21 +230,35 @@ def matching(text):
             | starts_with("customer_name", text)
             | starts_with("customer_email", text)
         )
-    # The index is asked for the text's first INDEXED characters only: every trigram costs
-    # a read of its list of orders, and a long text's common ones (the "example.com" of an
-    # e-mail) cost more than they narrow (40 ms against 5 at a million orders). The whole text
-    # is then checked with strpos()/instr(), which no index answers, so the planner never
-    # asks the trigram index for it.
-    piece = folded[:INDEXED]
-    found = Q(GreaterThan(StrIndex(F("search_text"), Value(folded)), 0))
+    piece = index_piece(folded)
     if connection.vendor == "sqlite":
         in_fts = RawSQL(
             f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [_fts_phrase(piece)]
         )
-        return Q(pk__in=in_fts) & found
-    if len(piece) < len(folded):
-        return Q(search_text__contains=piece) & found
-    return Q(search_text__contains=folded)
+        return Q(pk__in=in_fts) & Q(GreaterThan(StrIndex(F("search_text"), Value(folded)), 0))
+    if piece == folded:
+        return Q(search_text__contains=folded)
+    # The whole text is checked on `search_text || ''`, which the trigram index does not
+    # answer (so it is not asked for every trigram), and whose LIKE the planner still
+    # counts as narrowing (strpos() it would take to keep a third of the rows, and then walk
+    # the newest orders looking for a rare text).
+    whole = Contains(Concat(F("search_text"), Value(""), output_field=TextField()), folded)
+    return Q(search_text__contains=piece) & Q(whole)
+
+
+def index_piece(folded):
+    """What of a folded search text the trigram index is asked for: the whole text up to
+    INDEXED characters; of a longer one, its longest run of letters and digits (of three or
+    more). Every trigram costs the index a read of its list of orders, and a long text's
+    common ones (the "example.com" of an e-mail) cost more than they narrow: a whole e-mail
+    took 40 ms in the index at a million orders, its longest word 3 ms."""
+    if len(folded) <= INDEXED:
+        return folded
+    runs = [run for run in _RUNS.findall(folded) if len(run) >= TRIGRAM]
+    return max(runs, key=len) if runs else folded
+
+
+_RUNS = re.compile(r"[^\W_]+")
 
 
 def _exact(text):
@@ -253,29 +276,60 @@ def _prefix(text):
     )
 
 
-def _sku(text):
+def _sku(text, merchant):
     """A line's SKU is the text (in any case): the orders of those lines, from the index on
-    lower(sku) (migration 0005)."""
+    (merchant, lower(sku)) (migration 0009). Without a merchant, each order's own."""
     from .models import OrderLine
 
-    return Q(pk__in=OrderLine.objects.filter(same_text("sku", text)).values("order_id"))
+    lines = OrderLine.objects.filter(same_text("sku", text))
+    if merchant is not None:
+        lines = lines.filter(merchant=merchant)
+    else:
+        lines = lines.filter(merchant_id=OuterRef("merchant_id"))
+    return Q(pk__in=lines.values("order_id"))
 
 
-def relevance(text):
+@dataclass
+class Keys:
+    """A tier read through another table's index (dashboard.paging reads it): `keys` gives,
+    in the list's order, the values of its sort fields after the rank (`fields`, the last one
+    the order's id), several times per order at most."""
+
+    keys: object  # a queryset
+    fields: list
+
+
+def sku_keys(text, merchant, listed):
+    """(order creation time, order id) of the lines of SKU `text`, to read a SKU's orders
+    newest first from the index orderline_merchant_sku (merchant, lower(sku), listed, order
+    creation time, order id; order lines keep copies of their order's, migration 0009), or
+    None without a merchant."""
+    from .models import OrderLine
+
+    if merchant is None:
+        return None
+    lines = OrderLine.objects.filter(same_text("sku", text), merchant=merchant)
+    # `listed IN (x)`: SQLite reads a bare boolean as a test on each row, not as a key of the
+    # index; a one-value IN is an equality.
+    return Keys(lines.filter(listed__in=[listed]), ["order_created_at", "order_id"])
+
+
+def relevance(text, merchant=None):
     """3 for the exact order number, 2 where the number, name or e-mail starts with the text,
     1 where a line's SKU is the text, 0 for the rest (text found anywhere else)."""
     return Case(
         When(_exact(text), then=Value(3)),
         When(_prefix(text), then=Value(2)),
-        When(_sku(text), then=Value(1)),
+        When(_sku(text, merchant), then=Value(1)),
         default=Value(0),
         output_field=IntegerField(),
     )
 
 
-def search(queryset, text):
-    """The orders of `queryset` matching `text`, each with its `relevance`."""
-    return queryset.filter(matching(text)).annotate(relevance=relevance(text))
+def search(queryset, text, merchant=None):
+    """The orders of `queryset` (of `merchant`, when it is one merchant's) matching `text`,
+    each with its `relevance`."""
+    return queryset.filter(matching(text)).annotate(relevance=relevance(text, merchant))
 
 
 def sku_query(merchant, text):
@@ -289,14 +343,18 @@ def sku_query(merchant, text):
     return lines.order_by().values_list("sku", flat=True)[:1]
 
 
-def tiers(searched, text, *, any_exact=True, any_sku=True):
+def tiers(
+    searched, text, merchant=None, *, any_exact=True, any_sku=True, unsearched=None, listed=True
+):
     """[(relevance, orders)] best first: `searched` (from search()) split by relevance, so a
     page sorted by best match reads each tier newest first along the creation index and
     stops when the page is full, instead of ranking every match of a broad term first.
     `any_exact=False` / `any_sku=False`: the caller knows no order has the number
     (same_numbers() found none) / no line has the SKU (sku_query()), so that tier is not asked
-    for."""
-    exact, prefix, sku = _exact(text), _prefix(text), _sku(text)
+    for. `unsearched`: the orders before search(), from which the SKU tier is read; its
+    orders come newest first from the lines' index (sku_keys(); `listed`: whether the list
+    shows listed or clean-swept orders)."""
+    exact, prefix, sku = _exact(text), _prefix(text), _sku(text, merchant)
     found = []
     if any_exact:
         found.append((3, searched.filter(exact)))
@@ -304,7 +362,15 @@ def tiers(searched, text, *, any_exact=True, any_sku=True):
     if len(fold(text)) < TRIGRAM:  # shorter texts match only at the start: no other tier
         return found
     if any_sku:
-        found.append((1, searched.filter(~exact & ~prefix & sku)))
+        # A line whose SKU is the text puts it in the order's search text: these orders match
+        # without asking the trigram index, which finds every order with "cap" and "blk" and
+        # "2xl" for CAP-BLK-2XL. The lines' own index answers instead.
+        of_sku = (
+            unsearched.annotate(relevance=relevance(text, merchant))
+            if unsearched is not None
+            else searched
+        )
+        found.append((1, of_sku.filter(~exact & ~prefix & sku), sku_keys(text, merchant, listed)))
         found.append((0, searched.filter(~exact & ~prefix & ~sku)))
     else:
         found.append((0, searched.filter(~exact & ~prefix)))

@@ -84,8 +84,9 @@ def test_list_queries_are_constant_and_never_count_for_the_tabs(
     # columns, their saved views, the bounded view counts (stuck in review), the page's lines
     # and latest notes. A search: is it a whole order number (the jump) or a SKU, in one
     # statement; its rows in two reads (number, name or e-mail starting with the text, then
-    # the rest: orders.search.tiers) instead of one, three for a SKU (its orders come between);
-    # past one page the bounded counts of the tiers not read whole.
+    # the rest: orders.search.tiers) instead of one, four for a SKU (its orders come between,
+    # their ids read newest first from the lines' index, then the orders); past one page the
+    # bounded counts of the tiers not read whole.
     many = n > 50
     assert seen == {
         "default": 11,
@@ -95,7 +96,7 @@ def test_list_queries_are_constant_and_never_count_for_the_tabs(
         "number": 13,
         "email": 13,
         "tracking": 13,
-        "sku": 14 + many,  # every order has this SKU
+        "sku": 15 + many,  # every order has this SKU
         "sorted by number": 11,
         "attention": 11,
     }

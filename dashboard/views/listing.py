@@ -160,7 +160,7 @@ def _bounded_count(filterset, tiers=None, whole=None):
     if tiers is None:
         return filterset.qs.order_by()[: COUNT_LIMIT + 1].count()
     total = 0
-    for rank, orders in sorted(tiers, key=lambda tier: -tier[0]):
+    for rank, orders, *_keys in sorted(tiers, key=lambda tier: -tier[0]):
         if whole and rank in whole:
             total += whole[rank]
         else:
