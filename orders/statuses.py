@@ -445,26 +445,6 @@ HOLD_BY_VALUE = {h.value: h for h in HOLD_REASONS}
 PAYMENT_LABELS = dict(PAYMENT_STATUSES)
 
 
-def _check_names():
-    """Each namespace names exactly the values of its table, each spelled like its value."""
-    for namespace, values in [
-        (Status, [s.value for s in STATES]),
-        (StatusGroup, [g.value for g in GROUPS]),
-        (Hold, [h.value for h in HOLD_REASONS]),
-        (Payment, [value for value, _label in PAYMENT_STATUSES]),
-    ]:
-        names = names_of(namespace)
-        wrong = [name for name, value in names.items() if name != value.upper()]
-        if wrong or sorted(names.values()) != sorted(values) or len(set(values)) != len(values):
-            raise ImproperlyConfigured(
-                f"statuses.{namespace.__name__} does not name exactly the values of its table "
-                f"(missing: {sorted(set(values) - set(names.values()))}, extra: "
-                f"{sorted(set(names.values()) - set(values))}, misspelled: {wrong})"
-            )
-
-
-_check_names()
-
 STATUS_CHOICES = [(s.value, s.label) for s in STATES]
 GROUP_CHOICES = [(g.value, g.label) for g in GROUPS]
 HOLD_REASON_CHOICES = [(h.value, h.label) for h in HOLD_REASONS]
@@ -500,6 +480,82 @@ FINAL_STATES = [s.value for s in STATES if s.final]
 # leaves fulfillment without shipping, or goes back to review (which reserves afresh).
 RELEASES_STOCK = [Status.CANCELLED, Status.CLEAN_SWEPT, Status.FAILED, Status.IMPORT_REVIEW]
 
+# --- what a merchant can do to an order -------------------------------------------------------
+
+
+class Action:
+    """The merchant's actions on one order, by name. Each but complete_personalization is the
+    Order transition of that name; complete_personalization completes the lines and then
+    retries (orders/holds.py)."""
+
+    do_not_call_in_templates = True
+
+    CANCEL = "cancel"
+    CLEAN_SWEEP = "clean_sweep"
+    RETRY = "retry"
+    COMPLETE_PERSONALIZATION = "complete_personalization"
+
+
+@dataclass(frozen=True)
+class MerchantAction:
+    name: str
+    label: str  # its button and confirmation title: "Cancel order"
+    verb: str  # "Cancel 12 orders?", "Cancel order 1001?"
+    done: str  # after it: "Order 1001 cancelled."
+    past: str  # "can be cancelled", "can no longer be cancelled"
+    consequence: str  # what the confirmation says will happen
+    danger: bool = False
+    bulk: bool = False  # offered for many orders at once on the order list
+    explain_missing: bool = False  # the order page says in a line why its button is missing
+
+
+MERCHANT_ACTIONS = [
+    MerchantAction(
+        Action.CANCEL,
+        "Cancel order",
+        "Cancel",
+        "cancelled",
+        "cancelled",
+        "The order will not be fulfilled, and importing the same order number again will be "
+        "refused. A pending payment is cancelled; a paid one is refunded.",
+        danger=True,
+        bulk=True,
+        explain_missing=True,
+    ),
+    MerchantAction(
+        Action.CLEAN_SWEEP,
+        "Clean sweep",
+        "Clean sweep",
+        "clean swept: it left the dashboard",
+        "clean swept",
+        "The order leaves the dashboard without being cancelled, so the same order number can "
+        "be imported again later (as a new order).",
+        bulk=True,
+        explain_missing=True,
+    ),
+    MerchantAction(
+        Action.RETRY,
+        "Retry",
+        "Retry",
+        "sent back to review",
+        "retried",
+        "The order goes back to Import Review and is checked again. If the problem is still "
+        "there it comes back to Action Required.",
+        bulk=True,
+    ),
+    MerchantAction(
+        Action.COMPLETE_PERSONALIZATION,
+        "Mark personalization complete",
+        "Mark personalization complete for",
+        "is marked as personalized and went back to review",
+        "marked as personalized",
+        "Do this once the buyer has finished personalising. Every item's personalization is "
+        "marked complete and the order goes back to Import Review.",
+    ),
+]
+MERCHANT_ACTION_BY_NAME = {a.name: a for a in MERCHANT_ACTIONS}
+BULK_ACTION_NAMES = [a.name for a in MERCHANT_ACTIONS if a.bulk]
+
 # Carrier progress order: an event never moves an order to an earlier rank.
 TRACKING_RANK = {
     Status.SHIPPED: 0,
@@ -521,3 +577,25 @@ def group_of(status):
 
 def hold_reason(value):
     return HOLD_BY_VALUE.get(value)
+
+
+def _check_names():
+    """Each namespace names exactly the values of its table, each spelled like its value."""
+    for namespace, values in [
+        (Status, [s.value for s in STATES]),
+        (StatusGroup, [g.value for g in GROUPS]),
+        (Hold, [h.value for h in HOLD_REASONS]),
+        (Payment, [value for value, _label in PAYMENT_STATUSES]),
+        (Action, [a.name for a in MERCHANT_ACTIONS]),
+    ]:
+        names = names_of(namespace)
+        wrong = [name for name, value in names.items() if name != value.upper()]
+        if wrong or sorted(names.values()) != sorted(values) or len(set(values)) != len(values):
+            raise ImproperlyConfigured(
+                f"statuses.{namespace.__name__} does not name exactly the values of its table "
+                f"(missing: {sorted(set(values) - set(names.values()))}, extra: "
+                f"{sorted(set(names.values()) - set(values))}, misspelled: {wrong})"
+            )
+
+
+_check_names()

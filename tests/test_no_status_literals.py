@@ -12,6 +12,7 @@ def test_the_catalog_names_every_value_of_its_tables_and_nothing_else():
     assert set(st.names_of(st.StatusGroup).values()) == set(st.GROUP_BY_VALUE)
     assert set(st.names_of(st.Hold).values()) == set(st.HOLD_BY_VALUE)
     assert set(st.names_of(st.Payment).values()) == set(st.PAYMENT_LABELS)
+    assert set(st.names_of(st.Action).values()) == set(st.MERCHANT_ACTION_BY_NAME)
     assert st.Status.ACTION_REQUIRED == "action_required"  # as the SPEC spells it
     assert st.Hold.PAYMENT_REFUSED == "payment_refused"
 
