@@ -14,6 +14,7 @@ from orders.models import (
     keep_merchant_roles,
     merchant_roles,
 )
+from orders.statuses import Status
 
 SESSION_KEY = "merchant_id"
 
@@ -117,7 +118,7 @@ def get_order_for_user(request, number):
         .select_related("merchant", "center", "reimport_of")
         .annotate(
             swept=Case(
-                When(status="clean_swept", then=Value(1)),
+                When(status=Status.CLEAN_SWEPT, then=Value(1)),
                 default=Value(0),
                 output_field=IntegerField(),
             )

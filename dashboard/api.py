@@ -16,8 +16,9 @@ from django.views.decorators.csrf import csrf_exempt
 from orders import audit, hold_detail
 from orders.holds import order_complete_personalization
 from orders.importing import import_orders, parse_api_order
-from orders.models import Order
+from orders.models import ROW_REFUSED, Order
 from orders.services import ActionRefused, order_submit
+from orders.statuses import Status
 from orders.text import storable
 from orders.tokens import token_authenticate
 
@@ -26,7 +27,7 @@ from . import api_files
 log = logging.getLogger("dashboard.api")
 
 MAX_ORDERS_PER_REQUEST = 500
-STATUS_BY_OUTCOME = {"created": 201, "reimported": 201, "skipped": 409, "refused": 409}
+STATUS_BY_OUTCOME = {"created": 201, "reimported": 201, "skipped": 409, ROW_REFUSED: 409}
 
 
 def _error(status, message, **extra):
@@ -83,7 +84,7 @@ def order_json(order):
                 "detail": hold_detail.describe(order.hold_reason, order.hold_detail),
                 "data": order.hold_detail or {},
             }
-            if hold and order.status == "action_required"
+            if hold and order.status == Status.ACTION_REQUIRED
             else None
         ),
         "no_return_by": order.no_return_by.isoformat() if order.no_return_by else None,

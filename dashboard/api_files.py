@@ -11,7 +11,7 @@ from django.urls import reverse
 from orders import audit
 from orders.formats import identify
 from orders.importing import ImportFileError, create_batch, decode_upload
-from orders.models import ImportBatch
+from orders.models import ROW_REFUSED, ImportBatch
 from orders.tasks import enqueue_batch
 
 CSV_TYPES = {"text/csv", "application/csv"}
@@ -57,7 +57,7 @@ def batch_json(batch):
         "created": batch.created,
         "reimported": batch.reimported,
         "skipped": batch.skipped,
-        "refused": batch.refused,
+        ROW_REFUSED: batch.refused,
         "errors": batch.errors,
         "message": batch.message or None,
     }

@@ -13,6 +13,7 @@ from django.utils.safestring import mark_safe
 from orders import search
 from orders import statuses as st
 from orders.models import FulfillmentCenter, ImportRow, Order
+from orders.statuses import Status, StatusGroup
 
 from .paging import values_of_each
 
@@ -106,7 +107,7 @@ class ListedModelChoiceFilter(django_filters.ModelChoiceFilter):
 def _shows_listed(data):
     """Does a list with these filter values show listed orders (everything but clean-swept
     ones), or only clean-swept ones (asked for by the Clean Sweep tab or sub-status)?"""
-    return data.get("group") != "clean_sweep" and data.get("status") != "clean_swept"
+    return data.get("group") != StatusGroup.CLEAN_SWEEP and data.get("status") != Status.CLEAN_SWEPT
 
 
 def _narrowed(data, names):
@@ -222,7 +223,7 @@ class OrderFilter(django_filters.FilterSet):
 
     def filter_hold_reason(self, queryset, name, value):
         # Only held orders have a reason: saying so lets the status index answer.
-        return queryset.filter(status="action_required", hold_reason=value)
+        return queryset.filter(status=Status.ACTION_REQUIRED, hold_reason=value)
 
     def filter_batch(self, queryset, name, value):
         rows = ImportRow.objects.filter(batch_id=value, order__isnull=False)
@@ -313,13 +314,13 @@ class OrderFilter(django_filters.FilterSet):
         if data.get("status"):
             statuses &= {data["status"]}
         if _shows_listed(data):
-            statuses.discard("clean_swept")
+            statuses.discard(Status.CLEAN_SWEPT)
         reason = data.get("hold_reason")
         return sum(
             n
             for (status, hold), n in counts.items()
             if status in statuses
-            and (not reason or (status == "action_required" and hold == reason))
+            and (not reason or (status == Status.ACTION_REQUIRED and hold == reason))
         )
 
     def exact_number(self):

@@ -1,10 +1,12 @@
 from django import forms
 
+from orders import statuses as st
 from orders.addresses import COUNTRY_CHOICES, country_code
 from orders.models import ADDRESS_FIELDS, Order
 
-BULK_ACTIONS = [("cancel", "Cancel"), ("clean_sweep", "Clean sweep"), ("retry", "Retry")]
-BULK_ACTION_NAMES = [name for name, _label in BULK_ACTIONS]
+# The merchant's actions offered for many orders at once (their words: the catalog).
+BULK_ACTION_NAMES = st.BULK_ACTION_NAMES
+BULK_ACTIONS = [(name, st.MERCHANT_ACTION_BY_NAME[name].verb) for name in BULK_ACTION_NAMES]
 BULK_SCOPES = [("selected", "Selected orders"), ("all", "All orders matching the filter")]
 
 

@@ -32,7 +32,8 @@ from orders.importing import (
     parse_api_order,
 )
 from orders.models import ROW_OUTCOMES, ImportBatch, Order, Product
-from orders.services import ActionRefused, order_submit
+from orders.services import DRAFT_FLAG, ActionRefused, order_submit
+from orders.statuses import Status
 from orders.tasks import enqueue_batch
 
 from . import access
@@ -159,7 +160,9 @@ def batch_errors_csv(request, pk):
 def new_order(request):
     merchant, role = _merchant_and_role(request)
     _manager_only(request, merchant)
-    drafts = Order.objects.for_merchant(merchant).filter(status="draft").order_by("-created_at")
+    drafts = (
+        Order.objects.for_merchant(merchant).filter(status=Status.DRAFT).order_by("-created_at")
+    )
     if role != "manager":
         # Viewers see their drafts but no form they could not send.
         return render(
@@ -256,7 +259,7 @@ def new_order_products(request):
 
 
 def _create(request, merchant, form, chosen, draft):
-    data = {**form.cleaned_data, "draft": draft}
+    data = {**form.cleaned_data, DRAFT_FLAG: draft}
     data["lines"] = [
         {
             "sku": line["product"].sku,

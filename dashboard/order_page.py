@@ -11,7 +11,8 @@ from orders import hold_detail
 from orders import statuses as st
 from orders.addresses import country_name
 from orders.deadlines import point_of_no_return, time_left
-from orders.models import FulfillmentCenter
+from orders.models import FulfillmentCenter, Order
+from orders.statuses import Action, Hold, Payment, Status
 from orders.tracking import EVENT_CODES
 
 AWAITING_SCAN_FLAG = datetime.timedelta(days=3)
@@ -28,16 +29,14 @@ def ways_out(order, available, manager):
     out = []
     if not manager:
         return out
-    reason = order.hold_reason if order.status == "action_required" else ""
-    if reason == "invalid_address" and order.address_editable:
+    reason = order.hold_reason if order.status == Status.ACTION_REQUIRED else ""
+    if reason == Hold.INVALID_ADDRESS and order.address_editable:
         out.append(_link("edit_address", "Edit address", reverse("order_address", args=[number])))
-    if reason in ("not_connected", "product_configuration"):
+    if reason in (Hold.NOT_CONNECTED, Hold.PRODUCT_CONFIGURATION):
         out.append(_link("products", "Fix in Products", _products_url(order)))
-    if "complete_personalization" in available:
-        out.append(
-            _confirm("complete_personalization", "Mark personalization complete", order, "primary")
-        )
-    if order.status == "draft" and "submit" in available:
+    if Action.COMPLETE_PERSONALIZATION in available:
+        out.append(_confirm(Action.COMPLETE_PERSONALIZATION, order, "primary"))
+    if order.status == Status.DRAFT and "submit" in available:
         out.append(
             {
                 "name": "submit",
@@ -47,20 +46,20 @@ def ways_out(order, available, manager):
                 "style": "primary",
             }
         )
-    if "retry" in available and reason != "pending_personalization":
+    if Action.RETRY in available and reason != Hold.PENDING_PERSONALIZATION:
         style = "" if out else "primary"
-        out.append(_confirm("retry", "Retry", order, style))
+        out.append(_confirm(Action.RETRY, order, style))
     if order.address_editable:
-        if reason != "invalid_address":  # otherwise it is already the first way out
-            label = "Edit draft address" if order.status == "draft" else "Edit address"
+        if reason != Hold.INVALID_ADDRESS:  # otherwise it is already the first way out
+            label = "Edit draft address" if order.status == Status.DRAFT else "Edit address"
             out.append(_link("edit_address", label, reverse("order_address", args=[number])))
-    elif order.status not in [*st.FINAL_STATES, "clean_swept"]:
+    elif order.status not in [*st.FINAL_STATES, Status.CLEAN_SWEPT]:
         url = reverse("order_address", args=[number])
         out.append(_link("request_address", "Request address change", url))
-    if "clean_sweep" in available:
-        out.append(_confirm("clean_sweep", "Clean sweep", order, ""))
-    if "cancel" in available:
-        out.append(_confirm("cancel", "Cancel order", order, "danger"))
+    if Action.CLEAN_SWEEP in available:
+        out.append(_confirm(Action.CLEAN_SWEEP, order, ""))
+    if Action.CANCEL in available:
+        out.append(_confirm(Action.CANCEL, order, "danger"))
     return out
 
 
@@ -68,13 +67,18 @@ def _link(name, label, url, style=""):
     return {"name": name, "label": label, "url": url, "kind": "link", "style": style}
 
 
-def _confirm(name, label, order, style):
-    url_name = {
-        "cancel": "order_cancel",
-        "clean_sweep": "order_clean_sweep",
-        "complete_personalization": "order_complete_personalization",
-    }.get(name, "order_retry")
-    url = f"{reverse(url_name, args=[order.number])}?seen={order.status}"
+# The page that confirms and applies each of the merchant's actions (dashboard/urls.py).
+ACTION_URLS = {
+    Action.CANCEL: "order_cancel",
+    Action.CLEAN_SWEEP: "order_clean_sweep",
+    Action.RETRY: "order_retry",
+    Action.COMPLETE_PERSONALIZATION: "order_complete_personalization",
+}
+
+
+def _confirm(name, order, style):
+    url = f"{reverse(ACTION_URLS[name], args=[order.number])}?seen={order.status}"
+    label = st.MERCHANT_ACTION_BY_NAME[name].label
     return {"name": name, "label": f"{label}…", "url": url, "kind": "confirm", "style": style}
 
 
@@ -94,7 +98,7 @@ def fix_outcome(order, history, now):
     last = status_rows[-1]
     if last.transition in FIXES and now - last.created_at < FIX_OUTCOME_WINDOW:
         return {
-            "pending": True,
+            "waiting": True,
             "text": f"Sent back to review at {last.created_at:%H:%M} UTC ({last.transition} "
             f"by {last.actor_name}): you will see the result here in a few seconds.",
         }
@@ -103,12 +107,12 @@ def fix_outcome(order, history, now):
         if fix.transition in FIXES and now - last.created_at < FIX_OUTCOME_WINDOW:
             if last.transition == "accept":
                 text = f"Checked again after your fix: accepted. {last.reason}".strip()
-                return {"pending": False, "ok": True, "text": text + "."}
+                return {"waiting": False, "ok": True, "text": text + "."}
             if last.transition == "hold":
                 hold = st.hold_reason(order.hold_reason)
                 label = hold.label.lower() if hold else "a new reason"
                 return {
-                    "pending": False,
+                    "waiting": False,
                     "ok": False,
                     "text": f"Checked again after your fix: held again for {label}. "
                     "The details below say what is still wrong.",
@@ -119,7 +123,11 @@ def fix_outcome(order, history, now):
 def no_return(order, history, now):
     """The point-of-no-return line for the page, or None."""
     center = order.center
-    if center is None and order.status in ("draft", "import_review", "action_required"):
+    if center is None and order.status in (
+        Status.DRAFT,
+        Status.IMPORT_REVIEW,
+        Status.ACTION_REQUIRED,
+    ):
         center = _likely_center(order)
     found = point_of_no_return(order, now, history=history, center=center)
     if found is None:
@@ -166,7 +174,7 @@ def payment_panel(order, history):
     rows.reverse()
     return {
         "label": st.PAYMENT_LABELS.get(order.payment_status, order.payment_status),
-        "refused": order.payment_status == "refused",
+        "is_refused": order.payment_status == Payment.REFUSED,
         "history": rows,
     }
 
@@ -183,10 +191,10 @@ def address_requests(order, changes):
         requested = {k: v for k, v in change.address.items() if v}
         if requested == current:
             outcome, tone = "done: the address was changed", "ok"
-        elif order.status in ("delivered", "returned", "cancelled"):
+        elif order.status in (Status.DELIVERED, Status.RETURNED, Status.CANCELLED):
             outcome, tone = f"not possible: the order was {order.state.label.lower()} first", "bad"
         else:
-            outcome, tone = "pending: our staff are trying, not guaranteed", "pending"
+            outcome, tone = "pending: our staff are trying, not guaranteed", "waiting"
         lines = [requested.get(k, "") for k in ("ship_name", "address1", "address2", "city")]
         locality = " ".join(
             p for p in [requested.get("postal_code", ""), requested.get("region", "")] if p
@@ -215,16 +223,16 @@ def tracking_summary(order, events, now):
         "lagging": [],
         "problem_events": [e.pk for e in events if EVENT_CODES.get(e.code) == "exception"],
     }
-    if order.status == "delivery_exception":
+    if order.status == Status.DELIVERY_EXCEPTION:
         described = latest.description or latest.code if latest else ""
         summary["problem"] = (
             "The carrier could not deliver"
             + (f": {described}." if described else ".")
             + " It may try again, hold it for pickup, or return it; the carrier's page has details."
         )
-    elif order.status == "returned":
+    elif order.status == Status.RETURNED:
         summary["problem"] = "The parcel is on its way back or back with us."
-    if order.status == "shipped" and now - order.status_changed_at > AWAITING_SCAN_FLAG:
+    if order.status == Status.SHIPPED and now - order.status_changed_at > AWAITING_SCAN_FLAG:
         days = (now - order.status_changed_at).days
         summary["flag"] = (
             f"No carrier scan for {days} days since hand-over: longer than usual. Contact "
@@ -245,13 +253,8 @@ def tracking_summary(order, events, now):
     return summary
 
 
-_TARGETS = {
-    "scan": "in_transit",
-    "out_for_delivery": "out_for_delivery",
-    "deliver": "delivered",
-    "exception": "delivery_exception",
-    "return_to_sender": "returned",
-}
+# The state each status transition leads to, as the state machine declares it.
+_TARGETS = {t.name: t.target for t in Order._meta.get_field("status").get_all_transitions(Order)}
 
 
 def hold_lines(order):

@@ -25,6 +25,7 @@ from orders.catalog import (
 )
 from orders.models import Product, ShipOptionMapping
 from orders.services import ActionRefused
+from orders.statuses import Status
 
 from . import access
 
@@ -42,7 +43,7 @@ def _page(request, merchant, form=None, status=200):
             waiting=Count(
                 "order_lines__order",
                 filter=Q(
-                    order_lines__order__status="action_required",
+                    order_lines__order__status=Status.ACTION_REQUIRED,
                     order_lines__order__hold_reason__in=PRODUCT_HOLDS,
                 ),
                 distinct=True,

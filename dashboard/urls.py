@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path, register_converter
 
+from orders.statuses import Action
+
 from . import (
     api,
     imports,
@@ -36,19 +38,19 @@ urlpatterns = [
     path(
         "orders/<number:number>/cancel/",
         views.order_action,
-        {"action": "cancel"},
+        {"action": Action.CANCEL},
         name="order_cancel",
     ),
     path(
         "orders/<number:number>/clean-sweep/",
         views.order_action,
-        {"action": "clean_sweep"},
+        {"action": Action.CLEAN_SWEEP},
         name="order_clean_sweep",
     ),
     path(
         "orders/<number:number>/retry/",
         views.order_action,
-        {"action": "retry"},
+        {"action": Action.RETRY},
         name="order_retry",
     ),
     # The merchant's products and ship-option mappings (issue 15).
@@ -59,7 +61,7 @@ urlpatterns = [
     path(
         "orders/<number:number>/personalization-complete/",
         views.order_action,
-        {"action": "complete_personalization"},
+        {"action": Action.COMPLETE_PERSONALIZATION},
         name="order_complete_personalization",
     ),
     # Carrier tracking updates (signed; see README "Operations, tracking and payments").

@@ -24,6 +24,7 @@ from .text import storable
 log = logging.getLogger("orders.audit")
 
 API_ACTOR_PREFIX = "api: "
+# An entry's outcome (AuditEntry.outcome), not a payment status: named once, here.
 DONE = "done"
 REFUSED = "refused"
 

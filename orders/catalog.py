@@ -12,9 +12,10 @@ from django.db.models.functions import Lower, Trim
 from . import audit
 from .models import Order, Product, ShipOptionMapping, merchant_roles
 from .services import ActionRefused, is_person, order_retry
+from .statuses import Hold, Status
 
 # Hold reasons a product or ship-option fix can clear.
-PRODUCT_HOLDS = ("not_connected", "product_configuration")
+PRODUCT_HOLDS = (Hold.NOT_CONNECTED, Hold.PRODUCT_CONFIGURATION)
 MAX_RETRY = 500
 
 
@@ -100,7 +101,7 @@ def held_for_product(product):
     return (
         Order.objects.filter(
             merchant_id=product.merchant_id,
-            status="action_required",
+            status=Status.ACTION_REQUIRED,
             hold_reason__in=PRODUCT_HOLDS,
             lines__sku__iexact=product.sku,
         )
@@ -115,8 +116,8 @@ def held_for_ship_option(merchant, store_option):
         Order.objects.annotate(key=Lower(Trim("ship_option")))
         .filter(
             merchant=merchant,
-            status="action_required",
-            hold_reason="product_configuration",
+            status=Status.ACTION_REQUIRED,
+            hold_reason=Hold.PRODUCT_CONFIGURATION,
             key=" ".join(str(store_option).split()).lower(),
         )
         .order_by("created_at", "id")
@@ -133,7 +134,7 @@ def unmapped_ship_options(merchant):
     }
     found = {}
     for option in Order.objects.filter(
-        merchant=merchant, status="action_required", hold_reason="product_configuration"
+        merchant=merchant, status=Status.ACTION_REQUIRED, hold_reason=Hold.PRODUCT_CONFIGURATION
     ).values_list("ship_option", flat=True)[:MAX_RETRY]:
         key = option.strip().lower()
         if key and key not in mapped:

@@ -19,15 +19,22 @@ import datetime
 from dataclasses import dataclass
 
 from . import statuses as st
+from .statuses import Status
 
 CLOSING_SOON = datetime.timedelta(hours=2)
 
 # Reaching one of these states is the point of no return, per flow.
-NO_RETURN_STATE = {st.STOCK: "labeled", st.PRINT: "printed"}
+NO_RETURN_STATE = {st.STOCK: Status.LABELED, st.PRINT: Status.PRINTED}
 # Accepted and still before the point of no return: what Closing soon lists.
 OPEN_ACCEPTED = [
-    s for s in st.CANCELLABLE if s not in ("draft", "import_review", "action_required", "failed")
+    s
+    for s in st.CANCELLABLE
+    if s not in (Status.DRAFT, Status.IMPORT_REVIEW, Status.ACTION_REQUIRED, Status.FAILED)
 ]
+
+# The page says what the point of no return is in words: "labelled", "production starts",
+# "printed" (the word, spelled like the state it follows).
+PRINTED_WORD = "printed"
 
 
 @dataclass
@@ -47,28 +54,34 @@ def point_of_no_return(order, now, history=(), center=None, lead_days=None):
     """The order's point of no return as of `now`, or None when it does not apply (cancelled,
     failed, clean swept). `history` is the order's status changes (already loaded), `center`
     the facility to estimate with when the order has none yet (the likely one)."""
-    if order.status in ("cancelled", "clean_swept", "failed", "returned"):
+    if order.status in (Status.CANCELLED, Status.CLEAN_SWEPT, Status.FAILED, Status.RETURNED):
         return None
-    final_state = NO_RETURN_STATE.get(order.flow, "labeled")
+    final_state = NO_RETURN_STATE.get(order.flow, Status.LABELED)
     event = "labelled" if order.flow == st.STOCK else "production starts"
     if order.status not in st.CANCELLABLE:
         passed = next(
             (
                 h.created_at
                 for h in history
-                if h.field == "status" and h.target in ("labeled", final_state)
+                if h.field == "status" and h.target in (Status.LABELED, final_state)
             ),
             None,
         )
         return NoReturn(
-            open=False, at=passed, event="labelled" if final_state == "labeled" else "printed"
+            open=False,
+            at=passed,
+            event="labelled" if final_state == Status.LABELED else PRINTED_WORD,
         )
-    if order.status == "in_production":
+    if order.status == Status.IN_PRODUCTION:
         started = next(
-            (h.created_at for h in history if h.field == "status" and h.target == "in_production"),
+            (
+                h.created_at
+                for h in history
+                if h.field == "status" and h.target == Status.IN_PRODUCTION
+            ),
             None,
         )
-        return NoReturn(open=True, at=None, event="printed", started=started)
+        return NoReturn(open=True, at=None, event=PRINTED_WORD, started=started)
     center = order.center or center
     if center is None:
         return NoReturn(open=True, at=None, event=event, why_estimate="no facility can take it yet")
@@ -85,7 +98,7 @@ def point_of_no_return(order, now, history=(), center=None, lead_days=None):
         why = "the facility is behind: it was due by its last cut-off"
     elif order.center_id:
         why = "counted from now at its facility"
-    elif order.status == "draft":
+    elif order.status == Status.DRAFT:
         why = "counted as if the draft were submitted now"
     else:
         why = "the order is not accepted at a facility yet"

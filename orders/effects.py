@@ -24,6 +24,7 @@ from django.db.models import F
 
 from . import events as ev
 from . import statuses as st
+from .statuses import Status
 
 # The import batch whose work is being done (set by the batch runner), so its events can be
 # summarised in one e-mail when the batch finishes.
@@ -187,7 +188,7 @@ def write_changes(changed):
     entering_review = [
         order.pk
         for order, pending in changed
-        if any(f == "status" and t == "import_review" for f, _n, _s, t in pending)
+        if any(f == "status" and t == Status.IMPORT_REVIEW for f, _n, _s, t in pending)
     ]
     if entering_review:
         transaction.on_commit(lambda: _request_reviews(entering_review))
@@ -221,7 +222,7 @@ def record_created(orders, *, by, payment_reason="", payment_reported=None, coun
     payment_reported = payment_reported or [False] * len(orders)
     history, events = [], []
     for order, reported in zip(orders, payment_reported, strict=True):
-        draft = order.status == "draft"
+        draft = order.status == Status.DRAFT
         first = "reimport" if order.reimport_of_id else ("create" if draft else "import")
         history.append(
             StatusChange(
@@ -258,7 +259,7 @@ def record_created(orders, *, by, payment_reason="", payment_reported=None, coun
             by_merchant.setdefault(order.merchant_id, Counter())[order.status, ""] += 1
         for merchant_id in sorted(by_merchant):
             add_counts(merchant_id, by_merchant[merchant_id])
-    to_review = [order.pk for order in orders if order.status == "import_review"]
+    to_review = [order.pk for order in orders if order.status == Status.IMPORT_REVIEW]
     if to_review:
         transaction.on_commit(lambda: _request_reviews(to_review))
 

@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 
 from . import hold_detail as hd
 from . import statuses as st
+from .statuses import Status
 
 PAYLOAD_VERSION = 1
 
@@ -73,17 +74,17 @@ TYPE_LABELS = dict(EVENT_TYPES)
 # The status a change leads to -> the event it writes. States missing here (the steps
 # inside Processing, Draft) are not announced: nothing changes for the merchant.
 _BY_TARGET = {
-    "action_required": HELD,
-    "processing": ACCEPTED,
-    "shipped": SHIPPED,
-    "in_transit": TRACKING_UPDATED,
-    "out_for_delivery": TRACKING_UPDATED,
-    "delivered": DELIVERED,
-    "delivery_exception": DELIVERY_EXCEPTION,
-    "returned": RETURNED,
-    "failed": FAILED,
-    "cancelled": CANCELLED,
-    "clean_swept": CLEAN_SWEPT,
+    Status.ACTION_REQUIRED: HELD,
+    Status.PROCESSING: ACCEPTED,
+    Status.SHIPPED: SHIPPED,
+    Status.IN_TRANSIT: TRACKING_UPDATED,
+    Status.OUT_FOR_DELIVERY: TRACKING_UPDATED,
+    Status.DELIVERED: DELIVERED,
+    Status.DELIVERY_EXCEPTION: DELIVERY_EXCEPTION,
+    Status.RETURNED: RETURNED,
+    Status.FAILED: FAILED,
+    Status.CANCELLED: CANCELLED,
+    Status.CLEAN_SWEPT: CLEAN_SWEPT,
 }
 
 
@@ -91,8 +92,8 @@ def type_for_change(field, source, target):
     """The event type a change of `field` from `source` to `target` writes, or None."""
     if field == "payment_status":
         return PAYMENT_UPDATED
-    if target == "import_review":
-        return RELEASED if source == "action_required" else IMPORTED
+    if target == Status.IMPORT_REVIEW:
+        return RELEASED if source == Status.ACTION_REQUIRED else IMPORTED
     return _BY_TARGET.get(target)
 
 
@@ -135,7 +136,7 @@ def order_data(order):
             "facts": order.hold_detail or {},
             "note": order.hold_note,
         }
-    if order.status == "failed":
+    if order.status == Status.FAILED:
         data["failure_reason"] = order.failure_reason
     if order.tracking_number:
         data["shipment"] = {

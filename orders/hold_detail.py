@@ -17,6 +17,7 @@ a hold reads the same everywhere. Keys per reason:
 """
 
 from . import statuses as st
+from .statuses import Hold, Status
 
 ADDRESS_LABELS = {
     "ship_name": "Recipient",
@@ -30,12 +31,12 @@ ADDRESS_LABELS = {
 
 # What our team checks, and how long it usually takes, for the holds that are ours to clear.
 STAFF_CHECKS = {
-    "pending_approval": {
+    Hold.PENDING_APPROVAL: {
         "checking": "Our team reviews orders flagged for manual approval (for example a high "
         "value or a first order from a new customer) before they are fulfilled.",
         "usual_time": "within 1 business day",
     },
-    "special_requirements": {
+    Hold.SPECIAL_REQUIREMENTS: {
         "checking": "Our team is checking with a production partner that this order can be "
         "made as specified.",
         "usual_time": "within 2 business days",
@@ -52,7 +53,7 @@ def describe(reason, detail):
     known (an older hold, or a staff hold whose note says it)."""
     detail = detail if isinstance(detail, dict) else {}
     out = []
-    if reason == "insufficient_inventory":
+    if reason == Hold.INSUFFICIENT_INVENTORY:
         for item in detail.get("short", []):
             where = ", ".join(
                 f"{units} at {code}" for code, units in sorted(item.get("available", {}).items())
@@ -63,13 +64,13 @@ def describe(reason, detail):
             out.append(sentence)
         if detail.get("short") and not any(i.get("restock") for i in detail["short"]):
             out.append("No restock date is known yet.")
-    elif reason == "invalid_address":
+    elif reason == Hold.INVALID_ADDRESS:
         for item in detail.get("fields", []):
             sentence = f"{item.get('label') or item['field']}: {item['problem']}"
             if item.get("suggestion"):
                 sentence += f" Suggested: {item['suggestion']}."
             out.append(sentence)
-    elif reason == "product_configuration":
+    elif reason == Hold.PRODUCT_CONFIGURATION:
         if detail.get("no_lines"):
             out.append("The order has no items.")
         if detail.get("unknown_skus"):
@@ -87,13 +88,13 @@ def describe(reason, detail):
                 f"Ship option '{detail['unmapped_ship_option']}' is not mapped to a carrier "
                 "service."
             )
-    elif reason == "not_connected":
+    elif reason == Hold.NOT_CONNECTED:
         for item in detail.get("products", []):
             out.append(f"{item['sku']} ({item.get('name') or 'no name'}) is not connected.")
-    elif reason == "pending_personalization":
+    elif reason == Hold.PENDING_PERSONALIZATION:
         if detail.get("skus"):
             out.append(f"Personalization not finished for {_skus(detail['skus'])}.")
-    elif reason == "payment_refused":
+    elif reason == Hold.PAYMENT_REFUSED:
         if detail.get("processor_reason"):
             out.append(f"The payment processor said: {detail['processor_reason']}")
     elif reason in STAFF_CHECKS:
@@ -109,7 +110,7 @@ def summary(reason, detail):
 
 def of_order(order):
     """The sentences for an order on hold (nothing for other orders)."""
-    if order.status != "action_required" or not st.hold_reason(order.hold_reason):
+    if order.status != Status.ACTION_REQUIRED or not st.hold_reason(order.hold_reason):
         return []
     return describe(order.hold_reason, order.hold_detail)
 

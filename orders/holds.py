@@ -18,6 +18,7 @@ from .services import (
     lock_as_seen,
     order_transition,
 )
+from .statuses import Hold, Status
 
 STOCK_ARRIVED = "stock arrived"
 
@@ -39,8 +40,8 @@ def order_stock_arrived(*, product):
     held = (
         Order.objects.filter(
             merchant_id=product.merchant_id,
-            status="action_required",
-            hold_reason="insufficient_inventory",
+            status=Status.ACTION_REQUIRED,
+            hold_reason=Hold.INSUFFICIENT_INVENTORY,
             lines__product=product,
         )
         .annotate(wanted=Sum("lines__quantity"))
@@ -66,7 +67,7 @@ def personalization_refusal(order, user=None):
     in the merchant's words; None when it can."""
     if user is not None and merchant_roles(user).get(order.merchant_id) != "manager":
         return "only a manager of this merchant can do this"
-    if order.status != "action_required" or order.hold_reason != "pending_personalization":
+    if order.status != Status.ACTION_REQUIRED or order.hold_reason != Hold.PENDING_PERSONALIZATION:
         return "the order is not waiting for personalization"
     return None
 

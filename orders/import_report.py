@@ -10,6 +10,7 @@ from django.db.models import Count
 from . import statuses as st
 from .importing import COLUMNS, ImportFileError, _reader, _rows
 from .models import ImportRow, Order
+from .statuses import Hold, Status, StatusGroup
 
 # The extra column of the errors CSV; the importer ignores it, so the fixed file can be
 # uploaded as it is.
@@ -17,16 +18,16 @@ ERROR_COLUMN = "import_error"
 
 # Hold reasons written the way the summary counts them ("6 invalid addresses").
 _PLURAL = {
-    "insufficient_inventory": ("out of stock", "out of stock"),
-    "invalid_address": ("invalid address", "invalid addresses"),
-    "product_configuration": ("product setup problem", "product setup problems"),
-    "not_connected": ("product not connected", "products not connected"),
-    "pending_personalization": ("personalization pending", "personalizations pending"),
-    "payment_refused": ("payment refused", "payments refused"),
-    "pending_approval": ("pending approval", "pending approval"),
-    "special_requirements": ("special requirement", "special requirements"),
+    Hold.INSUFFICIENT_INVENTORY: ("out of stock", "out of stock"),
+    Hold.INVALID_ADDRESS: ("invalid address", "invalid addresses"),
+    Hold.PRODUCT_CONFIGURATION: ("product setup problem", "product setup problems"),
+    Hold.NOT_CONNECTED: ("product not connected", "products not connected"),
+    Hold.PENDING_PERSONALIZATION: ("personalization pending", "personalizations pending"),
+    Hold.PAYMENT_REFUSED: ("payment refused", "payments refused"),
+    Hold.PENDING_APPROVAL: ("pending approval", "pending approval"),
+    Hold.SPECIAL_REQUIREMENTS: ("special requirement", "special requirements"),
 }
-OURS = {"pending_approval", "special_requirements"}
+OURS = {Hold.PENDING_APPROVAL, Hold.SPECIAL_REQUIREMENTS}
 
 
 def _words(reason, n):
@@ -49,15 +50,15 @@ def summary(batch):
     by_group = Counter()
     holds = Counter()
     for status, reason, n in rows:
-        if status == "action_required":
+        if status == Status.ACTION_REQUIRED:
             holds[reason] += n
         else:
             by_group[st.group_of(status).value] += n
     created = sum(by_group.values()) + sum(holds.values())
     need_you = [(r, n, _words(r, n)) for r, n in holds.most_common() if r not in OURS]
     with_us = [(r, n, _words(r, n)) for r, n in holds.most_common() if r in OURS]
-    processing = by_group["processing"] + by_group["shipped"]
-    reviewing = by_group["import_review"]
+    processing = by_group[StatusGroup.PROCESSING] + by_group[StatusGroup.SHIPPED]
+    reviewing = by_group[StatusGroup.IMPORT_REVIEW]
     need = sum(n for _r, n, _w in need_you)
     parts = [f"{processing} processing"]
     if reviewing:
@@ -71,9 +72,9 @@ def summary(batch):
         text += " — " + ", ".join(w for _r, _n, w in need_you)
     return {
         "created": created,
-        "processing": processing,
+        StatusGroup.PROCESSING: processing,
         "reviewing": reviewing,
-        "drafts": by_group["draft"],
+        "drafts": by_group[StatusGroup.DRAFT],
         "need": need,
         "need_you": need_you,
         "with_us": with_us,

@@ -27,7 +27,7 @@ from .event_models import (
     EventRead,
     InboxState,
 )
-from .models import MANAGER, ImportBatch, Membership
+from .models import BATCH_DONE, BATCH_FAILED, MANAGER, ImportBatch, Membership
 from .webhooks.models import DISABLED, WebhookDelivery, WebhookEndpoint
 from .webhooks.sending import webhook_body
 
@@ -158,7 +158,7 @@ def mail_immediate(limit=5000):
         found = list(pending[:limit])
         open_batches = set(
             ImportBatch.objects.filter(pk__in={e.batch_id for e in found if e.batch_id})
-            .exclude(state__in=["done", "failed"])
+            .exclude(state__in=[BATCH_DONE, BATCH_FAILED])
             .values_list("pk", flat=True)
         )
         ready = [e for e in found if e.batch_id not in open_batches]

@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from . import statuses as st
 from .models import Order
+from .statuses import Status
 
 STAFF_HOLD_REASONS = [h.value for h in st.HOLD_REASONS if h.resolved_by == "staff"]
 
@@ -28,7 +29,9 @@ class Queue:
         if self.value == "stuck":
             return queryset.stuck()
         if self.value == "staff_holds":
-            return queryset.filter(status="action_required", hold_reason__in=STAFF_HOLD_REASONS)
+            return queryset.filter(
+                status=Status.ACTION_REQUIRED, hold_reason__in=STAFF_HOLD_REASONS
+            )
         return queryset.filter(self.condition, status__in=sources_of(self.transition))
 
 
@@ -49,11 +52,11 @@ QUEUES = [
         "to_upload",
         "To upload",
         "start_upload",
-        Q(flow=st.PRINT) & (Q(has_embroidery=False) | Q(status="digitizing")),
+        Q(flow=st.PRINT) & (Q(has_embroidery=False) | Q(status=Status.DIGITIZING)),
     ),
     Queue("file_check", "File check", "pass_file"),
     Queue("to_produce", "To produce", "start_production"),
-    Queue("in_production", "In production", "finish_production"),
+    Queue(Status.IN_PRODUCTION, "In production", "finish_production"),
     Queue("to_pack", "To pack and label", "pack_and_label"),
     Queue("to_hand_over", "To hand over", "hand_over"),
     Queue("staff_holds", "Holds for staff"),

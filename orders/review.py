@@ -31,6 +31,7 @@ from .models import (
     StatusChange,
 )
 from .services import ActionRefused, order_transition
+from .statuses import Hold, Payment, Status
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def review_order(order_id, *, cache=None):
             .filter(pk=order_id)
             .first()
         )
-        if order is None or order.status != "import_review":
+        if order is None or order.status != Status.IMPORT_REVIEW:
             return order
         lines = list(order.lines.select_related("product"))
         _link_new_products(order, lines)
@@ -89,21 +90,21 @@ def first_failing_check(order, lines, cache):
     (orders/hold_detail.py)."""
     if not lines:
         return (
-            "product_configuration",
+            Hold.PRODUCT_CONFIGURATION,
             "The order has no lines.",
             hd.product_configuration(no_lines=True),
         )
     unknown = [line.sku for line in lines if line.product_id is None]
     if unknown:
         return (
-            "product_configuration",
+            Hold.PRODUCT_CONFIGURATION,
             f"Unknown SKU: {', '.join(sorted(set(unknown)))}.",
             hd.product_configuration(unknown=unknown),
         )
     unconnected = {line.product.sku: line.product for line in lines if not line.product.connected}
     if unconnected:
         return (
-            "not_connected",
+            Hold.NOT_CONNECTED,
             f"Not connected: {', '.join(sorted(unconnected))}.",
             {"products": [{"sku": p.sku, "name": p.name} for _, p in sorted(unconnected.items())]},
         )
@@ -112,19 +113,19 @@ def first_failing_check(order, lines, cache):
         flows.setdefault(line.product.flow, []).append(line.product.sku)
     if len(flows) > 1:
         return (
-            "product_configuration",
+            Hold.PRODUCT_CONFIGURATION,
             "The order mixes stock items and print products; split it into two orders.",
             hd.product_configuration(mixed=flows),
         )
     if not order.ship_option.strip():
         return (
-            "product_configuration",
+            Hold.PRODUCT_CONFIGURATION,
             "The order has no ship option.",
             hd.product_configuration(ship_option=""),
         )
     if cache.mapping_for(order.merchant_id, order.ship_option) is None:
         return (
-            "product_configuration",
+            Hold.PRODUCT_CONFIGURATION,
             f"Ship option '{order.ship_option}' is not mapped to a carrier service.",
             hd.product_configuration(ship_option=order.ship_option.strip()),
         )
@@ -132,32 +133,32 @@ def first_failing_check(order, lines, cache):
     problems = address_errors(address)
     if problems:
         return (
-            "invalid_address",
+            Hold.INVALID_ADDRESS,
             " ".join(problems.values()),
             hd.invalid_address(problems, address_suggestions(address, problems)),
         )
     waiting = [line.sku for line in lines if not line.personalization_complete]
     if waiting:
         return (
-            "pending_personalization",
+            Hold.PENDING_PERSONALIZATION,
             f"Personalization not finished for {', '.join(sorted(set(waiting)))}.",
             {"skus": sorted(set(waiting))},
         )
     if order.needs_approval and order.approved_at is None:
         return (
-            "pending_approval",
+            Hold.PENDING_APPROVAL,
             "This order needs manual approval.",
-            hd.staff_check("pending_approval"),
+            hd.staff_check(Hold.PENDING_APPROVAL),
         )
-    if order.payment_status == "refused":
-        return "payment_refused", "The payment was refused.", _payment_detail(order)
+    if order.payment_status == Payment.REFUSED:
+        return Hold.PAYMENT_REFUSED, "The payment was refused.", _payment_detail(order)
     return None
 
 
 def _payment_detail(order):
     """The processor's reason from the refusal's history row, if it gave one."""
     refusal = (
-        StatusChange.objects.filter(order=order, field="payment_status", target="refused")
+        StatusChange.objects.filter(order=order, field="payment_status", target=Payment.REFUSED)
         .order_by("-created_at", "-id")
         .values_list("reason", flat=True)
         .first()
@@ -282,13 +283,13 @@ def _accept_somewhere(order, lines, cache):
     if order.flow == st.PRINT:
         return _hold(
             order,
-            "special_requirements",
+            Hold.SPECIAL_REQUIREMENTS,
             "No facility can produce this order; staff will check.",
-            hd.staff_check("special_requirements"),
+            hd.staff_check(Hold.SPECIAL_REQUIREMENTS),
         )
     return _hold(
         order,
-        "insufficient_inventory",
+        Hold.INSUFFICIENT_INVENTORY,
         "No facility has stock for the whole order.",
         shortage_detail(order, lines, cache),
     )
@@ -363,7 +364,7 @@ def _review_chunk(order_ids, cache):
     with transaction.atomic():
         orders = list(
             Order.objects.select_for_update()
-            .filter(pk__in=order_ids, status="import_review")
+            .filter(pk__in=order_ids, status=Status.IMPORT_REVIEW)
             .prefetch_related(
                 Prefetch("lines", queryset=OrderLine.objects.select_related("product"))
             )
@@ -387,7 +388,7 @@ def _review_chunk(order_ids, cache):
             else:
                 _accept_from_book(order, lines, cache, stock)
             merchant_deltas = deltas.setdefault(order.merchant_id, Counter())
-            merchant_deltas["import_review", ""] -= 1
+            merchant_deltas[Status.IMPORT_REVIEW, ""] -= 1
             merchant_deltas[order.status, order.hold_reason] += 1
         stock.write()
         changed = []
@@ -432,15 +433,15 @@ def _accept_from_book(order, lines, cache, stock):
         _transition(
             order,
             "hold",
-            reason="special_requirements",
+            reason=Hold.SPECIAL_REQUIREMENTS,
             note="No facility can produce this order; staff will check.",
-            detail=hd.staff_check("special_requirements"),
+            detail=hd.staff_check(Hold.SPECIAL_REQUIREMENTS),
         )
     else:
         _transition(
             order,
             "hold",
-            reason="insufficient_inventory",
+            reason=Hold.INSUFFICIENT_INVENTORY,
             note="No facility has stock for the whole order.",
             detail=shortage_detail(order, lines, cache),
         )

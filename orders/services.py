@@ -19,12 +19,18 @@ from .events import ADDRESS_CHANGE_REQUESTED
 from .matching import products_by_sku
 from .models import (
     ADDRESS_FIELDS,
+    VIEWER,
     AddressChange,
     InsufficientStock,
     Order,
     OrderLine,
     merchant_roles,
 )
+from .statuses import Action, Hold, Status, StatusGroup
+
+# An imported order's yes/no "save it as a draft": the key of order_create_many's items, and
+# the CSV column and API field of the same name (orders/importing/). A flag, not the status.
+DRAFT_FLAG = "draft"
 
 
 class ActionRefused(Exception):
@@ -80,8 +86,8 @@ def audited(action=None):
 # --- saying why not ------------------------------------------------------------------------
 
 _TOO_LATE = {
-    "printed": "already printed",
-    "labeled": "already packed and labelled",
+    Status.PRINTED: "already printed",
+    Status.LABELED: "already packed and labelled",
 }
 
 
@@ -91,11 +97,11 @@ def merchant_actions(status, hold_reason=""):
     read values rather than orders. refusal_reason() asks the state machine itself."""
     allowed = []
     if status in st.CANCELLABLE:
-        allowed.append("cancel")
+        allowed.append(Action.CANCEL)
     if status in st.CLEAN_SWEEPABLE:
-        allowed.append("clean_sweep")
-    if status == "action_required" and hold_reason in st.MERCHANT_RETRY_REASONS:
-        allowed.append("retry")
+        allowed.append(Action.CLEAN_SWEEP)
+    if status == Status.ACTION_REQUIRED and hold_reason in st.MERCHANT_RETRY_REASONS:
+        allowed.append(Action.RETRY)
     return allowed
 
 
@@ -113,23 +119,23 @@ def refusal_reason(order, name, user=None):
         label = st.PAYMENT_LABELS.get(order.payment_status, order.payment_status)
         return f"not possible while the payment is {label}"
     state = order.state
-    verb = {"cancel": "cancelled", "clean_sweep": "clean swept", "retry": "retried"}.get(name)
-    if name in ("cancel", "clean_sweep"):
+    verb = st.MERCHANT_ACTION_BY_NAME[name].past if name in st.MERCHANT_ACTION_BY_NAME else None
+    if name in (Action.CANCEL, Action.CLEAN_SWEEP):
         if order.status in _TOO_LATE:
             return f"{_TOO_LATE[order.status]}: can no longer be {verb}"
-        if order.group.value == "shipped":
+        if order.group.value == StatusGroup.SHIPPED:
             return f"already shipped: can no longer be {verb}"
-        if order.status == "cancelled":
+        if order.status == Status.CANCELLED:
             return "already cancelled"
-        if order.status == "clean_swept":
+        if order.status == Status.CLEAN_SWEPT:
             return "already clean swept"
-        if name == "clean_sweep":
+        if name == Action.CLEAN_SWEEP:
             return (
                 f"fulfillment has started ({state.label}): can no longer be clean swept; "
                 "cancel it instead"
             )
-    if name == "retry":
-        if order.status != "action_required":
+    if name == Action.RETRY:
+        if order.status != Status.ACTION_REQUIRED:
             return "only orders in Action Required can be retried"
         return (
             f"on hold for {order.hold_info.label.lower()}: "
@@ -140,9 +146,9 @@ def refusal_reason(order, name, user=None):
 
 def _permission_refusal(order, name, user):
     role = merchant_roles(user).get(order.merchant_id)
-    if role == "viewer":
+    if role == VIEWER:
         return "your role is viewer: only managers can change orders"
-    if name in ("cancel", "clean_sweep", "retry", "submit") or role is None:
+    if name in (Action.CANCEL, Action.CLEAN_SWEEP, Action.RETRY, "submit") or role is None:
         return "only a manager of this merchant can do this"
     return "only the provider's operations staff can do this"
 
@@ -216,21 +222,21 @@ def order_submit(*, order, by):
 def order_cancel(*, order, by, note="", expected_status=None):
     """Merchant manager: cancel; payment is cancelled or refunded, stock released."""
     return order_transition(
-        order=order, name="cancel", by=by, note=note, expected_status=expected_status
+        order=order, name=Action.CANCEL, by=by, note=note, expected_status=expected_status
     )
 
 
 def order_clean_sweep(*, order, by, note="", expected_status=None):
     """Merchant manager: remove from the dashboard so the number can be imported again."""
     return order_transition(
-        order=order, name="clean_sweep", by=by, note=note, expected_status=expected_status
+        order=order, name=Action.CLEAN_SWEEP, by=by, note=note, expected_status=expected_status
     )
 
 
 def order_retry(*, order, by, note="", expected_status=None):
     """Merchant manager (or the system): send a held order back to review."""
     return order_transition(
-        order=order, name="retry", by=by, note=note, expected_status=expected_status
+        order=order, name=Action.RETRY, by=by, note=note, expected_status=expected_status
     )
 
 
@@ -265,7 +271,7 @@ def order_edit_address(*, order, by, address):
             previous_address=previous,
             applied=True,
         )
-        if locked.status == "action_required" and locked.hold_reason == "invalid_address":
+        if locked.status == Status.ACTION_REQUIRED and locked.hold_reason == Hold.INVALID_ADDRESS:
             locked.act_as(by, "address corrected")
             locked.retry()
             locked.save()
@@ -284,7 +290,7 @@ def order_request_address_change(*, order, by, address, note=""):
         raise exc
     if is_person(by) and merchant_roles(by).get(order.merchant_id) != "manager":
         raise ActionRefused("Only a manager of this merchant can request address changes.")
-    if order.status in st.FINAL_STATES or order.status == "clean_swept":
+    if order.status in st.FINAL_STATES or order.status == Status.CLEAN_SWEPT:
         raise ActionRefused(f"Order {order.number} is {order.state.label}: nothing to change.")
     with transaction.atomic():
         change = AddressChange.objects.create(
@@ -341,7 +347,7 @@ def order_create(*, merchant, by, number, lines, draft=False, reimport_of=None, 
     skus = [line["sku"] for line in lines]
     products = products_by_sku(merchant.pk, skus)
     flow, embroidery = _flow(skus, products)
-    initial = "draft" if draft else "import_review"
+    initial = Status.DRAFT if draft else Status.IMPORT_REVIEW
     with transaction.atomic():
         order = Order.objects.create(
             merchant=merchant,
@@ -385,7 +391,7 @@ def order_create_many(*, merchant, by, items, payment_reason=""):
                 flow=flow,
                 has_embroidery=embroidery,
                 reimport_of=item.get("reimport_of"),
-                status="draft" if item.get("draft") else "import_review",
+                status=Status.DRAFT if item.get(DRAFT_FLAG) else Status.IMPORT_REVIEW,
                 search_text=search.text_for_new(
                     item.get("fields", {}), item["number"], item["lines"]
                 ),

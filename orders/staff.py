@@ -29,6 +29,7 @@ from . import audit
 from . import statuses as st
 from .models import ADDRESS_FIELDS, InventoryLevel, Order, is_listed, is_staff
 from .services import ActionRefused, OrderChanged, is_person
+from .statuses import Status
 
 SALT = "orders.staff.shown"
 
@@ -72,7 +73,7 @@ GROUPS = {
 GROUP_OF = {name: group for group, names in GROUPS.items() for name in names}
 
 # Lines may change while nothing is reserved for them and fulfillment has not started.
-LINES_EDITABLE_IN = ["draft", "import_review", "action_required"]
+LINES_EDITABLE_IN = [Status.DRAFT, Status.IMPORT_REVIEW, Status.ACTION_REQUIRED]
 
 
 class StaleEdit(OrderChanged):

@@ -6,10 +6,95 @@ nothing else spells out a label or a list of states. The stored values are the S
 
 from dataclasses import dataclass
 
+from django.core.exceptions import ImproperlyConfigured
+
 STOCK = "stock"
 PRINT = "print"
 BOTH = "both"
 FLOW_CHOICES = [(STOCK, "Stock (warehouse)"), (PRINT, "Print on demand")]
+
+
+# --- the stored values, by name ------------------------------------------------------------
+# Code outside this module never spells a status, group, hold reason or payment status as a
+# string: it names it here (Status.SHIPPED, Hold.INVALID_ADDRESS). The tables below are
+# written with these names, and _check_names() refuses to load if a name and the tables
+# disagree (a state without a name, a name without a state, a name not spelled like its value).
+
+
+class Status:
+    """Every state's stored value (Order.status)."""
+
+    do_not_call_in_templates = True  # templates read Status.SHIPPED; never call the class
+
+    DRAFT = "draft"
+    IMPORT_REVIEW = "import_review"
+    ACTION_REQUIRED = "action_required"
+    PROCESSING = "processing"
+    PICK_IN_PROCESS = "pick_in_process"
+    PICKED = "picked"
+    DIGITIZING = "digitizing"
+    UPLOADING = "uploading"
+    PASSED = "passed"
+    IN_PRODUCTION = "in_production"
+    PRINTED = "printed"
+    LABELED = "labeled"
+    SHIPPED = "shipped"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    DELIVERY_EXCEPTION = "delivery_exception"
+    RETURNED = "returned"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    CLEAN_SWEPT = "clean_swept"
+
+
+class StatusGroup:
+    """Every group's value: the dashboard's status tabs (the `group` filter)."""
+
+    do_not_call_in_templates = True
+
+    DRAFT = "draft"
+    IMPORT_REVIEW = "import_review"
+    ACTION_REQUIRED = "action_required"
+    PROCESSING = "processing"
+    SHIPPED = "shipped"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    CLEAN_SWEEP = "clean_sweep"
+
+
+class Hold:
+    """Every hold reason's stored value (Order.hold_reason while Action Required)."""
+
+    do_not_call_in_templates = True
+
+    INSUFFICIENT_INVENTORY = "insufficient_inventory"
+    INVALID_ADDRESS = "invalid_address"
+    PRODUCT_CONFIGURATION = "product_configuration"
+    SPECIAL_REQUIREMENTS = "special_requirements"
+    NOT_CONNECTED = "not_connected"
+    PENDING_PERSONALIZATION = "pending_personalization"
+    PENDING_APPROVAL = "pending_approval"
+    PAYMENT_REFUSED = "payment_refused"
+
+
+class Payment:
+    """Every payment status's stored value (Order.payment_status)."""
+
+    do_not_call_in_templates = True
+
+    PENDING = "pending"
+    PAID = "paid"
+    REFUSED = "refused"
+    CANCELED = "canceled"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+
+
+def names_of(namespace):
+    """{NAME: value} of one of the namespaces above."""
+    return {k: v for k, v in vars(namespace).items() if k.isupper()}
 
 
 @dataclass(frozen=True)
@@ -50,29 +135,29 @@ class HoldReason:
 
 
 GROUPS = [
-    Group("draft", "Draft", "neutral"),
-    Group("import_review", "Import Review", "info"),
-    Group("action_required", "Action Required", "warning"),
-    Group("processing", "Processing", "progress"),
-    Group("shipped", "Shipped", "success"),
-    Group("failed", "Failed", "danger"),
-    Group("cancelled", "Cancelled", "muted"),
-    Group("clean_sweep", "Clean Sweep", "muted", in_all=False),
+    Group(StatusGroup.DRAFT, "Draft", "neutral"),
+    Group(StatusGroup.IMPORT_REVIEW, "Import Review", "info"),
+    Group(StatusGroup.ACTION_REQUIRED, "Action Required", "warning"),
+    Group(StatusGroup.PROCESSING, "Processing", "progress"),
+    Group(StatusGroup.SHIPPED, "Shipped", "success"),
+    Group(StatusGroup.FAILED, "Failed", "danger"),
+    Group(StatusGroup.CANCELLED, "Cancelled", "muted"),
+    Group(StatusGroup.CLEAN_SWEEP, "Clean Sweep", "muted", in_all=False),
 ]
 
 STATES = [
     State(
-        "draft",
+        Status.DRAFT,
         "Draft",
-        "draft",
+        StatusGroup.DRAFT,
         BOTH,
         "Saved but not submitted. Nothing happens to a draft until someone submits it.",
         "Finish the order and submit it, or clean sweep it if it is no longer needed.",
     ),
     State(
-        "import_review",
+        Status.IMPORT_REVIEW,
         "Import Review",
-        "import_review",
+        StatusGroup.IMPORT_REVIEW,
         BOTH,
         "Just received. We are checking products, stock, address and payment and choosing the "
         "facility that will ship it. This normally takes a few minutes.",
@@ -80,152 +165,152 @@ STATES = [
         "contact support and quote the order number.",
     ),
     State(
-        "action_required",
+        Status.ACTION_REQUIRED,
         "Action Required",
-        "action_required",
+        StatusGroup.ACTION_REQUIRED,
         BOTH,
         "Fulfillment is blocked until the hold reason shown with the order is resolved.",
         "Read the hold reason: most can be fixed from the order page, then retried.",
     ),
     State(
-        "processing",
+        Status.PROCESSING,
         "Processing",
-        "processing",
+        StatusGroup.PROCESSING,
         BOTH,
         "Accepted and queued at its facility or production partner (print partners call this "
         "Created: received and logged).",
         "Nothing needed. You can still cancel it or change the address.",
     ),
     State(
-        "pick_in_process",
+        Status.PICK_IN_PROCESS,
         "Pick in Process",
-        "processing",
+        StatusGroup.PROCESSING,
         STOCK,
         "The warehouse is picking the items from the shelves.",
         "Nothing needed. You can still cancel it or change the address.",
     ),
     State(
-        "picked",
+        Status.PICKED,
         "Picked",
-        "processing",
+        StatusGroup.PROCESSING,
         STOCK,
         "All items are picked. Packing follows your packaging preferences and the facility's "
         "box selection.",
         "Nothing needed. You can still cancel it until it is labelled.",
     ),
     State(
-        "digitizing",
+        Status.DIGITIZING,
         "Digitizing",
-        "processing",
+        StatusGroup.PROCESSING,
         PRINT,
         "The design is being converted into stitch files for the embroidery machines.",
         "Nothing needed. You can still cancel it or change the address.",
     ),
     State(
-        "uploading",
+        Status.UPLOADING,
         "Uploading",
-        "processing",
+        StatusGroup.PROCESSING,
         PRINT,
         "The artwork is being sent to the production partner.",
         "Nothing needed. You can still cancel it or change the address.",
     ),
     State(
-        "passed",
+        Status.PASSED,
         "Passed",
-        "processing",
+        StatusGroup.PROCESSING,
         PRINT,
         "The artwork passed the file check and is cleared for production.",
         "Nothing needed. You can still cancel it until it is printed.",
     ),
     State(
-        "in_production",
+        Status.IN_PRODUCTION,
         "In Production",
-        "processing",
+        StatusGroup.PROCESSING,
         PRINT,
         "The items are being printed or made.",
         "Nothing needed. You can still cancel it until it is printed.",
     ),
     State(
-        "printed",
+        Status.PRINTED,
         "Printed",
-        "processing",
+        StatusGroup.PROCESSING,
         PRINT,
         "The items are made. From here the order can no longer be cancelled or changed.",
         "Nothing needed. You may request an address change, which is not guaranteed.",
     ),
     State(
-        "labeled",
+        Status.LABELED,
         "Labeled",
-        "processing",
+        StatusGroup.PROCESSING,
         BOTH,
         "Packed and labelled, waiting for the carrier to collect it.",
         "Nothing needed. You may request an address change, which is not guaranteed.",
     ),
     State(
-        "shipped",
+        Status.SHIPPED,
         "Awaiting carrier scan",
-        "shipped",
+        StatusGroup.SHIPPED,
         BOTH,
         "Handed to the carrier, no tracking scan yet. First scans can lag because carriers "
         "do not scan every parcel at pickup.",
         "Wait for the first scan; the tracking link works as soon as the carrier scans it.",
     ),
     State(
-        "in_transit",
+        Status.IN_TRANSIT,
         "In Transit",
-        "shipped",
+        StatusGroup.SHIPPED,
         BOTH,
         "Scanned by the carrier and moving toward the customer.",
         "Nothing needed. Share the tracking link with your customer.",
     ),
     State(
-        "out_for_delivery",
+        Status.OUT_FOR_DELIVERY,
         "Out for Delivery",
-        "shipped",
+        StatusGroup.SHIPPED,
         BOTH,
         "On the delivery vehicle today.",
         "Nothing needed.",
     ),
     State(
-        "delivered",
+        Status.DELIVERED,
         "Delivered",
-        "shipped",
+        StatusGroup.SHIPPED,
         BOTH,
         "The carrier reports the parcel delivered.",
         "Nothing needed. If the customer says otherwise, open the carrier's tracking page.",
         final=True,
     ),
     State(
-        "delivery_exception",
+        Status.DELIVERY_EXCEPTION,
         "Delivery Exception",
-        "shipped",
+        StatusGroup.SHIPPED,
         BOTH,
         "The carrier could not deliver (no access, bad address, ...). It may try again, hold "
         "the parcel for pickup, or return it.",
         "Open the carrier's tracking page for details and contact your customer if needed.",
     ),
     State(
-        "returned",
+        Status.RETURNED,
         "Returned",
-        "shipped",
+        StatusGroup.SHIPPED,
         BOTH,
         "The parcel came back to the sender: wrong address, refused, or not collected in time.",
         "Contact your customer; a new order is needed to send the items again.",
         final=True,
     ),
     State(
-        "failed",
+        Status.FAILED,
         "Failed",
-        "failed",
+        StatusGroup.FAILED,
         BOTH,
         "Something went wrong that this order cannot recover from, for example rejected "
         "artwork. The reason is shown on the order page.",
         "Cancel it, or clean sweep it and import a corrected order again.",
     ),
     State(
-        "cancelled",
+        Status.CANCELLED,
         "Cancelled",
-        "cancelled",
+        StatusGroup.CANCELLED,
         BOTH,
         "Stopped by you or declined by our staff. It will not be fulfilled, and importing the "
         "same order number again is refused.",
@@ -233,9 +318,9 @@ STATES = [
         final=True,
     ),
     State(
-        "clean_swept",
+        Status.CLEAN_SWEPT,
         "Clean Swept",
-        "clean_sweep",
+        StatusGroup.CLEAN_SWEEP,
         BOTH,
         "Removed from the dashboard without cancelling, so the same order number can be "
         "imported again, for example after fixing a ship-option mapping.",
@@ -246,7 +331,7 @@ STATES = [
 
 HOLD_REASONS = [
     HoldReason(
-        "insufficient_inventory",
+        Hold.INSUFFICIENT_INVENTORY,
         "Insufficient inventory",
         "system / merchant",
         True,
@@ -255,7 +340,7 @@ HOLD_REASONS = [
         "know stock is in.",
     ),
     HoldReason(
-        "invalid_address",
+        Hold.INVALID_ADDRESS,
         "Invalid address",
         "merchant",
         True,
@@ -263,7 +348,7 @@ HOLD_REASONS = [
         "Edit the address; the order goes back to review when you save it.",
     ),
     HoldReason(
-        "product_configuration",
+        Hold.PRODUCT_CONFIGURATION,
         "Product configuration",
         "merchant",
         True,
@@ -271,7 +356,7 @@ HOLD_REASONS = [
         "Fix the product or ship-option mapping, then retry; or clean sweep and import again.",
     ),
     HoldReason(
-        "special_requirements",
+        Hold.SPECIAL_REQUIREMENTS,
         "Special requirements",
         "staff",
         False,
@@ -279,7 +364,7 @@ HOLD_REASONS = [
         "Nothing: staff will release it, or contact support to speed it up.",
     ),
     HoldReason(
-        "not_connected",
+        Hold.NOT_CONNECTED,
         "Not connected",
         "merchant",
         True,
@@ -287,7 +372,7 @@ HOLD_REASONS = [
         "Connect the product for fulfillment, then retry.",
     ),
     HoldReason(
-        "pending_personalization",
+        Hold.PENDING_PERSONALIZATION,
         "Pending personalization",
         "customer / merchant",
         True,
@@ -296,7 +381,7 @@ HOLD_REASONS = [
         "through the API): the order goes back to review.",
     ),
     HoldReason(
-        "pending_approval",
+        Hold.PENDING_APPROVAL,
         "Pending approval",
         "staff",
         False,
@@ -304,7 +389,7 @@ HOLD_REASONS = [
         "Nothing: staff will approve it (back to review) or decline it (cancelled).",
     ),
     HoldReason(
-        "payment_refused",
+        Hold.PAYMENT_REFUSED,
         "Payment refused",
         "merchant",
         True,
@@ -322,18 +407,18 @@ OWNER_LABELS = {
     SYSTEM: "Waiting on the system",
 }
 HOLD_OWNERS = {
-    "insufficient_inventory": YOU,  # until stock arrives, which re-reviews it by itself
-    "invalid_address": YOU,
-    "product_configuration": YOU,
-    "not_connected": YOU,
-    "payment_refused": YOU,
-    "pending_personalization": CUSTOMER,
-    "special_requirements": US,
-    "pending_approval": US,
+    Hold.INSUFFICIENT_INVENTORY: YOU,  # until stock arrives, which re-reviews it by itself
+    Hold.INVALID_ADDRESS: YOU,
+    Hold.PRODUCT_CONFIGURATION: YOU,
+    Hold.NOT_CONNECTED: YOU,
+    Hold.PAYMENT_REFUSED: YOU,
+    Hold.PENDING_PERSONALIZATION: CUSTOMER,
+    Hold.SPECIAL_REQUIREMENTS: US,
+    Hold.PENDING_APPROVAL: US,
 }
 # Outside holds: a failed order waits on the merchant's decision (cancel or clean sweep and
 # import again), a delivery exception on the merchant contacting their customer.
-STATE_OWNERS = {"failed": YOU, "delivery_exception": YOU}
+STATE_OWNERS = {Status.FAILED: YOU, Status.DELIVERY_EXCEPTION: YOU}
 
 
 def hold_owner(reason):
@@ -346,18 +431,19 @@ def reasons_owned_by(owner):
 
 
 PAYMENT_STATUSES = [
-    ("pending", "Pending"),
-    ("paid", "Paid"),
-    ("refused", "Refused"),
-    ("canceled", "Canceled"),
-    ("partially_refunded", "Partially refunded"),
-    ("refunded", "Refunded"),
+    (Payment.PENDING, "Pending"),
+    (Payment.PAID, "Paid"),
+    (Payment.REFUSED, "Refused"),
+    (Payment.CANCELED, "Canceled"),
+    (Payment.PARTIALLY_REFUNDED, "Partially refunded"),
+    (Payment.REFUNDED, "Refunded"),
 ]
 
 GROUP_BY_VALUE = {g.value: g for g in GROUPS}
 STATE_BY_VALUE = {s.value: s for s in STATES}
 HOLD_BY_VALUE = {h.value: h for h in HOLD_REASONS}
 PAYMENT_LABELS = dict(PAYMENT_STATUSES)
+
 
 STATUS_CHOICES = [(s.value, s.label) for s in STATES]
 GROUP_CHOICES = [(g.value, g.label) for g in GROUPS]
@@ -370,32 +456,114 @@ STATES_IN_ALL = [s.value for s in STATES if GROUP_BY_VALUE[s.group].in_all]
 # Where a transition's source lists come from: named sets, each derived from the table above.
 MERCHANT_RETRY_REASONS = [h.value for h in HOLD_REASONS if h.merchant_can_retry]
 STOCK_BEFORE_LABEL = [
-    "draft",
-    "import_review",
-    "action_required",
-    "processing",
-    "pick_in_process",
-    "picked",
+    Status.DRAFT,
+    Status.IMPORT_REVIEW,
+    Status.ACTION_REQUIRED,
+    Status.PROCESSING,
+    Status.PICK_IN_PROCESS,
+    Status.PICKED,
 ]
-PRINT_BEFORE_PRINTED = ["digitizing", "uploading", "passed", "in_production"]
-CANCELLABLE = [*STOCK_BEFORE_LABEL, *PRINT_BEFORE_PRINTED, "failed"]
-CLEAN_SWEEPABLE = ["draft", "import_review", "action_required", "processing", "failed"]
-HOLDABLE = ["import_review", "processing", "pick_in_process", "picked"]
-FAILABLE = ["import_review", "uploading", "passed", "in_production"]
-SHIPPED_STATES = STATES_BY_GROUP["shipped"]
+PRINT_BEFORE_PRINTED = [Status.DIGITIZING, Status.UPLOADING, Status.PASSED, Status.IN_PRODUCTION]
+CANCELLABLE = [*STOCK_BEFORE_LABEL, *PRINT_BEFORE_PRINTED, Status.FAILED]
+CLEAN_SWEEPABLE = [
+    Status.DRAFT,
+    Status.IMPORT_REVIEW,
+    Status.ACTION_REQUIRED,
+    Status.PROCESSING,
+    Status.FAILED,
+]
+HOLDABLE = [Status.IMPORT_REVIEW, Status.PROCESSING, Status.PICK_IN_PROCESS, Status.PICKED]
+FAILABLE = [Status.IMPORT_REVIEW, Status.UPLOADING, Status.PASSED, Status.IN_PRODUCTION]
+SHIPPED_STATES = STATES_BY_GROUP[StatusGroup.SHIPPED]
 FINAL_STATES = [s.value for s in STATES if s.final]
 # Stock reserved at accept stays set aside through holds; it is released when the order
 # leaves fulfillment without shipping, or goes back to review (which reserves afresh).
-RELEASES_STOCK = ["cancelled", "clean_swept", "failed", "import_review"]
+RELEASES_STOCK = [Status.CANCELLED, Status.CLEAN_SWEPT, Status.FAILED, Status.IMPORT_REVIEW]
+
+# --- what a merchant can do to an order -------------------------------------------------------
+
+
+class Action:
+    """The merchant's actions on one order, by name. Each but complete_personalization is the
+    Order transition of that name; complete_personalization completes the lines and then
+    retries (orders/holds.py)."""
+
+    do_not_call_in_templates = True
+
+    CANCEL = "cancel"
+    CLEAN_SWEEP = "clean_sweep"
+    RETRY = "retry"
+    COMPLETE_PERSONALIZATION = "complete_personalization"
+
+
+@dataclass(frozen=True)
+class MerchantAction:
+    name: str
+    label: str  # its button and confirmation title: "Cancel order"
+    verb: str  # "Cancel 12 orders?", "Cancel order 1001?"
+    done: str  # after it: "Order 1001 cancelled."
+    past: str  # "can be cancelled", "can no longer be cancelled"
+    consequence: str  # what the confirmation says will happen
+    danger: bool = False
+    bulk: bool = False  # offered for many orders at once on the order list
+    explain_missing: bool = False  # the order page says in a line why its button is missing
+
+
+MERCHANT_ACTIONS = [
+    MerchantAction(
+        Action.CANCEL,
+        "Cancel order",
+        "Cancel",
+        "cancelled",
+        "cancelled",
+        "The order will not be fulfilled, and importing the same order number again will be "
+        "refused. A pending payment is cancelled; a paid one is refunded.",
+        danger=True,
+        bulk=True,
+        explain_missing=True,
+    ),
+    MerchantAction(
+        Action.CLEAN_SWEEP,
+        "Clean sweep",
+        "Clean sweep",
+        "clean swept: it left the dashboard",
+        "clean swept",
+        "The order leaves the dashboard without being cancelled, so the same order number can "
+        "be imported again later (as a new order).",
+        bulk=True,
+        explain_missing=True,
+    ),
+    MerchantAction(
+        Action.RETRY,
+        "Retry",
+        "Retry",
+        "sent back to review",
+        "retried",
+        "The order goes back to Import Review and is checked again. If the problem is still "
+        "there it comes back to Action Required.",
+        bulk=True,
+    ),
+    MerchantAction(
+        Action.COMPLETE_PERSONALIZATION,
+        "Mark personalization complete",
+        "Mark personalization complete for",
+        "is marked as personalized and went back to review",
+        "marked as personalized",
+        "Do this once the buyer has finished personalising. Every item's personalization is "
+        "marked complete and the order goes back to Import Review.",
+    ),
+]
+MERCHANT_ACTION_BY_NAME = {a.name: a for a in MERCHANT_ACTIONS}
+BULK_ACTION_NAMES = [a.name for a in MERCHANT_ACTIONS if a.bulk]
 
 # Carrier progress order: an event never moves an order to an earlier rank.
 TRACKING_RANK = {
-    "shipped": 0,
-    "in_transit": 1,
-    "delivery_exception": 1,
-    "out_for_delivery": 2,
-    "delivered": 3,
-    "returned": 3,
+    Status.SHIPPED: 0,
+    Status.IN_TRANSIT: 1,
+    Status.DELIVERY_EXCEPTION: 1,
+    Status.OUT_FOR_DELIVERY: 2,
+    Status.DELIVERED: 3,
+    Status.RETURNED: 3,
 }
 
 
@@ -409,3 +577,25 @@ def group_of(status):
 
 def hold_reason(value):
     return HOLD_BY_VALUE.get(value)
+
+
+def _check_names():
+    """Each namespace names exactly the values of its table, each spelled like its value."""
+    for namespace, values in [
+        (Status, [s.value for s in STATES]),
+        (StatusGroup, [g.value for g in GROUPS]),
+        (Hold, [h.value for h in HOLD_REASONS]),
+        (Payment, [value for value, _label in PAYMENT_STATUSES]),
+        (Action, [a.name for a in MERCHANT_ACTIONS]),
+    ]:
+        names = names_of(namespace)
+        wrong = [name for name, value in names.items() if name != value.upper()]
+        if wrong or sorted(names.values()) != sorted(values) or len(set(values)) != len(values):
+            raise ImproperlyConfigured(
+                f"statuses.{namespace.__name__} does not name exactly the values of its table "
+                f"(missing: {sorted(set(values) - set(names.values()))}, extra: "
+                f"{sorted(set(names.values()) - set(values))}, misspelled: {wrong})"
+            )
+
+
+_check_names()

@@ -28,6 +28,7 @@ from . import effects, events
 from . import statuses as st
 from .models import Order, TrackingEvent
 from .services import ActionRefused, order_transition
+from .statuses import Status
 from .text import unstorable
 
 logger = logging.getLogger(__name__)
@@ -40,21 +41,28 @@ MAX_FUTURE_EVENT = datetime.timedelta(hours=1)
 
 # Carrier event codes (as carriers and aggregators send them, folded to lower case) and the
 # order transition each one asks for. Codes mapped to None are stored but move nothing.
+# The codes spelled like the order states they lead to are the carriers' words (and what our
+# webhook accepts), not order statuses: each is named once, here.
+CODE_IN_TRANSIT = "in_transit"
+CODE_OUT_FOR_DELIVERY = "out_for_delivery"
+CODE_DELIVERED = "delivered"
+CODE_DELIVERY_EXCEPTION = "delivery_exception"
+CODE_RETURNED = "returned"
 EVENT_CODES = {
     "label_created": None,
     "info_received": None,
     "picked_up": "scan",
     "accepted": "scan",
     "scan": "scan",
-    "in_transit": "scan",
+    CODE_IN_TRANSIT: "scan",
     "arrived_at_facility": "scan",
     "departed_facility": "scan",
-    "out_for_delivery": "out_for_delivery",
-    "delivered": "deliver",
+    CODE_OUT_FOR_DELIVERY: Order.out_for_delivery.__name__,  # the transition of that name
+    CODE_DELIVERED: "deliver",
     "exception": "exception",
-    "delivery_exception": "exception",
+    CODE_DELIVERY_EXCEPTION: "exception",
     "delivery_attempted": "exception",
-    "returned": "return_to_sender",
+    CODE_RETURNED: "return_to_sender",
     "return_to_sender": "return_to_sender",
     # Aggregators' statuses that say nothing about where the parcel is.
     "no_information": None,
@@ -202,7 +210,7 @@ def _find_order(tracking_number):
     # A number is unique per parcel; if a carrier ever reuses one, the newest order wins.
     return (
         Order.objects.filter(tracking_number=tracking_number)
-        .exclude(status="clean_swept")
+        .exclude(status=Status.CLEAN_SWEPT)
         .order_by("-id")
         .first()
     )

@@ -16,6 +16,7 @@ from orders import statuses as st
 from orders.carriers import tracking_url as carrier_tracking_url
 from orders.deadlines import time_left
 from orders.services import merchant_actions
+from orders.statuses import Status
 
 register = template.Library()
 
@@ -195,7 +196,7 @@ def order_rows(orders, now, can_manage, columns=None):
             )
         second = ""
         if owner:
-            if order.status == "failed":
+            if order.status == Status.FAILED:
                 detail_text = f"Why: {order.failure_reason}" if order.failure_reason else ""
             elif order.hold_reason and order.hold_detail:
                 detail_text = hold_detail.summary(order.hold_reason, order.hold_detail)

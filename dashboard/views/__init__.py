@@ -10,8 +10,8 @@ the views from here."""
 from orders.text import safe_cell
 
 from .account import LoginView, choose_merchant, home, status_guide
-from .bulk import BULK_LIMIT, DONE_WORDS, bulk_action, bulk_summary
-from .common import ACTIONS, URL_NAMES, use_merchant_zone
+from .bulk import BULK_LIMIT, bulk_action, bulk_summary
+from .common import ACTIONS, REFUSALS, SERVICES, use_merchant_zone
 from .export import EXPORT_CHUNK, EXPORT_COLUMNS, export_csv
 from .listing import PAGE_SIZE, order_list
 from .order import EXPLAINED, order_action, order_address, order_detail
@@ -19,12 +19,12 @@ from .order import EXPLAINED, order_action, order_address, order_detail
 __all__ = [
     "ACTIONS",
     "BULK_LIMIT",
-    "DONE_WORDS",
     "EXPLAINED",
     "EXPORT_CHUNK",
     "EXPORT_COLUMNS",
     "PAGE_SIZE",
-    "URL_NAMES",
+    "REFUSALS",
+    "SERVICES",
     "LoginView",
     "bulk_action",
     "bulk_summary",

@@ -16,7 +16,7 @@ from orders.services import (
 
 from .. import access
 from ..forms import BulkActionForm
-from .common import ACTIONS, _filterset
+from .common import ACTIONS, SERVICES, _filterset
 
 BULK_LIMIT = 5000
 
@@ -78,7 +78,7 @@ def bulk_action(request):
         context.update(
             eligible=eligible,
             summary=bulk_summary(action, len(eligible), refused),
-            done_word=DONE_WORDS[action],
+            done_word=ACTIONS[action].past,
             refused_groups=_refused_groups(refused),
             # What is confirmed is the eligible orders, by id: the same orders are acted on
             # even if the filter would match others by then.
@@ -90,12 +90,12 @@ def bulk_action(request):
     # an id posted by hand) still goes to the service, which refuses it under its row lock and
     # records the attempt in the audit log; nothing else happens to it.
     results = []
-    service = ACTIONS[action]["service"]
+    service = SERVICES[action]
     for order in orders.order_by("number", "id"):
         seen = request.POST.get(f"seen-{order.pk}") or order.status
         try:
             done = service(order=order, by=request.user, expected_status=seen)
-            results.append({"order": done, "ok": True, "message": ACTIONS[action]["done"]})
+            results.append({"order": done, "ok": True, "message": ACTIONS[action].done})
         except ActionRefused as exc:
             results.append({"order": exc.order or order, "ok": False, "message": exc.message})
     if scope == "selected":
@@ -104,7 +104,7 @@ def bulk_action(request):
             context["missing"] = missing
     context["results"] = results
     context["done"] = sum(1 for r in results if r["ok"])
-    context["refused"] = len(results) - context["done"]
+    context["refused_count"] = len(results) - context["done"]
     return render(request, "dashboard/bulk_result.html", context)
 
 
@@ -120,12 +120,9 @@ def _refused_groups(refused):
     return sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
 
 
-DONE_WORDS = {"cancel": "cancelled", "clean_sweep": "clean swept", "retry": "retried"}
-
-
 def bulk_summary(action, can, refused):
     """ "12 of 32 can be cancelled; 20 cannot: 18 already shipped, 2 already printed"."""
-    done = DONE_WORDS[action]
+    done = ACTIONS[action].past
     total = can + len(refused)
     if not refused:
         return f"All {total} can be {done}." if total != 1 else f"The order can be {done}."

@@ -14,59 +14,27 @@ from orders.services import (
     order_clean_sweep,
     order_retry,
 )
+from orders.statuses import Action, Status
 
 from .. import access
 from ..filters import OrderFilter
 
-# The merchant-facing actions: what each does, in the words the confirmation uses.
-ACTIONS = {
-    "cancel": {
-        "label": "Cancel order",
-        "verb": "Cancel",
-        "service": order_cancel,
-        "consequence": "The order will not be fulfilled, and importing the same order number "
-        "again will be refused. A pending payment is cancelled; a paid one is refunded.",
-        "done": "cancelled",
-        "danger": True,
-    },
-    "clean_sweep": {
-        "label": "Clean sweep",
-        "verb": "Clean sweep",
-        "service": order_clean_sweep,
-        "consequence": "The order leaves the dashboard without being cancelled, so the same "
-        "order number can be imported again later (as a new order).",
-        "done": "clean swept: it left the dashboard",
-        "danger": False,
-    },
-    "retry": {
-        "label": "Retry",
-        "verb": "Retry",
-        "service": order_retry,
-        "consequence": "The order goes back to Import Review and is checked again. If the "
-        "problem is still there it comes back to Action Required.",
-        "done": "sent back to review",
-        "danger": False,
-    },
-    # Not a transition of its own: it completes the lines, then retries (orders/holds.py).
-    "complete_personalization": {
-        "label": "Mark personalization complete",
-        "verb": "Mark personalization complete for",
-        "service": order_complete_personalization,
-        "consequence": "Do this once the buyer has finished personalising. Every item's "
-        "personalization is marked complete and the order goes back to Import Review.",
-        "done": "is marked as personalized and went back to review",
-        "danger": False,
-        "refusal": lambda order, _name, user: personalization_refusal(order, user),
-    },
+# The merchant's actions: their words are the catalog's (orders/statuses.py), the service
+# each runs is here (the order page's URL for each: dashboard/order_page.py).
+ACTIONS = st.MERCHANT_ACTION_BY_NAME
+SERVICES = {
+    Action.CANCEL: order_cancel,
+    Action.CLEAN_SWEEP: order_clean_sweep,
+    Action.RETRY: order_retry,
+    Action.COMPLETE_PERSONALIZATION: order_complete_personalization,
 }
-URL_NAMES = {
-    "cancel": "order_cancel",
-    "clean_sweep": "order_clean_sweep",
-    "retry": "order_retry",
-    "complete_personalization": "order_complete_personalization",
+# Why an action would be refused where the state machine alone cannot say: completing the
+# personalization is not a transition of its own.
+REFUSALS = {
+    Action.COMPLETE_PERSONALIZATION: (
+        lambda order, _name, user: personalization_refusal(order, user)
+    ),
 }
-# Missing buttons for these are explained in one line on the order page.
-EXPLAINED = ["cancel", "clean_sweep"]
 
 
 def _render(request, full, fragment, context):
@@ -86,7 +54,7 @@ def _kept(counts, owner):
     return sum(
         n
         for (status, reason), n in counts.items()
-        if (status == "action_required" and reason in reasons) or status in states
+        if (status == Status.ACTION_REQUIRED and reason in reasons) or status in states
     )
 
 

@@ -21,6 +21,7 @@ from orders import hold_detail
 from orders import statuses as st
 from orders.carriers import tracking_page
 from orders.models import LATE_CANDIDATES, STUCK_AFTER, OrderNote
+from orders.statuses import Status
 from orders.text import FORMULA_START, safe_cell
 
 from .. import access
@@ -120,14 +121,14 @@ def _export_rows(queryset, now):
                 if page is None:
                     page = pages[carrier] = tracking_page(carrier)
                 url = page.format(number=parcel if parcel.isalnum() else quote(parcel, safe=""))
-            stuck = status == "import_review" and _when(_iso_utc(changed)) < stuck_before
+            stuck = status == Status.IMPORT_REVIEW and _when(_iso_utc(changed)) < stuck_before
             late = ship_by and status in late_states and _when(ship_by) < now
             row = [
                 number,
                 _iso_utc(created),
                 group_label.get(status, status),
                 # The sub-status the dashboard shows (Order.sub_status_label): on hold, why.
-                (status == "action_required" and hold_label.get(hold))
+                (status == Status.ACTION_REQUIRED and hold_label.get(hold))
                 or state_label.get(status, status),
                 hold_label.get(hold, ""),
                 payment_label.get(payment, payment),

@@ -12,6 +12,7 @@ from orders import statuses as st
 from orders.counts import status_counts
 from orders.notes import views_for
 from orders.search import SORTABLE_COLUMNS
+from orders.statuses import StatusGroup
 
 from .. import access, workspace
 from ..filters import COUNT_LIMIT, VIEW_ALIASES, VIEW_OWNERS, VIEWS, OrderFilter
@@ -64,7 +65,7 @@ def _tabs(counts, filterset):
             }
         )
     chips = []
-    if chosen == "action_required":
+    if chosen == StatusGroup.ACTION_REQUIRED:
         chips = [
             {
                 "param": "hold_reason",
@@ -239,9 +240,7 @@ def order_list(request):
         "column_choices": workspace.COLUMNS,
         "sortable": _sortable_headings(filterset),
         "search_text": filterset.search_text() if filterset.is_valid() else "",
-        "bulk_actions": [
-            {"name": name, "label": ACTIONS[name]["verb"]} for name in BULK_ACTION_NAMES
-        ],
+        "bulk_actions": [{"name": name, "label": ACTIONS[name].verb} for name in BULK_ACTION_NAMES],
     }
     return _render(
         request, "dashboard/order_list.html", "dashboard/includes/_order_list.html", context

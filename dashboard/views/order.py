@@ -24,13 +24,14 @@ from orders.services import (
     order_request_address_change,
     refusal_reason,
 )
+from orders.statuses import Status
 
 from .. import access, order_page
 from ..forms import AddressForm
-from .common import ACTIONS, _render
+from .common import ACTIONS, REFUSALS, SERVICES, _render
 
 # Missing buttons for these are explained in one line on the order page.
-EXPLAINED = ["cancel", "clean_sweep"]
+EXPLAINED = [a.name for a in st.MERCHANT_ACTIONS if a.explain_missing]
 
 
 def _readable_reason(reason):
@@ -101,7 +102,7 @@ def _order_context(request, order):
             if name not in available:
                 why = refusal_reason(order, name, request.user)
                 if why:
-                    reasons.append(f"{ACTIONS[name]['label']}: {why}.")
+                    reasons.append(f"{ACTIONS[name].label}: {why}.")
     now = timezone.now()
     # Prefetched once; the template and the helpers read these lists, not new queries.
     history = list(order.history.all())
@@ -169,7 +170,7 @@ def order_action(request, number, action):
     detail = reverse("order_detail", args=[order.number])
     if request.method == "GET":
         seen = request.GET.get("seen") or order.status
-        why = info.get("refusal", refusal_reason)(order, action, request.user)
+        why = REFUSALS.get(action, refusal_reason)(order, action, request.user)
         if seen != order.status:
             why = f"the order changed meanwhile: it is now {order.state.label}"
         context = {"order": order, "action": action, "info": info, "why": why, "seen": seen}
@@ -178,7 +179,7 @@ def order_action(request, number, action):
         return render(request, "dashboard/confirm.html", context)
     expected = request.POST.get("expected_status") or None
     try:
-        done = info["service"](
+        done = SERVICES[action](
             order=order,
             by=request.user,
             # The note lands in a history row; PostgreSQL cannot store NUL characters.
@@ -191,8 +192,8 @@ def order_action(request, number, action):
     except ActionRefused as exc:
         messages.error(request, exc.message)
         return redirect(detail)
-    messages.success(request, f"Order {done.number} {info['done']}.")
-    if done.status == "clean_swept":
+    messages.success(request, f"Order {done.number} {info.done}.")
+    if done.status == Status.CLEAN_SWEPT:
         return redirect("order_list")
     return redirect(detail)
 
@@ -206,7 +207,7 @@ def order_address(request, number):
     access.require_manager(request, order.merchant)
     request_only = not order.address_editable
     detail = reverse("order_detail", args=[order.number])
-    if order.status == "clean_swept" or order.status in st.FINAL_STATES:
+    if order.status == Status.CLEAN_SWEPT or order.status in st.FINAL_STATES:
         messages.error(request, f"Order {order.number} is {order.state.label}: nothing to change.")
         return redirect(detail)
     form = AddressForm(
@@ -228,7 +229,7 @@ def order_address(request, number):
                 )
             else:
                 saved = order_edit_address(order=order, by=request.user, address=address)
-                if order.status == "action_required" and saved.status == "import_review":
+                if order.status == Status.ACTION_REQUIRED and saved.status == Status.IMPORT_REVIEW:
                     messages.success(
                         request,
                         "Address saved: sent back to review; you will see the result here in "

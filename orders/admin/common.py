@@ -62,7 +62,9 @@ class RefusalsAsFormErrors:
         refused = getattr(request, "_refused", None)
         if refused is None:
             return form
-        return type(form.__name__, (form,), {"refused": refused})
+        shown = type(form.__name__, (form,), {})
+        shown.refused = refused
+        return shown
 
 
 class RecordAdmin(admin.ModelAdmin):

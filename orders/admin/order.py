@@ -26,8 +26,6 @@ from ..services import ActionRefused, order_transition
 from .bulk import BulkTransitions, bulk_actions
 from .common import ReadOnlyInline, RefusalsAsFormErrors, RefusalShown
 
-EDITABLE_LINES = ["draft", "import_review", "action_required"]
-
 
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
@@ -38,7 +36,7 @@ class OrderLineInline(admin.TabularInline):
     # are fixed, or releasing and consuming would no longer add up.
     @staticmethod
     def _editable(obj):
-        return obj is None or (obj.status in EDITABLE_LINES and not obj.stock_reserved)
+        return obj is None or (obj.status in staff.LINES_EDITABLE_IN and not obj.stock_reserved)
 
     def has_add_permission(self, request, obj=None):
         return self._editable(obj) and super().has_add_permission(request, obj)

@@ -4,6 +4,7 @@ audit log."""
 from django.contrib import admin, messages
 
 from ..models import (
+    ROW_REFUSED,
     ApiToken,
     AuditEntry,
     ImportBatch,
@@ -101,7 +102,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
         "created",
         "reimported",
         "skipped",
-        "refused",
+        ROW_REFUSED,  # the batch's count of rows refused
         "errors",
         "created_at",
     ]

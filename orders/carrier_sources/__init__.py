@@ -26,6 +26,7 @@ from django.db import transaction
 from django.utils.dateparse import parse_date, parse_datetime
 
 from ..models import Order, TrackingEvent
+from ..statuses import Status
 from ..text import unstorable
 from ..tracking import WebhookRefused, check_event, record_tracking_event
 
@@ -175,7 +176,7 @@ def _latest(tracking_number):
 def _keep_estimate(delivery, latest_before, order):
     found = (
         Order.objects.filter(tracking_number=delivery.tracking_number)
-        .exclude(status="clean_swept")
+        .exclude(status=Status.CLEAN_SWEPT)
         .order_by("-id")
         .first()
     )

@@ -16,7 +16,14 @@ import datetime
 import hashlib
 import hmac
 
-from ..tracking import WebhookRefused
+from ..tracking import (
+    CODE_DELIVERED,
+    CODE_DELIVERY_EXCEPTION,
+    CODE_IN_TRANSIT,
+    CODE_OUT_FOR_DELIVERY,
+    CODE_RETURNED,
+    WebhookRefused,
+)
 from . import (
     Delivery,
     a_date,
@@ -35,17 +42,17 @@ SIGNATURE_HEADER = "aftership-hmac-sha256"
 STATUSES = {
     "Pending": "no_information",
     "InfoReceived": "info_received",
-    "InTransit": "in_transit",
-    "OutForDelivery": "out_for_delivery",
+    "InTransit": CODE_IN_TRANSIT,
+    "OutForDelivery": CODE_OUT_FOR_DELIVERY,
     "AttemptFail": "delivery_attempted",
-    "Delivered": "delivered",
+    "Delivered": CODE_DELIVERED,
     # Waiting at a pickup point: the carrier holds it for the customer to collect.
-    "AvailableForPickup": "delivery_exception",
-    "Exception": "delivery_exception",
+    "AvailableForPickup": CODE_DELIVERY_EXCEPTION,
+    "Exception": CODE_DELIVERY_EXCEPTION,
     "Expired": "no_information",
 }
 # Sub-statuses that say more than their tag: the parcel is back with the sender.
-SUBSTATUSES = {"Exception_011": "returned"}
+SUBSTATUSES = {"Exception_011": CODE_RETURNED}
 
 
 def sign(secret, body):

@@ -15,7 +15,13 @@ import hashlib
 import hmac
 import unicodedata
 
-from ..tracking import WebhookRefused
+from ..tracking import (
+    CODE_DELIVERED,
+    CODE_DELIVERY_EXCEPTION,
+    CODE_IN_TRANSIT,
+    CODE_OUT_FOR_DELIVERY,
+    WebhookRefused,
+)
 from . import (
     Delivery,
     a_date,
@@ -31,17 +37,18 @@ NAME = "EasyPost"
 SIGNATURE_HEADER = "X-Hmac-Signature"
 PREFIX = "hmac-sha256-hex="
 
-# EasyPost tracker and tracking-detail statuses -> our event codes (orders/tracking.py).
+# EasyPost tracker and tracking-detail statuses (its words, some spelled like our order
+# states) -> our event codes (orders/tracking.py).
 STATUSES = {
     "unknown": "no_information",
     "pre_transit": "label_created",
-    "in_transit": "in_transit",
-    "out_for_delivery": "out_for_delivery",
+    "in_transit": CODE_IN_TRANSIT,
+    "out_for_delivery": CODE_OUT_FOR_DELIVERY,
     # Waiting at a pickup point: the carrier holds it for the customer to collect.
-    "available_for_pickup": "delivery_exception",
-    "delivered": "delivered",
+    "available_for_pickup": CODE_DELIVERY_EXCEPTION,
+    "delivered": CODE_DELIVERED,
     "return_to_sender": "return_to_sender",
-    "failure": "delivery_exception",
+    "failure": CODE_DELIVERY_EXCEPTION,
     "cancelled": "label_cancelled",
     "error": "no_information",
 }

@@ -22,6 +22,7 @@ import csv
 from decimal import Decimal, InvalidOperation
 
 from ..importing import ImportFileError, Outcome, _rows, group_rows
+from ..statuses import Payment
 
 # The headers that identify the export (compared ignoring case and spaces).
 SIGNATURE_COLUMNS = [
@@ -34,13 +35,14 @@ SIGNATURE_COLUMNS = [
     "Shipping Address1",
 ]
 
-# Shopify's financial status -> our payment status, or None: not imported, for the reason.
+# Shopify's financial status (its words, some spelled like ours) -> our payment status, or
+# None: not imported, for the reason.
 FINANCIAL_STATUS = {
-    "paid": "paid",
-    "pending": "pending",
-    "authorized": "pending",  # authorised, not captured yet: nothing taken so far
-    "partially_paid": "pending",  # not paid in full yet
-    "partially_refunded": "partially_refunded",
+    "paid": Payment.PAID,
+    "pending": Payment.PENDING,
+    "authorized": Payment.PENDING,  # authorised, not captured yet: nothing taken so far
+    "partially_paid": Payment.PENDING,  # not paid in full yet
+    "partially_refunded": Payment.PARTIALLY_REFUNDED,
     "refunded": None,
     "voided": None,
 }
@@ -184,9 +186,9 @@ def _line_left_out(record):
 def _payment(record):
     """(our payment status as the importer takes it, refunded amount or None)."""
     status = record.get_text("Financial Status").lower()
-    ours = FINANCIAL_STATUS.get(status) or "pending"
+    ours = FINANCIAL_STATUS.get(status) or Payment.PENDING
     refunded = None
-    if ours == "partially_refunded":
+    if ours == Payment.PARTIALLY_REFUNDED:
         try:
             refunded = Decimal(record.get_text("Refunded Amount") or "0")
         except InvalidOperation:
@@ -194,5 +196,5 @@ def _payment(record):
         if not refunded.is_finite() or refunded < 0 or refunded >= Decimal("1e10"):
             refunded = Decimal("0")
         refunded = refunded.quantize(Decimal("0.01"))
-    # The importer leaves "pending" as the model's default (no payment history row).
-    return ("" if ours == "pending" else ours), refunded
+    # The importer leaves pending as the model's default (no payment history row).
+    return ("" if ours == Payment.PENDING else ours), refunded

@@ -7,7 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .. import audit, effects, events
-from ..models import ImportBatch, ImportRow, Merchant
+from ..models import BATCH_DONE, BATCH_FAILED, ROW_REFUSED, ImportBatch, ImportRow, Merchant
+from ..statuses import Status
 from .format import ImportFileError
 from .importer import import_orders
 
@@ -86,7 +87,7 @@ def _announce_finished(batch):
                 "created": batch.created,
                 "reimported": batch.reimported,
                 "skipped": batch.skipped,
-                "refused": batch.refused,
+                ROW_REFUSED: batch.refused,
                 "errors": batch.errors,
                 "url": events.site_url(reverse("import_batch", args=[batch.pk])),
             }
@@ -103,7 +104,7 @@ def _run_claimed_batch(batch):
         reading = read_batch(batch)
         inputs = reading.inputs
         by = batch.created_by or f"import batch {batch.pk}"
-        counts = dict.fromkeys(["created", "reimported", "skipped", "refused", "errors"], 0)
+        counts = dict.fromkeys(["created", "reimported", "skipped", ROW_REFUSED, "errors"], 0)
         to_review = []
 
         def store(outcomes, rows_done):
@@ -112,7 +113,7 @@ def _run_claimed_batch(batch):
                 kind = "errors" if o.outcome == "error" else o.outcome
                 if kind in counts:  # notes are reported, not counted
                     counts[kind] += 1
-                if o.ok and o.order.status == "import_review":
+                if o.ok and o.order.status == Status.IMPORT_REVIEW:
                     to_review.append(o.order.pk)
             ImportBatch.objects.filter(pk=batch.pk).update(processed_rows=rows_done, **counts)
 
@@ -129,7 +130,7 @@ def _run_claimed_batch(batch):
             ImportBatch.objects.filter(pk=batch.pk).update(orders_reviewed=done)
 
         review_orders(to_review, on_progress=reviewed)
-        ImportBatch.objects.filter(pk=batch.pk).update(state="done", finished_at=timezone.now())
+        ImportBatch.objects.filter(pk=batch.pk).update(state=BATCH_DONE, finished_at=timezone.now())
     except ImportFileError as exc:
         _fail(batch, exc.message)
     except Exception:
@@ -141,7 +142,7 @@ def _run_claimed_batch(batch):
 
 def _fail(batch, message):
     ImportBatch.objects.filter(pk=batch.pk).update(
-        state="failed", message=message, finished_at=timezone.now()
+        state=BATCH_FAILED, message=message, finished_at=timezone.now()
     )
 
 

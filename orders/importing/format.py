@@ -4,11 +4,13 @@ hold, and what parsing hands the importer (OrderInput) and the importer reports 
 from dataclasses import dataclass, field
 
 from ..models import Order
+from ..services import DRAFT_FLAG
+from ..statuses import Payment
 
 # CSV columns, in the template's order: one row per order line, the order's fields repeat.
 ORDER_COLUMNS = [
     "order_number",
-    "draft",
+    DRAFT_FLAG,
     "customer_name",
     "customer_email",
     "customer_phone",
@@ -37,7 +39,7 @@ COLUMNS = ORDER_COLUMNS + LINE_COLUMNS
 REQUIRED_COLUMNS = ["order_number", "sku", "quantity"]
 COLUMN_HELP = {
     "order_number": "Your store's order number (required; identifies the order).",
-    "draft": "yes to save as a Draft that you submit later; empty or no to submit at once.",
+    DRAFT_FLAG: "yes to save as a Draft that you submit later; empty or no to submit at once.",
     "customer_name": "Buyer's name.",
     "customer_email": "Buyer's email address.",
     "customer_phone": "Buyer's phone number.",
@@ -73,7 +75,7 @@ TEMPLATE_EXAMPLE = [
         "country": "US",
         "ship_option": "Standard",
         "currency": "USD",
-        "payment": "paid",
+        "payment": Payment.PAID,
         "sku": "TEE-BLK-M",
         "quantity": "2",
         "unit_price": "24.00",
@@ -90,7 +92,7 @@ TEMPLATE_EXAMPLE = [
         "country": "US",
         "ship_option": "Standard",
         "currency": "USD",
-        "payment": "paid",
+        "payment": Payment.PAID,
         "sku": "MUG-11",
         "quantity": "1",
         "unit_price": "12.00",
@@ -109,7 +111,12 @@ TEXT_FIELDS = [
     "country",
     "ship_option",
 ]
-PAYMENTS = {"": "", "pending": "", "paid": "paid", "refused": "refused"}
+PAYMENTS = {
+    "": "",
+    Payment.PENDING: "",
+    Payment.PAID: Payment.PAID,
+    Payment.REFUSED: Payment.REFUSED,
+}
 TRUE = {"yes", "y", "true", "1"}
 FALSE = {"no", "n", "false", "0", ""}
 

@@ -7,8 +7,9 @@ from django.db import DataError, IntegrityError
 from django.db.models import Q
 
 from .. import audit
-from ..models import Order
-from ..services import order_create_many
+from ..models import ROW_REFUSED, Order
+from ..services import DRAFT_FLAG, order_create_many
+from ..statuses import Status
 from .format import Outcome
 
 log = logging.getLogger("orders.importing")
@@ -67,7 +68,7 @@ def _import_chunk(merchant, part, by):
             results[position] = _error_outcomes(order_input)
             continue
         earlier = existing.get(order_input.number, [])
-        live = next((o for o in earlier if o.status != "clean_swept"), None)
+        live = next((o for o in earlier if o.status != Status.CLEAN_SWEPT), None)
         if live is not None:
             results[position] = [_blocked(order_input, live)]
         elif order_input.number in numbers:
@@ -107,7 +108,7 @@ def _item(order_input, swept):
     return {
         "number": order_input.number,
         "lines": order_input.lines,
-        "draft": order_input.draft,
+        DRAFT_FLAG: order_input.draft,
         "reimport_of": swept,
         "fields": fields,
     }
@@ -121,8 +122,8 @@ def _existing_orders(merchant, numbers):
     if not numbers:
         return found
     mine = Order.objects.filter(merchant=merchant, number__in=numbers)
-    live = mine.filter(~Q(status="clean_swept"))
-    swept = mine.filter(status="clean_swept").order_by("-created_at", "-id")
+    live = mine.filter(~Q(status=Status.CLEAN_SWEPT))
+    swept = mine.filter(status=Status.CLEAN_SWEPT).order_by("-created_at", "-id")
     for order in chain(live, swept):
         found.setdefault(order.number, []).append(order)
     return found
@@ -156,7 +157,7 @@ def _import_one(merchant, order_input, by, existing):
     if order_input.errors:
         return _error_outcomes(order_input)
     earlier = existing.get(number, [])
-    live = next((o for o in earlier if o.status != "clean_swept"), None)
+    live = next((o for o in earlier if o.status != Status.CLEAN_SWEPT), None)
     if live is not None:
         return [_blocked(order_input, live)]
     swept = earlier[0] if earlier else None
@@ -222,11 +223,11 @@ def _audit_entry(merchant, order_input, by, outcomes):
 
 
 def _blocked(order_input, live):
-    if live.status == "cancelled":
+    if live.status == Status.CANCELLED:
         return Outcome(
             row=order_input.row,
             number=order_input.number,
-            outcome="refused",
+            outcome=ROW_REFUSED,
             message="cancelled: not reimported",
             earlier=live,
         )

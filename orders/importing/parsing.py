@@ -14,6 +14,7 @@ from django.core.validators import validate_email
 
 from ..addresses import country_code
 from ..models import Order, OrderLine
+from ..services import DRAFT_FLAG
 from ..text import unstorable
 from .format import (
     COLUMNS,
@@ -144,7 +145,7 @@ def clean_order_fields(raw, row, errors, prefix=""):
     fields["needs_approval"] = _flag(
         raw.get("needs_approval"), prefix + "needs_approval", errors, row
     )
-    draft = _flag(raw.get("draft"), prefix + "draft", errors, row)
+    draft = _flag(raw.get(DRAFT_FLAG), prefix + DRAFT_FLAG, errors, row)
     payment_text = _text(raw.get("payment")).lower()
     if payment_text not in PAYMENTS:
         errors.append(

@@ -34,10 +34,13 @@ from .machine import OrderMachine, is_merchant_manager, is_staff, machines_only
 from .order import ADDRESS_FIELDS, InsufficientStock, Order, OrderLine, StatusCount
 from .records import AUDIT_OUTCOMES, AddressChange, AuditEntry, StatusChange, TrackingEvent
 from .intake import (
+    BATCH_DONE,
+    BATCH_FAILED,
     BATCH_STATES,
     FILE_KINDS,
     IMPORT_SOURCES,
     ROW_OUTCOMES,
+    ROW_REFUSED,
     ApiToken,
     ColumnMapping,
     ImportBatch,
@@ -53,6 +56,8 @@ from ..webhooks.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 __all__ = [
     "ADDRESS_FIELDS",
     "AUDIT_OUTCOMES",
+    "BATCH_DONE",
+    "BATCH_FAILED",
     "BATCH_STATES",
     "FILE_KINDS",
     "IMPORT_SOURCES",
@@ -61,6 +66,7 @@ __all__ = [
     "PRODUCT_KINDS",
     "ROLE_CHOICES",
     "ROW_OUTCOMES",
+    "ROW_REFUSED",
     "STUCK_AFTER",
     "VIEWER",
     "AddressChange",

@@ -13,18 +13,24 @@ IMPORT_SOURCES = [
     ("api", "API"),
     ("manual", "Entered by hand"),
 ]
+# A batch's state and a row's outcome are not order statuses, though "failed" and "refused"
+# are spelled like one: each is named once, here. A batch counts its rows by outcome in
+# fields of the outcomes' names (created, reimported, skipped, refused).
+BATCH_DONE = "done"
+BATCH_FAILED = "failed"
+ROW_REFUSED = "refused"
 BATCH_STATES = [
     ("queued", "Queued"),
     ("running", "Running"),
-    ("done", "Done"),
-    ("failed", "Failed"),
+    (BATCH_DONE, "Done"),
+    (BATCH_FAILED, "Failed"),
     ("mapping", "Waiting for its column mapping"),
 ]
 ROW_OUTCOMES = [
     ("created", "Created"),
     ("reimported", "Reimported"),
     ("skipped", "Skipped"),
-    ("refused", "Refused: cancelled, not reimported"),
+    (ROW_REFUSED, "Refused: cancelled, not reimported"),
     ("error", "Error"),
     ("note", "Note"),
 ]
@@ -80,7 +86,7 @@ class ImportBatch(models.Model):
 
     @property
     def finished(self):
-        return self.state in ("done", "failed")
+        return self.state in (BATCH_DONE, BATCH_FAILED)
 
     @property
     def read_as(self):

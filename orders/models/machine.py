@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_fsm import RETURN_VALUE, transition
 
 from .. import statuses as st
+from ..statuses import Hold, Payment, Status
 from .reference import MANAGER, merchant_roles
 
 
@@ -44,21 +45,23 @@ class OrderMachine:
         return self.flow == st.PRINT and self.has_embroidery
 
     def _upload_ready(self):
-        return self.flow == st.PRINT and (not self.has_embroidery or self.status == "digitizing")
+        return self.flow == st.PRINT and (
+            not self.has_embroidery or self.status == Status.DIGITIZING
+        )
 
     def _merchant_can_retry(self):
         return self.hold_reason in st.MERCHANT_RETRY_REASONS
 
     def _pending_approval(self):
-        return self.hold_reason == "pending_approval"
+        return self.hold_reason == Hold.PENDING_APPROVAL
 
     def _special_requirements(self):
-        return self.hold_reason == "special_requirements"
+        return self.hold_reason == Hold.SPECIAL_REQUIREMENTS
 
     @transition(
         "status",
-        source="draft",
-        target="import_review",
+        source=Status.DRAFT,
+        target=Status.IMPORT_REVIEW,
         permission=is_merchant_manager,
         custom={"label": "Submit", "admin": False},
     )
@@ -67,8 +70,8 @@ class OrderMachine:
 
     @transition(
         "status",
-        source="import_review",
-        target="processing",
+        source=Status.IMPORT_REVIEW,
+        target=Status.PROCESSING,
         permission=machines_only,
         custom={"label": "Accept", "admin": False},
     )
@@ -87,7 +90,7 @@ class OrderMachine:
     @transition(
         "status",
         source=st.HOLDABLE,
-        target="action_required",
+        target=Status.ACTION_REQUIRED,
         permission=is_staff,
         custom={"label": "Hold", "form": "orders.forms.HoldForm"},
     )
@@ -102,8 +105,8 @@ class OrderMachine:
 
     @transition(
         "status",
-        source="action_required",
-        target="import_review",
+        source=Status.ACTION_REQUIRED,
+        target=Status.IMPORT_REVIEW,
         conditions=[_merchant_can_retry],
         permission=is_merchant_manager,
         custom={"label": "Retry", "admin": False},
@@ -113,8 +116,8 @@ class OrderMachine:
 
     @transition(
         "status",
-        source="action_required",
-        target="import_review",
+        source=Status.ACTION_REQUIRED,
+        target=Status.IMPORT_REVIEW,
         conditions=[_pending_approval],
         permission=is_staff,
         custom={"label": "Approve"},
@@ -125,8 +128,8 @@ class OrderMachine:
 
     @transition(
         "status",
-        source="action_required",
-        target="import_review",
+        source=Status.ACTION_REQUIRED,
+        target=Status.IMPORT_REVIEW,
         conditions=[_special_requirements],
         permission=is_staff,
         custom={"label": "Release"},
@@ -136,8 +139,8 @@ class OrderMachine:
 
     @transition(
         "status",
-        source="action_required",
-        target="cancelled",
+        source=Status.ACTION_REQUIRED,
+        target=Status.CANCELLED,
         conditions=[_pending_approval],
         permission=is_staff,
         custom={"label": "Decline"},
@@ -148,8 +151,8 @@ class OrderMachine:
 
     @transition(
         "status",
-        source="processing",
-        target="pick_in_process",
+        source=Status.PROCESSING,
+        target=Status.PICK_IN_PROCESS,
         conditions=[_is_stock],
         permission=is_staff,
         custom={"label": "Start pick"},
@@ -159,8 +162,8 @@ class OrderMachine:
 
     @transition(
         "status",
-        source="pick_in_process",
-        target="picked",
+        source=Status.PICK_IN_PROCESS,
+        target=Status.PICKED,
         permission=is_staff,
         custom={"label": "Finish pick"},
     )
@@ -169,8 +172,8 @@ class OrderMachine:
 
     @transition(
         "status",
-        source="processing",
-        target="digitizing",
+        source=Status.PROCESSING,
+        target=Status.DIGITIZING,
         conditions=[_is_embroidery],
         permission=is_staff,
         custom={"label": "Start digitizing"},
@@ -180,8 +183,8 @@ class OrderMachine:
 
     @transition(
         "status",
-        source=["processing", "digitizing"],
-        target="uploading",
+        source=[Status.PROCESSING, Status.DIGITIZING],
+        target=Status.UPLOADING,
         conditions=[_upload_ready],
         permission=is_staff,
         custom={"label": "Start upload"},
@@ -191,8 +194,8 @@ class OrderMachine:
 
     @transition(
         "status",
-        source="uploading",
-        target="passed",
+        source=Status.UPLOADING,
+        target=Status.PASSED,
         permission=is_staff,
         custom={"label": "Pass file check"},
     )
@@ -201,8 +204,8 @@ class OrderMachine:
 
     @transition(
         "status",
-        source="passed",
-        target="in_production",
+        source=Status.PASSED,
+        target=Status.IN_PRODUCTION,
         permission=is_staff,
         custom={"label": "Start production"},
     )
@@ -211,8 +214,8 @@ class OrderMachine:
 
     @transition(
         "status",
-        source="in_production",
-        target="printed",
+        source=Status.IN_PRODUCTION,
+        target=Status.PRINTED,
         permission=is_staff,
         custom={"label": "Finish production"},
     )
@@ -222,7 +225,7 @@ class OrderMachine:
     @transition(
         "status",
         source=st.FAILABLE,
-        target="failed",
+        target=Status.FAILED,
         permission=is_staff,
         custom={"label": "Fail", "form": "orders.forms.FailForm"},
     )
@@ -234,8 +237,8 @@ class OrderMachine:
 
     @transition(
         "status",
-        source=["picked", "printed"],
-        target="labeled",
+        source=[Status.PICKED, Status.PRINTED],
+        target=Status.LABELED,
         permission=is_staff,
         custom={"label": "Pack and label"},
     )
@@ -244,8 +247,8 @@ class OrderMachine:
 
     @transition(
         "status",
-        source="labeled",
-        target="shipped",
+        source=Status.LABELED,
+        target=Status.SHIPPED,
         permission=is_staff,
         custom={"label": "Hand over to carrier", "form": "orders.forms.HandOverForm"},
     )
@@ -270,8 +273,8 @@ class OrderMachine:
 
     @transition(
         "status",
-        source=["shipped", "delivery_exception"],
-        target="in_transit",
+        source=[Status.SHIPPED, Status.DELIVERY_EXCEPTION],
+        target=Status.IN_TRANSIT,
         permission=machines_only,
         custom={"label": "Carrier scan"},
     )
@@ -280,8 +283,8 @@ class OrderMachine:
 
     @transition(
         "status",
-        source=["shipped", "in_transit", "delivery_exception"],
-        target="out_for_delivery",
+        source=[Status.SHIPPED, Status.IN_TRANSIT, Status.DELIVERY_EXCEPTION],
+        target=Status.OUT_FOR_DELIVERY,
         permission=machines_only,
         custom={"label": "Out for delivery"},
     )
@@ -290,8 +293,13 @@ class OrderMachine:
 
     @transition(
         "status",
-        source=["shipped", "in_transit", "out_for_delivery", "delivery_exception"],
-        target="delivered",
+        source=[
+            Status.SHIPPED,
+            Status.IN_TRANSIT,
+            Status.OUT_FOR_DELIVERY,
+            Status.DELIVERY_EXCEPTION,
+        ],
+        target=Status.DELIVERED,
         permission=machines_only,
         custom={"label": "Delivered"},
     )
@@ -300,8 +308,8 @@ class OrderMachine:
 
     @transition(
         "status",
-        source=["shipped", "in_transit", "out_for_delivery"],
-        target="delivery_exception",
+        source=[Status.SHIPPED, Status.IN_TRANSIT, Status.OUT_FOR_DELIVERY],
+        target=Status.DELIVERY_EXCEPTION,
         permission=machines_only,
         custom={"label": "Delivery exception"},
     )
@@ -310,8 +318,13 @@ class OrderMachine:
 
     @transition(
         "status",
-        source=["shipped", "in_transit", "out_for_delivery", "delivery_exception"],
-        target="returned",
+        source=[
+            Status.SHIPPED,
+            Status.IN_TRANSIT,
+            Status.OUT_FOR_DELIVERY,
+            Status.DELIVERY_EXCEPTION,
+        ],
+        target=Status.RETURNED,
         permission=machines_only,
         custom={"label": "Returned to sender"},
     )
@@ -321,7 +334,7 @@ class OrderMachine:
     @transition(
         "status",
         source=st.CANCELLABLE,
-        target="cancelled",
+        target=Status.CANCELLED,
         permission=is_merchant_manager,
         custom={"label": "Cancel", "admin": False},
     )
@@ -333,7 +346,7 @@ class OrderMachine:
     @transition(
         "status",
         source=st.CLEAN_SWEEPABLE,
-        target="clean_swept",
+        target=Status.CLEAN_SWEPT,
         permission=is_merchant_manager,
         custom={"label": "Clean sweep", "admin": False},
     )
@@ -341,9 +354,9 @@ class OrderMachine:
         """Merchant manager: remove without cancelling so the number can be imported again."""
 
     def _settle_payment_on_cancel(self):
-        if self.payment_status in ("pending", "refused"):
+        if self.payment_status in (Payment.PENDING, Payment.REFUSED):
             self.cancel_payment()
-        elif self.payment_status in ("paid", "partially_refunded"):
+        elif self.payment_status in (Payment.PAID, Payment.PARTIALLY_REFUNDED):
             # SPEC: a paid order is fully refunded; a free one (nothing charged) is refunded
             # with 0, so a cancelled or declined order never still reads "Paid".
             self.refund(self.refundable_amount)
@@ -352,21 +365,21 @@ class OrderMachine:
 
     @transition(
         "payment_status",
-        source=["pending", "refused"],
-        target="paid",
+        source=[Payment.PENDING, Payment.REFUSED],
+        target=Payment.PAID,
         permission=is_staff,
         custom={"label": "Mark paid"},
     )
     def mark_paid(self):
         """Staff or the payment system: the payment succeeded. An order held for a refused
         payment goes back to review."""
-        if self.status == "action_required" and self.hold_reason == "payment_refused":
+        if self.status == Status.ACTION_REQUIRED and self.hold_reason == Hold.PAYMENT_REFUSED:
             self.retry()
 
     @transition(
         "payment_status",
-        source="pending",
-        target="refused",
+        source=Payment.PENDING,
+        target=Payment.REFUSED,
         permission=is_staff,
         custom={"label": "Mark refused"},
     )
@@ -375,12 +388,12 @@ class OrderMachine:
         words, when it gave any); a live order is held."""
         if self.status in st.HOLDABLE:
             reason = str(reason or "").strip()[:300]
-            self.hold("payment_refused", detail={"processor_reason": reason} if reason else None)
+            self.hold(Hold.PAYMENT_REFUSED, detail={"processor_reason": reason} if reason else None)
 
     @transition(
         "payment_status",
-        source=["pending", "refused"],
-        target="canceled",
+        source=[Payment.PENDING, Payment.REFUSED],
+        target=Payment.CANCELED,
         permission=machines_only,
         custom={"label": "Cancel payment", "admin": False},
     )
@@ -389,8 +402,8 @@ class OrderMachine:
 
     @transition(
         "payment_status",
-        source=["paid", "partially_refunded"],
-        target=RETURN_VALUE("partially_refunded", "refunded"),
+        source=[Payment.PAID, Payment.PARTIALLY_REFUNDED],
+        target=RETURN_VALUE(Payment.PARTIALLY_REFUNDED, Payment.REFUNDED),
         permission=is_staff,
         custom={"label": "Refund", "form": "orders.forms.RefundForm"},
     )
@@ -408,4 +421,6 @@ class OrderMachine:
         if amount > self.refundable_amount:
             raise ValueError(f"At most {self.refundable_amount} {self.currency} can be refunded.")
         self.refunded_amount += amount
-        return "refunded" if self.refunded_amount >= self.total else "partially_refunded"
+        return (
+            Payment.REFUNDED if self.refunded_amount >= self.total else Payment.PARTIALLY_REFUNDED
+        )

@@ -23,6 +23,7 @@ from django_fsm import (
 from .. import search
 from .. import statuses as st
 from ..integrity import UndeletableModel
+from ..statuses import Payment, Status
 from .machine import OrderMachine
 from .queryset import LATE_CANDIDATES, STUCK_AFTER, OrderQuerySet, is_listed
 from .reference import FulfillmentCenter, Merchant, Product
@@ -65,10 +66,10 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, OrderMachine, models.Mo
     )
 
     status = FSMField(
-        default="import_review", choices=st.STATUS_CHOICES, protected=True, max_length=30
+        default=Status.IMPORT_REVIEW, choices=st.STATUS_CHOICES, protected=True, max_length=30
     )
     payment_status = FSMField(
-        default="pending", choices=st.PAYMENT_STATUSES, protected=True, max_length=30
+        default=Payment.PENDING, choices=st.PAYMENT_STATUSES, protected=True, max_length=30
     )
     hold_reason = models.CharField(
         max_length=30, choices=st.HOLD_REASON_CHOICES, blank=True, default=""
@@ -112,12 +113,12 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, OrderMachine, models.Mo
         constraints = [
             models.UniqueConstraint(
                 fields=["merchant", "number"],
-                condition=~Q(status="clean_swept"),
+                condition=~Q(status=Status.CLEAN_SWEPT),
                 name="one_live_order_per_number",
             ),
             models.CheckConstraint(
-                condition=(Q(status="action_required") & ~Q(hold_reason=""))
-                | (~Q(status="action_required") & Q(hold_reason="")),
+                condition=(Q(status=Status.ACTION_REQUIRED) & ~Q(hold_reason=""))
+                | (~Q(status=Status.ACTION_REQUIRED) & Q(hold_reason="")),
                 name="hold_reason_exactly_when_on_hold",
             ),
         ]
@@ -141,7 +142,7 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, OrderMachine, models.Mo
             ),
             models.Index(
                 fields=["merchant", "hold_reason", "created_at", "id"],
-                condition=Q(status="action_required"),
+                condition=Q(status=Status.ACTION_REQUIRED),
                 name="order_merchant_hold",
             ),
             # The carrier webhook finds its order by tracking number.
@@ -175,7 +176,7 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, OrderMachine, models.Mo
     def owner_label(self):
         """ "Waiting on you / us / your customer" while held (or failed, or a delivery
         exception); "" otherwise."""
-        if self.status == "action_required":
+        if self.status == Status.ACTION_REQUIRED:
             return st.OWNER_LABELS[st.hold_owner(self.hold_reason)]
         owner = st.STATE_OWNERS.get(self.status)
         return st.OWNER_LABELS[owner] if owner else ""
@@ -183,13 +184,13 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, OrderMachine, models.Mo
     @property
     def sub_status_label(self):
         """The second level the dashboard shows: the hold reason while on hold."""
-        if self.status == "action_required" and self.hold_info:
+        if self.status == Status.ACTION_REQUIRED and self.hold_info:
             return self.hold_info.label
         return self.state.label
 
     def is_stuck(self, now=None):
         now = now or timezone.now()
-        return self.status == "import_review" and self.status_changed_at < now - STUCK_AFTER
+        return self.status == Status.IMPORT_REVIEW and self.status_changed_at < now - STUCK_AFTER
 
     def is_late(self, now=None):
         now = now or timezone.now()
@@ -349,7 +350,7 @@ def _remember_transition(sender, instance, name, source, target, **kwargs):
     instance.__dict__.setdefault("_pending_changes", []).append((field_name, name, source, target))
     if field_name == "status":
         instance.status_changed_at = timezone.now()
-        if target != "action_required":
+        if target != Status.ACTION_REQUIRED:
             instance.hold_reason = ""
             instance.hold_note = ""
             instance.hold_detail = None

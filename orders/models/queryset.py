@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from .. import statuses as st
 from ..integrity import UndeletableQuerySet
+from ..statuses import Status, StatusGroup
 
 STUCK_AFTER = datetime.timedelta(minutes=10)
 
@@ -15,7 +16,7 @@ STUCK_AFTER = datetime.timedelta(minutes=10)
 def is_listed(status):
     """Is an order in this status in the dashboard's lists? Everything but clean-swept
     orders is (OrderQuerySet.visible() asks the same of the database)."""
-    return status != "clean_swept"
+    return status != Status.CLEAN_SWEPT
 
 
 class OrderQuerySet(UndeletableQuerySet):
@@ -24,11 +25,11 @@ class OrderQuerySet(UndeletableQuerySet):
 
     def visible(self):
         """What the dashboard lists by default: everything but clean-swept rows."""
-        return self.exclude(status="clean_swept")
+        return self.exclude(status=Status.CLEAN_SWEPT)
 
     def stuck(self, now=None):
         now = now or timezone.now()
-        return self.filter(status="import_review", status_changed_at__lt=now - STUCK_AFTER)
+        return self.filter(status=Status.IMPORT_REVIEW, status_changed_at__lt=now - STUCK_AFTER)
 
     def late(self, now=None):
         now = now or timezone.now()
@@ -38,13 +39,13 @@ class OrderQuerySet(UndeletableQuerySet):
         """Orders whose next move is `owner`'s (statuses.YOU, US, CUSTOMER): held for a
         reason they own, plus for YOU failed orders and delivery exceptions, and for US
         orders stuck in review."""
-        condition = Q(status="action_required", hold_reason__in=st.reasons_owned_by(owner))
+        condition = Q(status=Status.ACTION_REQUIRED, hold_reason__in=st.reasons_owned_by(owner))
         states = [s for s, o in st.STATE_OWNERS.items() if o == owner]
         if states:
             condition |= Q(status__in=states)
         if owner == st.US:
             now = now or timezone.now()
-            condition |= Q(status="import_review", status_changed_at__lt=now - STUCK_AFTER)
+            condition |= Q(status=Status.IMPORT_REVIEW, status_changed_at__lt=now - STUCK_AFTER)
         return self.filter(condition)
 
     def closing_soon(self, now=None):
@@ -59,13 +60,13 @@ class OrderQuerySet(UndeletableQuerySet):
     def needing_attention(self, now=None):
         now = now or timezone.now()
         return self.filter(
-            Q(status__in=["action_required", "delivery_exception", "failed"])
-            | Q(status="import_review", status_changed_at__lt=now - STUCK_AFTER)
+            Q(status__in=[Status.ACTION_REQUIRED, Status.DELIVERY_EXCEPTION, Status.FAILED])
+            | Q(status=Status.IMPORT_REVIEW, status_changed_at__lt=now - STUCK_AFTER)
             | Q(status__in=LATE_CANDIDATES, ship_by__lt=now)
         )
 
 
 # Accepted, not yet labelled: the orders a ship-by promise applies to.
-LATE_CANDIDATES = [s for s in st.STATES_BY_GROUP["processing"] if s != "labeled"] + [
-    "action_required"
+LATE_CANDIDATES = [s for s in st.STATES_BY_GROUP[StatusGroup.PROCESSING] if s != Status.LABELED] + [
+    Status.ACTION_REQUIRED
 ]

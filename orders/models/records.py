@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from .. import statuses as st
+from ..audit import DONE, REFUSED
 from ..integrity import AppendOnlyModel, AppendOnlyQuerySet
 from .order import Order
 from .reference import Merchant
@@ -92,7 +93,7 @@ class AddressChange(models.Model):
 
 # --- audit log -----------------------------------------------------------------------------
 
-AUDIT_OUTCOMES = [("done", "Done"), ("refused", "Refused")]
+AUDIT_OUTCOMES = [(DONE, "Done"), (REFUSED, "Refused")]
 
 
 class AuditEntry(AppendOnlyModel, models.Model):

@@ -12,6 +12,7 @@ FAILING = "failing"
 DISABLED = "disabled"
 ENDPOINT_STATES = [(ACTIVE, "Active"), (FAILING, "Failing"), (DISABLED, "Disabled")]
 
+# A delivery's state, not an order's or a payment's (though spelled like some): named once, here.
 PENDING = "pending"
 DELIVERED = "delivered"
 GAVE_UP = "failed"
@@ -87,6 +88,14 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event_type} -> {self.endpoint_id} ({self.state})"
+
+    @property
+    def delivered(self):
+        return self.state == DELIVERED
+
+    @property
+    def gave_up(self):
+        return self.state == GAVE_UP
 
 
 class DeliveryAttempt(models.Model):

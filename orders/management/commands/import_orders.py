@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from orders.formats import identify
 from orders.importing import ImportFileError, create_batch, decode_upload, run_batch
-from orders.models import ImportBatch, Merchant
+from orders.models import BATCH_FAILED, ImportBatch, Merchant
 
 
 class Command(BaseCommand):
@@ -52,6 +52,6 @@ class Command(BaseCommand):
             f"{batch.reimported} reimported, "
             f"{batch.skipped} skipped, {batch.refused} refused, {batch.errors} errors."
         )
-        if batch.state == "failed":
+        if batch.state == BATCH_FAILED:
             raise CommandError(f"{summary} {batch.message}")
         self.stdout.write(self.style.SUCCESS(summary))

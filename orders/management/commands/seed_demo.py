@@ -32,6 +32,7 @@ from orders.models import (
 )
 from orders.notify_tasks import paused as notify_paused
 from orders.services import order_create, order_transition
+from orders.statuses import Action, Hold, Status
 from orders.tasks import reviews_deferred
 from orders.webhooks.demo_receiver import DEMO_PORT, DEMO_SECRET
 from orders.webhooks.models import WebhookEndpoint
@@ -56,42 +57,50 @@ PRINT_PATH = [
     "hand_over",
 ]
 EMBROIDERY_PATH = ["accept", "start_digitizing", *PRINT_PATH[1:]]
+# The carrier transition named like the state it leads to.
+OUT_FOR_DELIVERY = Order.out_for_delivery.__name__
 CARRIER_STEPS = {
-    "shipped": [],
-    "in_transit": ["scan"],
-    "out_for_delivery": ["scan", "out_for_delivery"],
-    "delivered": ["scan", "out_for_delivery", "deliver"],
-    "delivery_exception": ["scan", "exception"],
-    "returned": ["scan", "exception", "return_to_sender"],
+    Status.SHIPPED: [],
+    Status.IN_TRANSIT: ["scan"],
+    Status.OUT_FOR_DELIVERY: ["scan", OUT_FOR_DELIVERY],
+    Status.DELIVERED: ["scan", OUT_FOR_DELIVERY, "deliver"],
+    Status.DELIVERY_EXCEPTION: ["scan", "exception"],
+    Status.RETURNED: ["scan", "exception", "return_to_sender"],
 }
-MACHINE_STEPS = {"accept", "scan", "out_for_delivery", "deliver", "exception", "return_to_sender"}
+MACHINE_STEPS = {"accept", "scan", OUT_FOR_DELIVERY, "deliver", "exception", "return_to_sender"}
 
 # How often each final demo state appears (relative weights).
 TARGETS = {
-    "delivered": 120,
-    "in_transit": 45,
-    "shipped": 20,
-    "out_for_delivery": 12,
-    "delivery_exception": 8,
-    "returned": 4,
-    "labeled": 14,
-    "processing": 25,
-    "pick_in_process": 16,
-    "picked": 10,
-    "digitizing": 5,
-    "uploading": 8,
-    "passed": 6,
-    "in_production": 12,
-    "printed": 8,
-    "import_review": 10,
-    "action_required": 48,
-    "failed": 8,
-    "cancelled": 20,
-    "clean_swept": 6,
-    "draft": 8,
+    Status.DELIVERED: 120,
+    Status.IN_TRANSIT: 45,
+    Status.SHIPPED: 20,
+    Status.OUT_FOR_DELIVERY: 12,
+    Status.DELIVERY_EXCEPTION: 8,
+    Status.RETURNED: 4,
+    Status.LABELED: 14,
+    Status.PROCESSING: 25,
+    Status.PICK_IN_PROCESS: 16,
+    Status.PICKED: 10,
+    Status.DIGITIZING: 5,
+    Status.UPLOADING: 8,
+    Status.PASSED: 6,
+    Status.IN_PRODUCTION: 12,
+    Status.PRINTED: 8,
+    Status.IMPORT_REVIEW: 10,
+    Status.ACTION_REQUIRED: 48,
+    Status.FAILED: 8,
+    Status.CANCELLED: 20,
+    Status.CLEAN_SWEPT: 6,
+    Status.DRAFT: 8,
 }
-STOCK_ONLY = {"pick_in_process", "picked"}
-PRINT_ONLY = {"digitizing", "uploading", "passed", "in_production", "printed"}
+STOCK_ONLY = {Status.PICK_IN_PROCESS, Status.PICKED}
+PRINT_ONLY = {
+    Status.DIGITIZING,
+    Status.UPLOADING,
+    Status.PASSED,
+    Status.IN_PRODUCTION,
+    Status.PRINTED,
+}
 
 FIRST = [
     "Ava",
@@ -299,7 +308,7 @@ class Command(BaseCommand):
         targets = rng.choices(list(TARGETS), weights=list(TARGETS.values()), k=count)
         # Every state and every hold reason appears at least once.
         holds = [h.value for h in st.HOLD_REASONS]
-        targets[: len(TARGETS) + len(holds)] = [*TARGETS, *["action_required"] * len(holds)]
+        targets[: len(TARGETS) + len(holds)] = [*TARGETS, *[Status.ACTION_REQUIRED] * len(holds)]
         manager = next(
             m.user for m in merchant.memberships.select_related("user") if m.role == "manager"
         )
@@ -309,7 +318,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 order = self._one_order(merchant, f"{prefix}-{10001 + i}", target, rng, centers)
                 reason = None
-                if target == "action_required":
+                if target == Status.ACTION_REQUIRED:
                     reason, held = holds[held % len(holds)], held + 1
                 self._drive(order, target, reason, rng, users, manager, centers)
                 self._spread_times(order.pk, now, rng, target)
@@ -317,7 +326,9 @@ class Command(BaseCommand):
 
     def _one_order(self, merchant, number, target, rng, centers):
         if target in PRINT_ONLY:
-            kind = "embroidery" if target == "digitizing" else rng.choice(["print", "embroidery"])
+            kind = (
+                "embroidery" if target == Status.DIGITIZING else rng.choice(["print", "embroidery"])
+            )
         elif target in STOCK_ONLY:
             kind = "stock"
         else:
@@ -342,7 +353,7 @@ class Command(BaseCommand):
             by="import",
             number=number,
             lines=lines,
-            draft=target == "draft",
+            draft=target == Status.DRAFT,
             customer_name=f"{first} {last}",
             customer_email=f"{first}.{last}{rng.randint(1, 99)}@example.com".lower(),
             ship_name=f"{first} {last}",
@@ -366,23 +377,23 @@ class Command(BaseCommand):
             )
             order = order_transition(order=order, name=name, by=actor, note=note, params=params)
 
-        if target == "draft":
+        if target == Status.DRAFT:
             return
-        if target != "action_required" or reason != "payment_refused":
+        if target != Status.ACTION_REQUIRED or reason != Hold.PAYMENT_REFUSED:
             step("mark_paid", by="payments")
-        if target == "import_review":
+        if target == Status.IMPORT_REVIEW:
             return
-        if target == "action_required":
-            if reason == "payment_refused":
+        if target == Status.ACTION_REQUIRED:
+            if reason == Hold.PAYMENT_REFUSED:
                 step("refuse_payment", by="payments", reason="Card declined: insufficient funds")
             else:
                 step("hold", by="review", reason=reason, detail=_demo_detail(order, reason))
             return
-        if target == "clean_swept":
-            step("hold", by="review", reason="product_configuration")
-            step("clean_sweep", by=manager, note="ship option mapping fixed; will reimport")
+        if target == Status.CLEAN_SWEPT:
+            step("hold", by="review", reason=Hold.PRODUCT_CONFIGURATION)
+            step(Action.CLEAN_SWEEP, by=manager, note="ship option mapping fixed; will reimport")
             return
-        if target == "failed":
+        if target == Status.FAILED:
             if order.flow == st.PRINT:
                 step("accept", center=self._center_for(order, centers))
                 step("start_upload" if not order.has_embroidery else "start_digitizing")
@@ -390,7 +401,7 @@ class Command(BaseCommand):
                     step("start_upload")
             step("fail", reason="Artwork rejected: image resolution below 150 dpi.")
             return
-        if target == "cancelled":
+        if target == Status.CANCELLED:
             if rng.random() < 0.5:
                 step("accept", center=self._center_for(order, centers))
             step("cancel", by=manager, note="customer changed their mind")
@@ -423,9 +434,14 @@ class Command(BaseCommand):
     def _spread_times(order_id, now, rng, target):
         """Demo only: move the order's and its history's timestamps back in time, keeping
         their order. Touches time columns, never a status field."""
-        recent = target in ("import_review", "action_required", "processing", "draft")
+        recent = target in (
+            Status.IMPORT_REVIEW,
+            Status.ACTION_REQUIRED,
+            Status.PROCESSING,
+            Status.DRAFT,
+        )
         age = datetime.timedelta(hours=rng.uniform(0.3, 48 if recent else 24 * 30))
-        if target == "import_review" and rng.random() < 0.5:
+        if target == Status.IMPORT_REVIEW and rng.random() < 0.5:
             age = datetime.timedelta(minutes=rng.uniform(1, 8))  # some fresh, some stuck
         created = now - age
         rows = list(StatusChange.objects.filter(order_id=order_id).order_by("id"))
@@ -448,7 +464,7 @@ def _demo_detail(order, reason):
     held orders show their specifics."""
     line = order.lines.first()
     sku = line.sku if line else "TEE-1"
-    if reason == "insufficient_inventory":
+    if reason == Hold.INSUFFICIENT_INVENTORY:
         return {
             "short": [
                 {
@@ -460,16 +476,16 @@ def _demo_detail(order, reason):
                 }
             ]
         }
-    if reason == "invalid_address":
+    if reason == Hold.INVALID_ADDRESS:
         return hold_detail.invalid_address(
             {"address2": "The building has several flats and the flat number is missing."},
             {},
         )
-    if reason == "product_configuration":
+    if reason == Hold.PRODUCT_CONFIGURATION:
         return hold_detail.product_configuration(ship_option="Overnight Express")
-    if reason == "not_connected":
+    if reason == Hold.NOT_CONNECTED:
         return {"products": [{"sku": sku, "name": line.name if line else ""}]}
-    if reason == "pending_personalization":
+    if reason == Hold.PENDING_PERSONALIZATION:
         return {"skus": [sku]}
     if reason in hold_detail.STAFF_CHECKS:
         return hold_detail.staff_check(reason)

@@ -44,6 +44,7 @@ from orders.importing import import_orders, parse_api_order
 from orders.models import Membership, Merchant, Order, Product, ShipOptionMapping
 from orders.queues import QUEUE_BY_VALUE
 from orders.services import (
+    DRAFT_FLAG,
     ActionRefused,
     order_cancel,
     order_clean_sweep,
@@ -51,7 +52,14 @@ from orders.services import (
     order_submit,
     order_transition,
 )
-from orders.tracking import signed_headers
+from orders.statuses import Hold, Payment, Status
+from orders.tracking import (
+    CODE_DELIVERED,
+    CODE_IN_TRANSIT,
+    CODE_OUT_FOR_DELIVERY,
+    CODE_RETURNED,
+    signed_headers,
+)
 
 # Mean seconds an order waits before each next step (demo time: a working day in minutes;
 # a stock order takes about 20 minutes from arrival to the customer's door).
@@ -63,27 +71,27 @@ MEAN_WAIT = {
     "to_upload": 150,
     "file_check": 120,
     "to_produce": 120,
-    "in_production": 240,
+    Status.IN_PRODUCTION: 240,
     "to_pack": 120,
     "to_hand_over": 150,
     # the carrier, per Shipped state
-    "shipped": 180,
-    "in_transit": 180,
-    "out_for_delivery": 180,
-    "delivery_exception": 240,
+    Status.SHIPPED: 180,
+    Status.IN_TRANSIT: 180,
+    Status.OUT_FOR_DELIVERY: 180,
+    Status.DELIVERY_EXCEPTION: 240,
     # holds, per reason, and drafts
-    "invalid_address": 420,
-    "product_configuration": 480,
-    "not_connected": 600,
-    "insufficient_inventory": 600,
-    "pending_personalization": 420,
-    "pending_approval": 360,
-    "payment_refused": 360,
-    "special_requirements": 360,
-    "draft": 900,
+    Hold.INVALID_ADDRESS: 420,
+    Hold.PRODUCT_CONFIGURATION: 480,
+    Hold.NOT_CONNECTED: 600,
+    Hold.INSUFFICIENT_INVENTORY: 600,
+    Hold.PENDING_PERSONALIZATION: 420,
+    Hold.PENDING_APPROVAL: 360,
+    Hold.PAYMENT_REFUSED: 360,
+    Hold.SPECIAL_REQUIREMENTS: 360,
+    Status.DRAFT: 900,
 }
 # The odd incident: mean seconds between two of each.
-INCIDENT_EVERY = {"special_requirements": 360, "artwork_rejected": 600, "merchant_cancels": 720}
+INCIDENT_EVERY = {Hold.SPECIAL_REQUIREMENTS: 360, "artwork_rejected": 600, "merchant_cancels": 720}
 STAFF_STEPS = [
     ("to_pick", "start_pick"),
     ("picking", "finish_pick"),
@@ -91,40 +99,44 @@ STAFF_STEPS = [
     ("to_upload", "start_upload"),
     ("file_check", "pass_file"),
     ("to_produce", "start_production"),
-    ("in_production", "finish_production"),
+    (Status.IN_PRODUCTION, "finish_production"),
     ("to_pack", "pack_and_label"),
     ("to_hand_over", "hand_over"),
 ]
 # What a carrier reports next for a parcel in each Shipped state: (weight, code).
 CARRIER_NEXT = {
-    "shipped": [(95, "picked_up"), (5, "label_created")],
+    Status.SHIPPED: [(95, "picked_up"), (5, "label_created")],
     # In transit: one "departed facility" scan (stored, no change), then out for delivery.
-    "in_transit": [(100, "out_for_delivery")],
-    "out_for_delivery": [(90, "delivered"), (10, "delivery_attempted")],
-    "delivery_exception": [(55, "out_for_delivery"), (30, "in_transit"), (15, "returned")],
+    Status.IN_TRANSIT: [(100, CODE_OUT_FOR_DELIVERY)],
+    Status.OUT_FOR_DELIVERY: [(90, CODE_DELIVERED), (10, "delivery_attempted")],
+    Status.DELIVERY_EXCEPTION: [
+        (55, CODE_OUT_FOR_DELIVERY),
+        (30, CODE_IN_TRANSIT),
+        (15, CODE_RETURNED),
+    ],
 }
 DESCRIPTIONS = {
     "label_created": "Shipping label created",
     "picked_up": "Picked up by carrier",
     "departed_facility": "Departed sort facility",
-    "in_transit": "Arrived at carrier facility",
-    "out_for_delivery": "Out for delivery",
-    "delivered": "Delivered, left at front door",
+    CODE_IN_TRANSIT: "Arrived at carrier facility",
+    CODE_OUT_FOR_DELIVERY: "Out for delivery",
+    CODE_DELIVERED: "Delivered, left at front door",
     "delivery_attempted": "Delivery attempted: no access to building",
-    "returned": "Returned to sender: not collected",
+    CODE_RETURNED: "Returned to sender: not collected",
 }
 # What kind of order the shop sends next (weights): most are fine, some are held by review
 # for each reason a shop's order can be, and a few are saved as drafts.
 NEW_ORDER_KINDS = [
     ("fine", 68),
-    ("invalid_address", 5),
-    ("product_configuration", 4),
-    ("not_connected", 3),
-    ("insufficient_inventory", 4),
-    ("pending_personalization", 4),
-    ("pending_approval", 4),
-    ("payment_refused", 4),
-    ("draft", 4),
+    (Hold.INVALID_ADDRESS, 5),
+    (Hold.PRODUCT_CONFIGURATION, 4),
+    (Hold.NOT_CONNECTED, 3),
+    (Hold.INSUFFICIENT_INVENTORY, 4),
+    (Hold.PENDING_PERSONALIZATION, 4),
+    (Hold.PENDING_APPROVAL, 4),
+    (Hold.PAYMENT_REFUSED, 4),
+    (Status.DRAFT, 4),
 ]
 UNKNOWN_SKU = "TEE-BLK-XXL"  # a typo in the shop: review holds it (product configuration)
 PLACES = ["Newark, NJ", "Chicago, IL", "Memphis, TN", "Leipzig, DE", "Louisville, KY", "Reno, NV"]
@@ -382,7 +394,7 @@ class Command(BaseCommand):
                 weights, codes = zip(*choices, strict=True)
                 code = self.rng.choices(codes, weights=weights)[0]
                 if (
-                    status == "in_transit"
+                    status == Status.IN_TRANSIT
                     and not order.tracking_events.filter(code="departed_facility").exists()
                 ):
                     code = "departed_facility"
@@ -419,12 +431,12 @@ class Command(BaseCommand):
     # -- holds and drafts: the merchant, the customer, the payment provider, staff ------------
 
     def resolve_holds(self):
-        held = Order.objects.filter(status="action_required")
+        held = Order.objects.filter(status=Status.ACTION_REQUIRED)
         for reason in st.HOLD_REASONS:
             resolve = getattr(self, f"_resolve_{reason.value}")
             for order in self._turns(held.filter(hold_reason=reason.value), reason.value):
                 resolve(order)
-        for order in self._turns(Order.objects.filter(status="draft"), "draft"):
+        for order in self._turns(Order.objects.filter(status=Status.DRAFT), Status.DRAFT):
             self._merchant_does(order_submit, order, "submitted the draft")
 
     def _manager(self, order):
@@ -489,7 +501,7 @@ class Command(BaseCommand):
             merchant_id=order.merchant_id, store_option=order.ship_option
         ).exists():
             data["ship_option"] = "Standard"
-        self._import(order.merchant, order.number, lines, **data, payment="paid")
+        self._import(order.merchant, order.number, lines, **data, payment=Payment.PAID)
 
     def _resolve_not_connected(self, order):
         self._merchant_does(
@@ -521,19 +533,19 @@ class Command(BaseCommand):
     # -- the odd incident, and new business -------------------------------------------------
 
     def incidents(self):
-        if self._happens(INCIDENT_EVERY["special_requirements"]):
-            order = self._any(Order.objects.filter(status__in=["processing", "picked"]))
+        if self._happens(INCIDENT_EVERY[Hold.SPECIAL_REQUIREMENTS]):
+            order = self._any(Order.objects.filter(status__in=[Status.PROCESSING, Status.PICKED]))
             if order:
                 self._step(
                     order,
                     "hold",
                     params={
-                        "reason": "special_requirements",
+                        "reason": Hold.SPECIAL_REQUIREMENTS,
                         "note": "Gift message needs clarifying with the merchant.",
                     },
                 )
         if self._happens(INCIDENT_EVERY["artwork_rejected"]):
-            order = self._any(Order.objects.filter(status="uploading"))
+            order = self._any(Order.objects.filter(status=Status.UPLOADING))
             if order:
                 self._step(
                     order,
@@ -541,7 +553,7 @@ class Command(BaseCommand):
                     params={"reason": "Artwork rejected: image resolution below 150 dpi."},
                 )
         if self._happens(INCIDENT_EVERY["merchant_cancels"]):
-            order = self._any(Order.objects.filter(status="processing"))
+            order = self._any(Order.objects.filter(status=Status.PROCESSING))
             if order:
                 self._merchant_does(
                     order_cancel, order, "cancelled it (customer changed their mind)"
@@ -613,25 +625,25 @@ class Command(BaseCommand):
             "country": country,
             "ship_option": option.store_option if option else "",
             "currency": "EUR" if country in ("DE", "FR") else "USD",
-            "payment": "paid",
+            "payment": Payment.PAID,
         }
-        if kind == "invalid_address":
+        if kind == Hold.INVALID_ADDRESS:
             data["postal_code"] = ""
-        elif kind == "product_configuration":
+        elif kind == Hold.PRODUCT_CONFIGURATION:
             lines[0]["sku"] = UNKNOWN_SKU
-        elif kind == "not_connected":
+        elif kind == Hold.NOT_CONNECTED:
             lines = self._lines_of(merchant, connected=False) or lines
-        elif kind == "insufficient_inventory":
+        elif kind == Hold.INSUFFICIENT_INVENTORY:
             lines = self._lines_of(merchant, sold_out=True) or lines
-        elif kind == "pending_personalization":
+        elif kind == Hold.PENDING_PERSONALIZATION:
             lines[0]["personalization"] = "Name on the back: (waiting for the buyer)"
             lines[0]["personalization_complete"] = "no"
-        elif kind == "pending_approval":
+        elif kind == Hold.PENDING_APPROVAL:
             data["needs_approval"] = "yes"
-        elif kind == "payment_refused":
-            data["payment"] = "refused"
-        elif kind == "draft":
-            data["draft"] = "yes"
+        elif kind == Hold.PAYMENT_REFUSED:
+            data["payment"] = Payment.REFUSED
+        elif kind == Status.DRAFT:
+            data[DRAFT_FLAG] = "yes"
         number = self._new_number(merchant)
         order = self._import(merchant, number, lines, **data)
         if order is not None:
