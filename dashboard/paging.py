@@ -176,6 +176,47 @@ def _read_keyed(queryset, keyed, rest, descending, forward, values, wanted, read
         values, batch = list(found[-1]), batch * 4
 
 
+def _read_windowed(queryset, window, rest, descending, forward, values, wanted, read):
+    """Up to `wanted` rows of a tier (`queryset`, answered by an index) looked for first among
+    the next window.size orders of the list (orders.search.Window): a text in many orders
+    fills the page there, without the index reading all of them; past the window, the
+    indexed query."""
+    later = descending == forward
+    order = [f"-{f}" if later else f for f in rest]
+    around = window.around
+    if values is not None:
+        around = around.filter(past_cursor(rest, values, descending, forward))
+    ids = around.order_by(*order).values("pk")[: window.size]
+    plain = window.plain
+    if values is not None:
+        plain = plain.filter(past_cursor(rest, values, descending, forward))
+    rows = read(plain.filter(pk__in=ids).order_by(*order)[:wanted])
+    if len(rows) >= wanted:
+        return rows
+    last = list(around.order_by(*order).values_list(*rest)[window.size - 1 : window.size])
+    if not last:
+        return rows  # the window held every order left: nothing past it
+    past = queryset.filter(past_cursor(rest, list(last[0]), descending, forward))
+    return rows + read(past.order_by(*order)[: wanted - len(rows)])
+
+
+def windowed_count(queryset, window, limit):
+    """How many orders of a tier (orders.search.Window) there are, counting no further than
+    `limit`: in the newest window.count_size orders of the list first, then, if need be, the
+    indexed query past them."""
+    order = ["-created_at", "-id"]
+    ids = window.around.order_by(*order).values("pk")[: window.count_size]
+    found = window.plain.filter(pk__in=ids).order_by()[:limit].count()
+    if found >= limit:
+        return found
+    size = window.count_size
+    last = list(window.around.order_by(*order).values_list("created_at", "id")[size - 1 : size])
+    if not last:
+        return found
+    past = queryset.filter(past_cursor(["created_at", "id"], list(last[0]), True, True))
+    return found + past.order_by()[: limit - found].count()
+
+
 def _read_tiers(tiers, fields, descending, forward, values, limit, read, whole=None):
     """Up to `limit` rows of a sort whose first field is a rank of few values (a search's
     relevance), read tier by tier: [(rank, queryset[, orders.search.Keys])] in any order.
@@ -196,8 +237,11 @@ def _read_tiers(tiers, fields, descending, forward, values, limit, read, whole=N
             if rank == values[0]:
                 after = values[1:]
         wanted = limit - len(rows)
-        if keyed and keyed[0] is not None:
-            found = _read_keyed(queryset, keyed[0], rest, descending, forward, after, wanted, read)
+        how = keyed[0] if keyed else None
+        if how is not None and hasattr(how, "plain"):
+            found = _read_windowed(queryset, how, rest, descending, forward, after, wanted, read)
+        elif how is not None:
+            found = _read_keyed(queryset, how, rest, descending, forward, after, wanted, read)
         else:
             if after is not None:
                 queryset = queryset.filter(past_cursor(rest, after, descending, forward))

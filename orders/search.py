@@ -235,7 +235,7 @@ def matching(text):
         in_fts = RawSQL(
             f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [_fts_phrase(piece)]
         )
-        return Q(pk__in=in_fts) & Q(GreaterThan(StrIndex(F("search_text"), Value(folded)), 0))
+        return Q(pk__in=in_fts) & _contains(folded)
     if piece == folded:
         return Q(search_text__contains=folded)
     # The whole text is checked on `search_text || ''`, which the trigram index does not
@@ -299,6 +299,30 @@ class Keys:
     fields: list
 
 
+@dataclass
+class Window:
+    """A tier first looked for among the newest `size` orders of the list (`around`, in the
+    list's order), with `plain` (the tier's condition, checked on each of them without an
+    index); only when those hold too few is the tier's indexed query read, past them
+    (dashboard.paging reads it). A text found in many orders fills a page from the window."""
+
+    around: object  # the list's orders without the search
+    plain: object  # the tier's orders, checked without an index
+    size: int
+    count_size: int
+
+
+# Orders a Window looks at for a page, and for a count ("1,000+"): reading a few thousand rows
+# by the creation index costs a few milliseconds on SQLite.
+WINDOW = 2000
+COUNT_WINDOW = 5000
+
+
+def _contains(folded):
+    """The folded text is in the order's search text, checked on each row (no index)."""
+    return Q(GreaterThan(StrIndex(F("search_text"), Value(folded)), 0))
+
+
 def sku_keys(text, merchant, listed):
     """(order creation time, order id) of the lines of SKU `text`, to read a SKU's orders
     newest first from the index orderline_merchant_sku (merchant, lower(sku), listed, order
@@ -355,12 +379,37 @@ def tiers(
     orders come newest first from the lines' index (sku_keys(); `listed`: whether the list
     shows listed or clean-swept orders)."""
     exact, prefix, sku = _exact(text), _prefix(text), _sku(text, merchant)
+    folded = fold(text)
     found = []
-    if any_exact:
-        found.append((3, searched.filter(exact)))
-    found.append((2, searched.filter(~exact & prefix)))
-    if len(fold(text)) < TRIGRAM:  # shorter texts match only at the start: no other tier
+    if len(folded) < TRIGRAM:  # shorter texts match only at the start: two tiers
+        if any_exact:
+            found.append((3, searched.filter(exact)))
+        found.append((2, searched.filter(~exact & prefix)))
         return found
+    # The first tiers come from their own indexes (number, name, e-mail, a line's SKU); the
+    # text is then checked on those few orders, without the trigram index.
+    base = searched
+    contains = Q()
+    if unsearched is not None:
+        base = unsearched.annotate(relevance=relevance(text, merchant))
+        contains = _contains(folded)
+    if any_exact:
+        found.append((3, base.filter(exact & contains)))
+    found.append((2, base.filter(~exact & prefix & contains)))
+    rest = ~exact & ~prefix
+    if any_sku:
+        # A line whose SKU is the text puts it in the order's search text: these orders match
+        # without asking the trigram index, which finds every order with "cap" and "blk" and
+        # "2xl" for CAP-BLK-2XL. The lines' own index answers instead.
+        found.append((1, base.filter(rest & sku), sku_keys(text, merchant, listed)))
+        rest &= ~sku
+    window = None
+    if connection.vendor == "sqlite" and unsearched is not None:
+        # SQLite reads every FTS5 match before the first row: a text in half of all orders
+        # costs seconds. The newest orders are looked at first (Window).
+        window = Window(unsearched, base.filter(rest & contains), WINDOW, COUNT_WINDOW)
+    found.append((0, searched.filter(rest), window))
+    return found
     if any_sku:
         # A line whose SKU is the text puts it in the order's search text: these orders match
         # without asking the trigram index, which finds every order with "cap" and "blk" and

@@ -87,16 +87,19 @@ def test_list_queries_are_constant_and_never_count_for_the_tabs(
     # the rest: orders.search.tiers) instead of one, four for a SKU (its orders come between,
     # their ids read newest first from the lines' index, then the orders); past one page the
     # bounded counts of the tiers not read whole.
+    # On SQLite the last tier is looked for among the newest orders first, then the trigram
+    # index past them (orders.search.Window): one more query when that tier is read.
     many = n > 50
+    window = connection.vendor == "sqlite"
     assert seen == {
         "default": 11,
         "tab": 11,
         "sub-status": 11,
         "hold reason": 11,
-        "number": 13,
-        "email": 13,
-        "tracking": 13,
-        "sku": 15 + many,  # every order has this SKU
+        "number": 13 + window,
+        "email": 13 + window,
+        "tracking": 13 + window,
+        "sku": 15 + many + window,  # every order has this SKU
         "sorted by number": 11,
         "attention": 11,
     }
@@ -116,9 +119,13 @@ def test_deeper_pages_cost_the_same_queries(client, manager, staff, make_order, 
         assert not any("OFFSET" in q.upper() for q in second)
 
 
-def test_search_reads_the_search_index(client, manager, staff, make_order, drive):
+def test_search_reads_the_search_index(client, manager, staff, make_order, drive, monkeypatch):
     """Substring search is answered by the trigram index (FTS5 on SQLite, pg_trgm GIN on
-    PostgreSQL), never by LIKE '%...%' over the orders' own columns."""
+    PostgreSQL), never by LIKE '%...%' over the orders' own columns. (On SQLite past the
+    newest orders, orders.search.Window: here past the newest one.)"""
+    from orders import search
+
+    monkeypatch.setattr(search, "WINDOW", 1)
     fill(make_order, drive, staff, 5)
     login(client, manager)
     for name in ("number", "email", "tracking", "sku"):

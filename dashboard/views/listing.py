@@ -17,7 +17,7 @@ from orders.statuses import StatusGroup
 from .. import access, workspace
 from ..filters import COUNT_LIMIT, VIEW_ALIASES, VIEW_OWNERS, VIEWS, OrderFilter
 from ..forms import BULK_ACTION_NAMES
-from ..paging import keyset_page, values_of_each
+from ..paging import keyset_page, values_of_each, windowed_count
 from ..rows import attach_details, read_rows
 from .account import home
 from .bulk import BULK_LIMIT
@@ -161,9 +161,11 @@ def _bounded_count(filterset, tiers=None, whole=None):
     if tiers is None:
         return filterset.qs.order_by()[: COUNT_LIMIT + 1].count()
     total = 0
-    for rank, orders, *_keys in sorted(tiers, key=lambda tier: -tier[0]):
+    for rank, orders, *how in sorted(tiers, key=lambda tier: -tier[0]):
         if whole and rank in whole:
             total += whole[rank]
+        elif how and hasattr(how[0], "plain"):  # orders.search.Window
+            total += windowed_count(orders, how[0], COUNT_LIMIT + 1)
         else:
             total += orders.order_by()[: COUNT_LIMIT + 1].count()
         if total > COUNT_LIMIT:
