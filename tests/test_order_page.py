@@ -323,3 +323,17 @@ def test_history_restore_gets_the_whole_page(client, manager, make_order):
     )
     assert b"<html" in response.content
     assert "HX-Request" in response["Vary"]
+
+
+def test_order_page_shows_times_in_the_merchants_time_zone(client, manager, merchant, make_order):
+    """The header says "Times in <zone>": the order page's times are in that zone too."""
+    merchant.time_zone = "America/New_York"
+    merchant.save(update_fields=["time_zone"])
+    order = make_order()
+    created = datetime.datetime(2026, 1, 15, 15, 30, tzinfo=datetime.UTC)
+    Order.objects.filter(pk=order.pk).update(created_at=created)
+    login(client, manager)
+    text = page(client, order).content.decode()
+    assert "Times in America/New_York" in text
+    assert "Jan 15, 2026 10:30 EST" in text  # 15:30 UTC
+    assert "15:30" not in text

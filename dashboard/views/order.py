@@ -28,7 +28,7 @@ from orders.statuses import Status
 
 from .. import access, order_page
 from ..forms import AddressForm
-from .common import ACTIONS, REFUSALS, SERVICES, _render
+from .common import ACTIONS, REFUSALS, SERVICES, _render, use_merchant_zone
 
 # Missing buttons for these are explained in one line on the order page.
 EXPLAINED = [a.name for a in st.MERCHANT_ACTIONS if a.explain_missing]
@@ -137,6 +137,7 @@ def _order_context(request, order):
 
 def _load_order(request, number):
     order = access.get_order_for_user(request, number)
+    use_merchant_zone(order.merchant)  # times in the zone the header names
     # One query per related list, however many lines, events and changes there are.
     prefetch_related_objects(
         [order],
