@@ -31,7 +31,7 @@ from orders.importing import (
     import_orders,
     parse_api_order,
 )
-from orders.models import ROW_OUTCOMES, ImportBatch, Order, Product
+from orders.models import MANAGER, ROW_OUTCOMES, ImportBatch, Order, Product
 from orders.services import DRAFT_FLAG, ActionRefused, order_submit
 from orders.statuses import Status
 from orders.tasks import enqueue_batch
@@ -91,7 +91,7 @@ def upload(request):
         "dashboard/imports/upload.html",
         {
             "merchant": merchant,
-            "is_manager": role == "manager",
+            "is_manager": role == MANAGER,
             "form": form,
             "batches": batches,
             "columns": [(c, COLUMN_HELP[c]) for c in COLUMNS],
@@ -163,7 +163,7 @@ def new_order(request):
     drafts = (
         Order.objects.for_merchant(merchant).filter(status=Status.DRAFT).order_by("-created_at")
     )
-    if role != "manager":
+    if role != MANAGER:
         # Viewers see their drafts but no form they could not send.
         return render(
             request,

@@ -53,7 +53,7 @@ def ways_out(order, available, manager):
         if reason != Hold.INVALID_ADDRESS:  # otherwise it is already the first way out
             label = "Edit draft address" if order.status == Status.DRAFT else "Edit address"
             out.append(_link("edit_address", label, reverse("order_address", args=[number])))
-    elif order.status not in [*st.FINAL_STATES, Status.CLEAN_SWEPT]:
+    elif order.address_changeable:
         url = reverse("order_address", args=[number])
         out.append(_link("request_address", "Request address change", url))
     if Action.CLEAN_SWEEP in available:
@@ -146,7 +146,7 @@ def no_return(order, history, now):
         view.update(started_text=f"{found.started:%a %H:%M} UTC")
     elif not found.open and found.at:
         view.update(since_text=f"{found.at:%a %b %-d, %H:%M} UTC")
-    view["can_request"] = not found.open and order.status not in st.FINAL_STATES
+    view["can_request"] = not found.open and order.address_changeable
     return view
 
 

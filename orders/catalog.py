@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower, Trim
 
 from . import audit
-from .models import Order, Product, ShipOptionMapping, merchant_roles
+from .models import Order, Product, ShipOptionMapping, manages
 from .services import ActionRefused, is_person, order_retry
 from .statuses import Hold, Status
 
@@ -20,7 +20,7 @@ MAX_RETRY = 500
 
 
 def _require_manager(merchant_id, by):
-    if is_person(by) and merchant_roles(by).get(merchant_id) != "manager":
+    if is_person(by) and not manages(by, merchant_id):
         raise ActionRefused("Only a manager of this merchant can change products.")
 
 

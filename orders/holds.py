@@ -9,7 +9,7 @@ mark_paid (payment system; back to review).
 from django.db import transaction
 from django.db.models import Sum
 
-from .models import InventoryLevel, Order, OrderLine, merchant_roles
+from .models import InventoryLevel, Order, OrderLine, manages
 from .services import (
     ActionRefused,
     OrderChanged,
@@ -18,7 +18,7 @@ from .services import (
     lock_as_seen,
     order_transition,
 )
-from .statuses import Hold, Status
+from .statuses import Action, Hold, Status
 
 STOCK_ARRIVED = "stock arrived"
 
@@ -62,10 +62,21 @@ def order_stock_arrived(*, product):
     return retried
 
 
+def order_actions(order, user):
+    """The names of the transitions and actions `user` may apply to `order` now: what the
+    state machine allows them, with complete_personalization in place of retry while the
+    order waits for its buyer's personalization (a plain retry would only be held again).
+    The order page offers its buttons from these; the service checks again on POST."""
+    available = {t.name for t in order.get_available_user_status_transitions(user)}
+    if personalization_refusal(order, user) is None:
+        available = (available - {Action.RETRY}) | {Action.COMPLETE_PERSONALIZATION}
+    return available
+
+
 def personalization_refusal(order, user=None):
     """Why the personalization of `order` cannot be marked complete (by `user`, a person),
     in the merchant's words; None when it can."""
-    if user is not None and merchant_roles(user).get(order.merchant_id) != "manager":
+    if user is not None and not manages(user, order.merchant_id):
         return "only a manager of this merchant can do this"
     if order.status != Status.ACTION_REQUIRED or order.hold_reason != Hold.PENDING_PERSONALIZATION:
         return "the order is not waiting for personalization"

@@ -7,6 +7,7 @@ as "review" or "carrier" (machines are trusted callers and skip the user check).
 """
 
 import functools
+from types import SimpleNamespace
 
 from django.db import transaction
 from django.db.models import Model
@@ -24,6 +25,8 @@ from .models import (
     InsufficientStock,
     Order,
     OrderLine,
+    is_merchant_manager,
+    manages,
     merchant_roles,
 )
 from .statuses import Action, Hold, Status, StatusGroup
@@ -91,17 +94,25 @@ _TOO_LATE = {
 }
 
 
+# The transitions a merchant's manager may trigger, as their permission says: submit, retry,
+# cancel and clean sweep.
+MERCHANT_TRANSITIONS = frozenset(
+    t.name
+    for t in Order._meta.get_field("status").get_all_transitions(Order)
+    if t.permission is is_merchant_manager
+)
+
+
 def merchant_actions(status, hold_reason=""):
-    """The merchant actions an order in this state allows (permissions aside): the row form
-    of the cancel, clean sweep and retry transitions' sources and conditions, for lists that
-    read values rather than orders. refusal_reason() asks the state machine itself."""
+    """The bulk actions (catalog: cancel, clean sweep, retry) an order in this state allows,
+    permissions aside, for lists that read values rather than orders: the state machine's own
+    sources and conditions, asked of the values. refusal_reason() says why not."""
+    values = SimpleNamespace(status=status, hold_reason=hold_reason)
     allowed = []
-    if status in st.CANCELLABLE:
-        allowed.append(Action.CANCEL)
-    if status in st.CLEAN_SWEEPABLE:
-        allowed.append(Action.CLEAN_SWEEP)
-    if status == Status.ACTION_REQUIRED and hold_reason in st.MERCHANT_RETRY_REASONS:
-        allowed.append(Action.RETRY)
+    for name in st.BULK_ACTION_NAMES:
+        meta = getattr(Order, name)._django_fsm
+        if meta.has_transition(status) and meta.conditions_met(values, status):
+            allowed.append(name)
     return allowed
 
 
@@ -148,7 +159,7 @@ def _permission_refusal(order, name, user):
     role = merchant_roles(user).get(order.merchant_id)
     if role == VIEWER:
         return "your role is viewer: only managers can change orders"
-    if name in (Action.CANCEL, Action.CLEAN_SWEEP, Action.RETRY, "submit") or role is None:
+    if name in MERCHANT_TRANSITIONS or role is None:
         return "only a manager of this merchant can do this"
     return "only the provider's operations staff can do this"
 
@@ -253,7 +264,7 @@ def order_edit_address(*, order, by, address):
         raise exc
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
-        if is_person(by) and merchant_roles(by).get(locked.merchant_id) != "manager":
+        if is_person(by) and not manages(by, locked.merchant_id):
             raise ActionRefused("Only a manager of this merchant can change addresses.")
         if not locked.address_editable:
             raise ActionRefused(
@@ -288,9 +299,9 @@ def order_request_address_change(*, order, by, address, note=""):
         exc = ActionRefused("The address has errors; nothing was requested.", order=order)
         exc.errors = errors
         raise exc
-    if is_person(by) and merchant_roles(by).get(order.merchant_id) != "manager":
+    if is_person(by) and not manages(by, order.merchant_id):
         raise ActionRefused("Only a manager of this merchant can request address changes.")
-    if order.status in st.FINAL_STATES or order.status == Status.CLEAN_SWEPT:
+    if not order.address_changeable:
         raise ActionRefused(f"Order {order.number} is {order.state.label}: nothing to change.")
     with transaction.atomic():
         change = AddressChange.objects.create(

@@ -1,7 +1,12 @@
-"""The status catalog: the one place that knows every state, group and hold reason.
+"""The status catalog: the one place that knows every state, group, hold reason, payment
+status and merchant action.
 
 Templates, filters, the admin, the status guide and the state machine all read from here;
-nothing else spells out a label or a list of states. The stored values are the SPEC's.
+nothing else spells out a label, a stored value or a list of states (Status.SHIPPED, never
+"shipped": tests/test_no_status_literals.py). The stored values are the SPEC's.
+
+Over 500 lines on purpose: most of it is the merchant-facing prose of each state, hold reason
+and action, and keeping every value with its words in one module is the point of a catalog.
 """
 
 from dataclasses import dataclass

@@ -14,7 +14,7 @@ from orders import statuses as st
 from orders.integrity import HistoryIsAppendOnly
 from orders.models import ListPreference, Merchant, Order, OrderNote, SavedView
 from orders.notes import NoteRefused, order_add_note
-from orders.services import merchant_actions, refusal_reason
+from orders.services import MERCHANT_TRANSITIONS, merchant_actions, refusal_reason
 
 from .dashboard_helpers import fail, hold, login
 from .test_order_list import numbers
@@ -438,3 +438,23 @@ def test_odd_back_values_stay_on_the_list(client, manager, back):
         assert response.status_code == 302
         assert response["Location"].startswith("/orders/")
         assert "\n" not in response["Location"] and "evil.example/" not in response["Location"]
+
+
+def test_the_lists_actions_are_the_state_machines_in_every_state_and_hold():
+    """merchant_actions() asks the transitions themselves; on values alone it must give the
+    same answer as the machine gives for a whole order, in every state and hold reason."""
+    for state in st.STATES:
+        held = state.value == st.Status.ACTION_REQUIRED
+        for reason in [h.value for h in st.HOLD_REASONS] if held else [""]:
+            order = Order(status=state.value, hold_reason=reason)
+            for action in st.BULK_ACTION_NAMES:
+                allowed = refusal_reason(order, action) is None
+                assert (action in merchant_actions(state.value, reason)) == allowed, (
+                    state.value,
+                    reason,
+                    action,
+                )
+
+
+def test_the_merchants_transitions_are_those_a_manager_may_trigger():
+    assert {"submit", "retry", "cancel", "clean_sweep"} == MERCHANT_TRANSITIONS

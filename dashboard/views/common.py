@@ -9,12 +9,13 @@ from django.utils.cache import patch_vary_headers
 
 from orders import statuses as st
 from orders.holds import order_complete_personalization, personalization_refusal
+from orders.models.queryset import count_owned
 from orders.services import (
     order_cancel,
     order_clean_sweep,
     order_retry,
 )
-from orders.statuses import Action, Status
+from orders.statuses import Action
 
 from .. import access
 from ..filters import OrderFilter
@@ -49,17 +50,11 @@ def _render(request, full, fragment, context):
 
 def _kept(counts, owner):
     """How many orders wait on `owner`, from the kept counts (holds and owned states)."""
-    reasons = set(st.reasons_owned_by(owner))
-    states = {s for s, o in st.STATE_OWNERS.items() if o == owner}
-    return sum(
-        n
-        for (status, reason), n in counts.items()
-        if (status == Status.ACTION_REQUIRED and reason in reasons) or status in states
-    )
+    return count_owned(counts, owner)
 
 
 def _waiting_on_you(counts):
-    return _kept(counts, st.YOU)
+    return count_owned(counts, st.YOU)
 
 
 def use_merchant_zone(merchant):

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from orders import statuses as st
 from orders.addresses import country_name
 from orders.carriers import tracking_url
-from orders.holds import personalization_refusal
+from orders.holds import order_actions
 from orders.models import AddressChange
 from orders.services import (
     ActionRefused,
@@ -90,11 +90,8 @@ def _timeline(order):
 
 def _order_context(request, order):
     merchant = order.merchant
-    available = {t.name for t in order.get_available_user_status_transitions(request.user)}
+    available = order_actions(order, request.user)
     manager = access.is_manager(request, merchant)
-    if manager and personalization_refusal(order, request.user) is None:
-        # A plain retry would only be held again while the items are not complete.
-        available = (available - {"retry"}) | {"complete_personalization"}
     reasons = []
     # A final order needs no "why not": its status already says it.
     if manager and order.status not in st.FINAL_STATES:
@@ -208,7 +205,7 @@ def order_address(request, number):
     access.require_manager(request, order.merchant)
     request_only = not order.address_editable
     detail = reverse("order_detail", args=[order.number])
-    if order.status == Status.CLEAN_SWEPT or order.status in st.FINAL_STATES:
+    if not order.address_changeable:
         messages.error(request, f"Order {order.number} is {order.state.label}: nothing to change.")
         return redirect(detail)
     form = AddressForm(

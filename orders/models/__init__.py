@@ -26,6 +26,7 @@ from .reference import (  # noqa: I001
     Product,
     ShipOptionMapping,
     keep_merchant_roles,
+    manages,
     merchant_roles,
     validate_time_zone,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "is_staff",
     "keep_merchant_roles",
     "machines_only",
+    "manages",
     "merchant_roles",
     "validate_time_zone",
 ]

@@ -12,11 +12,11 @@ from django_fsm import RETURN_VALUE, transition
 
 from .. import statuses as st
 from ..statuses import Hold, Payment, Status
-from .reference import MANAGER, merchant_roles
+from .reference import manages
 
 
 def is_merchant_manager(order, user):
-    return bool(user and user.is_active) and merchant_roles(user).get(order.merchant_id) == MANAGER
+    return bool(user and user.is_active) and manages(user, order.merchant_id)
 
 
 def is_staff(order, user):

@@ -6,7 +6,6 @@ Order. Saving an order that went through transitions has orders/effects.py write
 so a rolled-back or raced save leaves none of them.
 """
 
-import datetime
 from decimal import Decimal
 
 from django.db import models, transaction
@@ -24,8 +23,9 @@ from .. import search
 from .. import statuses as st
 from ..integrity import UndeletableModel
 from ..statuses import Payment, Status
+from . import queryset as rules
 from .machine import OrderMachine
-from .queryset import LATE_CANDIDATES, STUCK_AFTER, OrderQuerySet, is_listed
+from .queryset import OrderQuerySet, is_listed
 from .reference import FulfillmentCenter, Merchant, Product
 
 ADDRESS_FIELDS = ["ship_name", "address1", "address2", "city", "region", "postal_code", "country"]
@@ -176,9 +176,7 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, OrderMachine, models.Mo
     def owner_label(self):
         """ "Waiting on you / us / your customer" while held (or failed, or a delivery
         exception); "" otherwise."""
-        if self.status == Status.ACTION_REQUIRED:
-            return st.OWNER_LABELS[st.hold_owner(self.hold_reason)]
-        owner = st.STATE_OWNERS.get(self.status)
+        owner = rules.owner_of(self.status, self.hold_reason)
         return st.OWNER_LABELS[owner] if owner else ""
 
     @property
@@ -188,25 +186,22 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, OrderMachine, models.Mo
             return self.hold_info.label
         return self.state.label
 
+    # The flags' rules live in orders/models/queryset.py, beside their queryset forms.
+
     def is_stuck(self, now=None):
-        now = now or timezone.now()
-        return self.status == Status.IMPORT_REVIEW and self.status_changed_at < now - STUCK_AFTER
+        return rules.is_stuck(self.status, self.status_changed_at, now or timezone.now())
 
     def is_late(self, now=None):
+        return rules.is_late(self.status, self.ship_by, now or timezone.now())
+
+    def needs_attention(self, now=None):
         now = now or timezone.now()
-        return bool(self.ship_by and self.status in LATE_CANDIDATES and self.ship_by < now)
+        return rules.needs_attention(self.status, self.status_changed_at, self.ship_by, now)
 
     def closing_soon(self, now=None):
-        """The time left before the point of no return when it is within two hours
-        (OrderQuerySet.closing_soon() asks the same of the database), else None."""
-        from ..deadlines import CLOSING_SOON, OPEN_ACCEPTED
-
-        now = now or timezone.now()
-        if self.no_return_by and self.status in OPEN_ACCEPTED:
-            left = self.no_return_by - now
-            if datetime.timedelta(0) <= left <= CLOSING_SOON:
-                return left
-        return None
+        """The time left before the point of no return when it is within two hours, else
+        None."""
+        return rules.closing_soon_left(self.status, self.no_return_by, now or timezone.now())
 
     @property
     def address_lines(self):
@@ -227,6 +222,12 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, OrderMachine, models.Mo
     def address_editable(self):
         """Addresses may be edited exactly while the order can still be cancelled."""
         return self.status in st.CANCELLABLE
+
+    @property
+    def address_changeable(self):
+        """An address edit (while editable) or, after that, a change request: anything but a
+        final order (delivered, returned, cancelled, clean swept)."""
+        return self.status not in st.FINAL_STATES
 
     @property
     def refundable_amount(self):

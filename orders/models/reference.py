@@ -34,6 +34,12 @@ def merchant_roles(user):
     return roles
 
 
+def manages(user, merchant_id):
+    """Is `user` a manager of this merchant? Who may change its orders, products and
+    settings (the merchant's actions; viewers only read)."""
+    return merchant_roles(user).get(merchant_id) == MANAGER
+
+
 def keep_merchant_roles(user, roles):
     """Hand merchant_roles() the roles a caller already read (with the memberships)."""
     user._merchant_roles = roles
