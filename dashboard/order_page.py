@@ -6,6 +6,7 @@ pending address change and the tracking summary. Each reads what the view alread
 import datetime
 
 from django.urls import reverse
+from django.utils import timezone
 
 from orders import hold_detail
 from orders import statuses as st
@@ -17,6 +18,14 @@ from orders.tracking import EVENT_CODES
 
 AWAITING_SCAN_FLAG = datetime.timedelta(days=3)
 FIX_OUTCOME_WINDOW = datetime.timedelta(minutes=30)
+
+
+def _local(moment, fmt):
+    """A time in the request's zone (the merchant's), with the zone's abbreviation."""
+    local = timezone.localtime(moment)
+    return f"{local.strftime(fmt)} {local.tzname()}"
+
+
 # Transitions a merchant's fix sends an order back to review with.
 FIXES = {"retry", "submit", "approve", "release"}
 
@@ -99,7 +108,7 @@ def fix_outcome(order, history, now):
     if last.transition in FIXES and now - last.created_at < FIX_OUTCOME_WINDOW:
         return {
             "waiting": True,
-            "text": f"Sent back to review at {last.created_at:%H:%M} UTC ({last.transition} "
+            "text": f"Sent back to review at {_local(last.created_at, '%H:%M')} ({last.transition} "
             f"by {last.actor_name}): you will see the result here in a few seconds.",
         }
     if len(status_rows) >= 2:
@@ -137,15 +146,15 @@ def no_return(order, history, now):
         view.update(
             at=found.at,
             at_iso=found.at.isoformat(),
-            at_text=f"{found.at.astimezone(datetime.UTC):%a %H:%M} UTC",
+            at_text=_local(found.at, "%a %H:%M"),
             left=time_left(found.at - now),
             why_estimate=found.why_estimate,
             soon=found.closing_soon(now),
         )
     elif found.open and found.started:
-        view.update(started_text=f"{found.started:%a %H:%M} UTC")
+        view.update(started_text=_local(found.started, "%a %H:%M"))
     elif not found.open and found.at:
-        view.update(since_text=f"{found.at:%a %b %-d, %H:%M} UTC")
+        view.update(since_text=_local(found.at, "%a %b %-d, %H:%M"))
     view["can_request"] = not found.open and order.address_changeable
     return view
 
