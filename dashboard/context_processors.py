@@ -25,4 +25,5 @@ def catalog(request):
         "Hold": st.Hold,
         "Payment": st.Payment,
         "Action": st.Action,
+        "STUCK_MINUTES": st.STUCK_MINUTES,
     }

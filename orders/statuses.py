@@ -17,6 +17,8 @@ STOCK = "stock"
 PRINT = "print"
 BOTH = "both"
 FLOW_CHOICES = [(STOCK, "Stock (warehouse)"), (PRINT, "Print on demand")]
+# An order in Import Review longer than this is stuck (orders.models.queryset.STUCK_AFTER).
+STUCK_MINUTES = 10
 
 
 # --- the stored values, by name ------------------------------------------------------------
@@ -166,8 +168,8 @@ STATES = [
         BOTH,
         "Just received. We are checking products, stock, address and payment and choosing the "
         "facility that will ship it. This normally takes a few minutes.",
-        "Nothing yet. If an order stays here longer than 10 minutes it is flagged as stuck: "
-        "contact support and quote the order number.",
+        f"Nothing yet. If an order stays here longer than {STUCK_MINUTES} minutes it is flagged "
+        "as stuck: contact support and quote the order number.",
     ),
     State(
         Status.ACTION_REQUIRED,

@@ -56,8 +56,8 @@ def attr_label(form, name):
 # is the same the template wrote; each status badge renders once per process (_badge).
 
 STUCK_FLAG = (
-    '<span class="flag flag-stuck" title="In Import Review for more than 10 minutes: '
-    'contact support">Stuck</span>'
+    f'<span class="flag flag-stuck" title="In Import Review for more than {st.STUCK_MINUTES} '
+    'minutes: contact support">Stuck</span>'
 )
 LATE_FLAG = (
     '<span class="flag flag-late" title="Past its ship-by time and not yet labelled">Late</span>'

@@ -15,7 +15,7 @@ from ..deadlines import CLOSING_SOON, OPEN_ACCEPTED
 from ..integrity import UndeletableQuerySet
 from ..statuses import Status, StatusGroup
 
-STUCK_AFTER = datetime.timedelta(minutes=10)
+STUCK_AFTER = datetime.timedelta(minutes=st.STUCK_MINUTES)
 # Accepted, not yet labelled: the orders a ship-by promise applies to.
 LATE_CANDIDATES = [s for s in st.STATES_BY_GROUP[StatusGroup.PROCESSING] if s != Status.LABELED] + [
     Status.ACTION_REQUIRED
