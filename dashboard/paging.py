@@ -152,6 +152,28 @@ def values_of_each(querysets):
     return found
 
 
+def counts_of_each(querysets):
+    """How many rows each of several sliced querysets gives, counted with one statement
+    (their counts joined by UNION ALL): the list's bounded counts of its views cost one round
+    trip, and no ids travel."""
+    found = [0 for _ in querysets]
+    parts, params, which = [], [], []
+    for index, queryset in enumerate(querysets):
+        try:
+            sql, part_params = queryset.query.get_compiler(using=queryset.db).as_sql()
+        except EmptyResultSet:  # a term that cannot match
+            continue
+        parts.append(f"SELECT {len(which)} AS part, COUNT(*) FROM ({sql}) q")
+        params.extend(part_params)
+        which.append(index)
+    if parts:
+        with connections[querysets[0].db].cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            for part, count in cursor.fetchall():
+                found[which[part]] = count
+    return found
+
+
 def _read_keyed(queryset, keyed, rest, descending, forward, values, wanted, read):
     """Up to `wanted` rows of `queryset` in the order of keyed.keys (orders.search.Keys:
     the values of the sort's fields after the rank, the last one the row's id, several times

@@ -17,7 +17,7 @@ from orders.statuses import StatusGroup
 from .. import access, workspace
 from ..filters import COUNT_LIMIT, VIEW_ALIASES, VIEW_OWNERS, VIEWS, OrderFilter
 from ..forms import BULK_ACTION_NAMES
-from ..paging import keyset_page, values_of_each, windowed_count
+from ..paging import counts_of_each, keyset_page, windowed_count
 from ..rows import attach_details, read_rows
 from .account import home
 from .bulk import BULK_LIMIT
@@ -94,7 +94,7 @@ def _tabs(counts, filterset):
 
 def _view_counts(request, merchant, counts, saved, now):
     """The smart views and the saved views, each with its count: kept counts where the view
-    is only status filters (and the owners' holds), otherwise at most COUNT_LIMIT + 1 ids,
+    is only status filters (and the owners' holds), otherwise counted up to COUNT_LIMIT + 1,
     all such counts in one statement."""
     chosen = request.GET.get("view", "")
     chosen = VIEW_ALIASES.get(chosen, chosen)
@@ -133,8 +133,8 @@ def _view_counts(request, merchant, counts, saved, now):
                 asked.append((item, ids))
         views.append(item)
     if asked:
-        for (item, _ids), found in zip(asked, values_of_each([q for _i, q in asked]), strict=True):
-            total = (item["count"] or 0) + len(found)
+        for (item, _ids), found in zip(asked, counts_of_each([q for _i, q in asked]), strict=True):
+            total = (item["count"] or 0) + found
             item["capped"] = total > COUNT_LIMIT
             item["count"] = min(total, COUNT_LIMIT)
     return smart, views
