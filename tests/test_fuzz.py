@@ -1509,6 +1509,7 @@ def test_fuzz_admin_order_list_query_strings(staff_pages, pair_list, raw):
     ),
     pick=st.integers(0, 1),
 )
+@pytest.mark.slow
 def test_fuzz_admin_order_change_form_takes_any_post_without_a_500(staff_pages, changes, pick):
     client, pages = staff_pages
     url, page = pages[pick]

@@ -134,6 +134,7 @@ def attacker(outsider, other_merchant, make_order):
     return tenancy.Attacker(user=outsider, raw_token=raw)
 
 
+@pytest.mark.slow
 def test_no_url_lets_another_merchant_see_or_change_orders(victim, attacker):
     problems, walked, sent = tenancy.walk(victim, attacker)
     assert problems == []
@@ -217,6 +218,7 @@ def test_the_walker_requests_work_with_the_right_credentials(client, victim, set
 # --- proof that the walker can fail ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_walker_reports_a_dashboard_that_shows_every_merchants_orders(
     victim, attacker, monkeypatch
 ):
@@ -308,6 +310,7 @@ def test_walker_fails_on_a_url_it_cannot_build(victim, attacker, settings):
 # --- the admin, walked as staff ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_admin_url_answers_staff_without_a_500(victim, staff, products):
     problems, walked, sent = tenancy.walk_admin(victim, staff)
     assert problems == []
