@@ -10,6 +10,7 @@ N ?= 1000000
 SIMULATE ?= 1
 SIM_INTERVAL ?= 5
 # `make test` runs the suite in parallel, one worker per core (TEST_WORKERS=0: one process).
+# The fuzz tests draw 30 examples per property; FUZZ_EXAMPLES=2000 FUZZ_RANDOM=1 searches harder.
 TEST_WORKERS ?= auto
 
 .PHONY: install run reset test lint format bench graph clean loadtest screenshots

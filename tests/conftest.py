@@ -80,6 +80,14 @@ PATHS = {
 }
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Tests marked slow first: with `-n`, a long test handed out near the end leaves one
+    worker running it alone. pytest-django then sorts by database use as before (tests in
+    a transaction, then transactional ones, then the rest), keeping this order inside."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def _user(username, **extra):
     user = get_user_model().objects.create_user(
         username=username, email=f"{username}@example.com", password=PASSWORD, **extra

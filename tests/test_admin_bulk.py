@@ -302,6 +302,7 @@ def test_hand_over_csv_download_and_upload_round_trip(ops, make_order, drive):
     assert {o.carrier for o in shipped} == {"USPS"}  # from the mapping the CSV carried
 
 
+@pytest.mark.slow
 def test_staff_takes_100_orders_from_processing_to_shipped_in_five_posts(
     ops, make_order, drive, centers
 ):

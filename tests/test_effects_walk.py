@@ -164,6 +164,7 @@ def last_ids():
     )
 
 
+@pytest.mark.slow
 def test_every_transition_of_both_machines_writes_one_history_row_and_its_event(
     reach, manager, staff, centers
 ):

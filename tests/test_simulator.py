@@ -243,6 +243,7 @@ def _spread(merchant):
     return tabs, chips
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)  # review runs on commit, as in `make run`
 def test_half_an_hour_of_demo_keeps_every_tab_and_chip_in_use_and_the_database_bounded():
     call_command("seed_demo", "--orders", "30", stdout=io.StringIO())

@@ -134,6 +134,7 @@ def attacker(outsider, other_merchant, make_order):
     return tenancy.Attacker(user=outsider, raw_token=raw)
 
 
+@pytest.mark.slow
 def test_no_url_lets_another_merchant_see_or_change_orders(victim, attacker):
     problems, walked, sent = tenancy.walk(victim, attacker)
     assert problems == []
@@ -217,6 +218,7 @@ def test_the_walker_requests_work_with_the_right_credentials(client, victim, set
 # --- proof that the walker can fail ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_walker_reports_a_dashboard_that_shows_every_merchants_orders(
     victim, attacker, monkeypatch
 ):
@@ -272,10 +274,28 @@ def _widget(request, widget_id):
     return HttpResponse("widget")
 
 
+def _careless_touch(request, number):
+    """A planted bug: changes any merchant's order of that number, then says 'not found'."""
+    Order.objects.filter(number=number).update(city="Walkerville")
+    return HttpResponse("no such order", status=404)
+
+
 urlpatterns = [
     path("", include("dashboard.urls")),
     path("widgets/<int:widget_id>/", _widget, name="widget"),
+    path("orders/<number:number>/touch/", _careless_touch, name="careless_touch"),
 ]
+
+
+def test_walker_reports_a_request_that_changes_the_victims_orders(victim, attacker, settings):
+    """A refusal is not enough: a request that changed A's data is reported (the walk takes
+    its snapshot of A after every request that wrote anything)."""
+    settings.ROOT_URLCONF = __name__
+    problems, _walked, _sent = tenancy.walk(victim, attacker, only={"careless_touch"})
+    assert any(
+        p.startswith("anonymous GET /orders/VICTIM-REVIEW-101/touch/: changed merchant A's data")
+        for p in problems
+    ), problems
 
 
 def test_walker_fails_on_a_url_it_cannot_build(victim, attacker, settings):
@@ -290,6 +310,7 @@ def test_walker_fails_on_a_url_it_cannot_build(victim, attacker, settings):
 # --- the admin, walked as staff ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_admin_url_answers_staff_without_a_500(victim, staff, products):
     problems, walked, sent = tenancy.walk_admin(victim, staff)
     assert problems == []

@@ -4,9 +4,16 @@ live_server.
 Without /usr/bin/chromium every test here is skipped with a reason saying so; with it, none
 is. Playwright's sync API runs an asyncio loop while its context is open, and Django refuses
 database calls from inside a running loop, so the tests set up data before opening the
-browser and check the database after closing it (no DJANGO_ALLOW_ASYNC_UNSAFE needed).
+page and check the database after closing it (no DJANGO_ALLOW_ASYNC_UNSAFE needed).
+
+One Chromium serves every test of a test process (starting one took about a second per
+page); each page gets a fresh browser context (its own cookies, storage and cache), closed
+with the page. Playwright marks its loop as running after every call, so the loop is marked
+running while a page is open and unmarked when it closes: outside `with browser_page()`
+the database works, inside it is refused, as with a browser per page.
 """
 
+import asyncio
 import contextlib
 import os
 import re
@@ -32,20 +39,56 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+class _Chromium:
+    """The test process's Playwright and Chromium, started on first use."""
+
+    def __init__(self):
+        self.manager = self.playwright = self.browser = self.loop = None
+
+    def launch(self):
+        from playwright.sync_api import sync_playwright
+
+        if self.manager is None:
+            self.manager = sync_playwright()
+            self.playwright = self.manager.start()
+            self.loop = asyncio.get_running_loop()  # Playwright's, marked running by start()
+        if self.browser is None or not self.browser.is_connected():
+            self.browser = self.playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+        return self.browser
+
+    def stop(self):
+        if self.manager is None:
+            return
+        asyncio._set_running_loop(self.loop)
+        try:
+            if self.browser is not None and self.browser.is_connected():
+                self.browser.close()
+        finally:
+            self.manager.__exit__(None, None, None)
+            asyncio._set_running_loop(None)
+
+
+@pytest.fixture(scope="session")
+def _chromium():
+    chromium = _Chromium()
+    yield chromium
+    chromium.stop()
+
+
 @pytest.fixture
-def browser_page(live_server):
+def browser_page(live_server, _chromium):
     """browser_page(javascript=True) -> a context manager yielding a Playwright page whose
     relative URLs go to the live server."""
 
     @contextlib.contextmanager
     def open_page(javascript=True, width=1280, height=900):
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
+        if _chromium.loop is not None:
+            asyncio._set_running_loop(_chromium.loop)  # as Playwright left it
+        try:
+            browser = _chromium.launch()
             try:
                 context = browser.new_context(
                     base_url=live_server.url,
@@ -68,7 +111,12 @@ def browser_page(live_server):
                 yield page
                 assert not blocked, "\n".join(blocked)
             finally:
-                browser.close()
+                # Every context of this page's test, also one a test opened beside it.
+                for context in list(browser.contexts):
+                    context.close()
+        finally:
+            # The page is closed: the test may use the database again.
+            asyncio._set_running_loop(None)
 
     return open_page
 
