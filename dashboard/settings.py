@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After a signed-in user's POST, keeps their next reads off the read replica (if any).
+    "dashboard.replica.ReadYourWritesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -121,6 +123,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# A read replica (docs/deployment.md, "Read replica"): with DATABASE_REPLICA_URL set, the
+# order list (its rows, search and counts) and the CSV export read from it; everything else,
+# every read inside a transaction and a user's reads just after they wrote stay on the
+# primary. Without it the router answers nothing and Django uses `default` as always.
+if env("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        env("DATABASE_REPLICA_URL"), conn_max_age=int(env("DB_CONN_MAX_AGE", "60"))
+    )
+REPLICA_READS = "replica" in DATABASES
+DATABASE_ROUTERS = ["dashboard.replica.ReplicaRouter"]
+# After a user writes (any POST), their reads stay on the primary this long. Streaming
+# replication on one site lags well under a second; 10 s also covers a replica that falls
+# behind during a checkpoint or a big import, and costs the primary only that user's next
+# few pages.
+REPLICA_READ_YOUR_WRITES_SECONDS = int(env("REPLICA_READ_YOUR_WRITES_SECONDS", "10"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

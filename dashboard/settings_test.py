@@ -25,3 +25,8 @@ AUTHENTICATION_BACKENDS = [
 NOTIFY_IN_BACKGROUND = False
 # Test receivers listen on 127.0.0.1; every other internal address stays refused.
 WEBHOOK_ALLOW_LOOPBACK = True
+# A `replica` alias that is the default test database under another name (a test mirror), so
+# tests/test_replica_routing.py checks the routing with nothing else running. The rest of the
+# suite reads from default as without a replica; the routing tests turn REPLICA_READS on.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+REPLICA_READS = False

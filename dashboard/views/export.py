@@ -26,6 +26,7 @@ from orders.statuses import Status
 from orders.text import FORMULA_START, safe_cell
 
 from .. import access
+from ..replica import reads_replica
 from .common import _filterset
 
 EXPORT_CHUNK = 2000
@@ -189,6 +190,7 @@ def _iso_utc(text):
 
 @login_required
 @require_GET
+@reads_replica
 def export_csv(request):
     merchant = access.require_merchant(request)
     filterset = _filterset(request, merchant)

@@ -18,6 +18,7 @@ from .. import access, workspace
 from ..filters import COUNT_LIMIT, VIEW_ALIASES, VIEW_OWNERS, VIEWS, OrderFilter
 from ..forms import BULK_ACTION_NAMES
 from ..paging import counts_of_each, keyset_page, windowed_count
+from ..replica import reads_replica
 from ..rows import attach_details, read_rows
 from .account import home
 from .bulk import BULK_LIMIT
@@ -175,6 +176,7 @@ def _bounded_count(filterset, tiers=None, whole=None):
 
 @login_required
 @require_GET
+@reads_replica
 def order_list(request):
     merchant = access.current_merchant(request)
     if merchant is None:
