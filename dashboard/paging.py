@@ -129,48 +129,41 @@ def past_cursor(fields, values, descending, forward):
     return Q(**{f"{fields[0]}__{op_eq}": values[0]}) & tie
 
 
-def values_of_each(querysets):
-    """[list of values] for each of several one-column, sliced querysets, read with one
-    statement (their queries joined by UNION ALL): the list's bounded counts of its views
-    cost one round trip however many there are. Values come back as the database gives them
-    (ids here), unconverted."""
-    found = [[] for _ in querysets]
+def _each(querysets, select):
+    """[(index of the queryset, row)] of several sliced querysets read with one statement:
+    each one's `select` over it ("q.*" or "COUNT(*)"), joined by UNION ALL. A queryset that
+    cannot match (EmptyResultSet: no line has the SKU) gives no rows."""
     parts, params, which = [], [], []
     for index, queryset in enumerate(querysets):
         try:
             sql, part_params = queryset.query.get_compiler(using=queryset.db).as_sql()
-        except EmptyResultSet:  # a term that cannot match (no line has the SKU)
+        except EmptyResultSet:
             continue
-        parts.append(f"SELECT {len(which)} AS part, q.* FROM ({sql}) q")
+        parts.append(f"SELECT {len(which)} AS part, {select} FROM ({sql}) q")
         params.extend(part_params)
         which.append(index)
-    if parts:
-        with connections[querysets[0].db].cursor() as cursor:
-            cursor.execute(" UNION ALL ".join(parts), params)
-            for part, value in cursor.fetchall():
-                found[which[part]].append(value)
+    if not parts:
+        return []
+    with connections[querysets[0].db].cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        return [(which[part], value) for part, value in cursor.fetchall()]
+
+
+def values_of_each(querysets):
+    """[list of values] for each of several one-column, sliced querysets, read with one
+    statement. Values come back as the database gives them, unconverted."""
+    found = [[] for _ in querysets]
+    for index, value in _each(querysets, "q.*"):
+        found[index].append(value)
     return found
 
 
 def counts_of_each(querysets):
-    """How many rows each of several sliced querysets gives, counted with one statement
-    (their counts joined by UNION ALL): the list's bounded counts of its views cost one round
-    trip, and no ids travel."""
+    """How many rows each of several sliced querysets gives, counted with one statement: the
+    list's bounded counts of its views cost one round trip, and no ids travel."""
     found = [0 for _ in querysets]
-    parts, params, which = [], [], []
-    for index, queryset in enumerate(querysets):
-        try:
-            sql, part_params = queryset.query.get_compiler(using=queryset.db).as_sql()
-        except EmptyResultSet:  # a term that cannot match
-            continue
-        parts.append(f"SELECT {len(which)} AS part, COUNT(*) FROM ({sql}) q")
-        params.extend(part_params)
-        which.append(index)
-    if parts:
-        with connections[querysets[0].db].cursor() as cursor:
-            cursor.execute(" UNION ALL ".join(parts), params)
-            for part, count in cursor.fetchall():
-                found[which[part]] = count
+    for index, count in _each(querysets, "COUNT(*)"):
+        found[index] = count
     return found
 
 
