@@ -17,6 +17,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Q
 
+from orders.search import Window
 from orders.text import unstorable
 
 NEXT, PREV = "n", "p"
@@ -253,7 +254,7 @@ def _read_tiers(tiers, fields, descending, forward, values, limit, read, whole=N
                 after = values[1:]
         wanted = limit - len(rows)
         how = keyed[0] if keyed else None
-        if how is not None and hasattr(how, "plain"):
+        if isinstance(how, Window):
             found = _read_windowed(queryset, how, rest, descending, forward, after, wanted, read)
         elif how is not None:
             found = _read_keyed(queryset, how, rest, descending, forward, after, wanted, read)

@@ -11,7 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from orders import statuses as st
 from orders.counts import status_counts
 from orders.notes import views_for
-from orders.search import SORTABLE_COLUMNS
+from orders.search import SORTABLE_COLUMNS, Window
 from orders.statuses import StatusGroup
 
 from .. import access, workspace
@@ -165,7 +165,7 @@ def _bounded_count(filterset, tiers=None, whole=None):
     for rank, orders, *how in sorted(tiers, key=lambda tier: -tier[0]):
         if whole and rank in whole:
             total += whole[rank]
-        elif how and hasattr(how[0], "plain"):  # orders.search.Window
+        elif how and isinstance(how[0], Window):
             total += windowed_count(orders, how[0], COUNT_LIMIT + 1)
         else:
             total += orders.order_by()[: COUNT_LIMIT + 1].count()
