@@ -292,6 +292,15 @@ class OrderFilter(django_filters.FilterSet):
             listed=_shows_listed(self.form.cleaned_data),
         )
 
+    def sort_select(self):
+        """The sort menu, showing the order the list is really in: Best match while
+        searching when no other sort was asked for (an empty value would show the menu's
+        first choice, Newest first)."""
+        bound = self.form["sort"]
+        attrs = bound.build_widget_attrs({"id": bound.auto_id})
+        value = self.sort_fields()[0] if self.is_valid() else bound.value()
+        return mark_safe(bound.field.widget.render(bound.html_name, value, attrs=attrs))  # noqa: S308 - the widget escapes
+
     def sort_fields(self):
         """(sort value, [fields], descending) of the list's order; the last field is unique."""
         data = self.form.cleaned_data if hasattr(self.form, "cleaned_data") else {}

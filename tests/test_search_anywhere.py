@@ -304,3 +304,13 @@ def test_search_syntax_of_the_index_is_just_text(client, manager, make_order, te
     if len(folded) >= 3:
         found = folded in search.fold('Odd "quoted" NEAR(ab cd) 100%_off')
         assert numbers(response) == (["SYN-1"] if found else []), text
+
+
+def test_the_sort_menu_says_best_match_while_searching(client, manager, people):
+    login(client, manager)
+    searching = client.get("/orders/", {"q": "garcia"}).text
+    assert '<option value="-relevance" selected>' in searching
+    plain = client.get("/orders/").text
+    assert '<option value="-created" selected>' in plain
+    chosen = client.get("/orders/", {"q": "garcia", "sort": "number"}).text
+    assert '<option value="number" selected>' in chosen
