@@ -123,6 +123,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters bound by the server, so psycopg prepares a statement the connection has run
+    # five times and PostgreSQL skips planning it again: every page repeats the same handful
+    # of queries (session, user, order by number, its lines...), and planning one took about
+    # as long as running it (0.28 of 0.53 ms for the order by number at a million orders).
+    # The order page got 1 ms faster, the list 0.8 ms. DB_SERVER_SIDE_BINDING=0 turns it off,
+    # e.g. behind a PgBouncer older than 1.21 in transaction mode (no prepared statements).
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "server_side_binding", env_bool("DB_SERVER_SIDE_BINDING", True)
+    )
 
 # A read replica (docs/deployment.md, "Read replica"): with DATABASE_REPLICA_URL set, the
 # order list (its rows, search and counts) and the CSV export read from it; everything else,
@@ -131,6 +142,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if env("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(
         env("DATABASE_REPLICA_URL"), conn_max_age=int(env("DB_CONN_MAX_AGE", "60"))
+    )
+    DATABASES["replica"].setdefault("OPTIONS", {})
+    DATABASES["replica"]["OPTIONS"].setdefault(
+        "server_side_binding", env_bool("DB_SERVER_SIDE_BINDING", True)
     )
 REPLICA_READS = "replica" in DATABASES
 DATABASE_ROUTERS = ["dashboard.replica.ReplicaRouter"]
