@@ -179,6 +179,19 @@ def test_live_order_wins_over_a_clean_swept_one_with_the_same_number(
     response = client.get("/orders/R-1/")
     assert b"New Row" in response.content
     assert b"Old Row" not in response.content
+    assert b"an earlier order R-1 (clean swept)" in response.content
+
+
+def test_only_clean_swept_rows_show_the_newest_of_them(client, manager, merchant, make_order):
+    first = make_order(number="R-2", customer_name="First Row")
+    order_clean_sweep(order=first, by=manager)
+    second = make_order(number="R-2", customer_name="Second Row", reimport_of=first)
+    order_clean_sweep(order=second, by=manager)
+    login(client, manager)
+    response = client.get("/orders/R-2/")
+    assert response.status_code == 200
+    assert b"Second Row" in response.content
+    assert b"First Row" not in response.content
 
 
 def test_junk_in_the_url_or_query_is_never_a_500(client, manager, make_order):
