@@ -145,6 +145,13 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, OrderMachine, models.Mo
                 condition=Q(status=Status.ACTION_REQUIRED),
                 name="order_merchant_hold",
             ),
+            # Stuck in review (counted for "Waiting on us" on every list page): the few orders
+            # in review, by how long they have been there, read without the table.
+            models.Index(
+                fields=["merchant", "status_changed_at", "id"],
+                condition=Q(status=Status.IMPORT_REVIEW),
+                name="order_merchant_in_review",
+            ),
             # The carrier webhook finds its order by tracking number.
             models.Index(fields=["tracking_number"], name="order_tracking_number"),
             # Closing soon: one merchant's accepted orders by their point of no return.
