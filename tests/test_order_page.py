@@ -105,6 +105,8 @@ def test_order_page_shows_everything_about_the_order(
         assert text in body, text
     assert "Stock (warehouse)" in body
     assert '<td class="num">2</td>' in body
+    # Money as the list writes it: the sign of the currency, two decimals.
+    assert "<dt>Total</dt><dd>$40.00</dd>" in body
 
 
 def test_timeline_shows_who_when_from_to_and_reason(client, manager, staff, make_order):

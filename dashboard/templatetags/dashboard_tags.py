@@ -104,6 +104,7 @@ def _short(text, limit):
 CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£"}
 
 
+@register.filter(name="money")
 def money(amount, currency):
     """40.00 USD as "$40.00"; currencies without a sign of their own keep their code."""
     if amount is None:
