@@ -215,12 +215,14 @@
       if (add) add.focus();
     }
   });
-  document.addEventListener("focusout", function (evt) {
-    var el = evt.target;
+  // A field's message appears when the person leaves it invalid, and goes as soon as what
+  // they type makes it valid (not only when they leave it again).
+  function checkField(el, typing) {
     if (!el.closest || !el.closest("[data-order-form]") || !el.checkValidity) return;
     var field = el.closest(".field");
     var error = field && field.querySelector("[data-field-error]");
     if (!error) return;
+    if (typing && !field.classList.contains("has-error")) return;
     if (el.checkValidity()) {
       error.hidden = true;
       error.textContent = "";
@@ -232,7 +234,9 @@
       field.classList.add("has-error");
       el.setAttribute("aria-invalid", "true");
     }
-  });
+  }
+  document.addEventListener("focusout", function (evt) { checkField(evt.target, false); });
+  document.addEventListener("input", function (evt) { checkField(evt.target, true); });
   document.addEventListener("htmx:beforeRequest", function (evt) {
     var elt = evt.detail.elt;
     var search = document.getElementById("product-search");

@@ -165,7 +165,9 @@ def test_create_an_order_with_three_lines(browser_page, manager, products):
         page.fill("#id_customer_email", "not-an-email")
         page.locator("#id_customer_phone").focus()
         expect(page.locator("#id_customer_email ~ [data-field-error]")).to_be_visible()
+        # ...and it goes as soon as the field is right, while the person is still in it.
         page.fill("#id_customer_email", "ava@example.com")
+        expect(page.locator("#id_customer_email ~ [data-field-error]")).to_be_hidden()
         screenshot(page, "new-order-filled-1440.png")
         page.get_by_role("button", name="Submit for review").click()
         expect(page.locator(".message-success")).to_contain_text("E2E-HAND submitted")
