@@ -4,6 +4,7 @@ profiled (cProfile). No network and no gunicorn: what is left is Django, the mid
 the view, the templates and the database.
 
     .venv/bin/python loadtest/profile_requests.py            # ms, CPU ms, queries per kind
+    .venv/bin/python loadtest/profile_requests.py --areas    # CPU shares: templates, ORM...
     .venv/bin/python loadtest/profile_requests.py --top 30   # and the 30 costliest functions
     .venv/bin/python loadtest/profile_requests.py --kind order --top 40 --sort tottime
 
@@ -90,6 +91,7 @@ def main(argv=None):
     parser.add_argument("--kind", action="append", help="only this kind (repeatable)")
     parser.add_argument("--top", type=int, default=0, help="print the N slowest functions")
     parser.add_argument("--sort", default="cumulative", help="pstats order (cumulative)")
+    parser.add_argument("--areas", action="store_true", help="CPU shares by area of the code")
     args = parser.parse_args(argv)
 
     user = get_user_model().objects.get(username=args.user)
@@ -132,7 +134,7 @@ def main(argv=None):
             f"{statistics.mean(times) * 1000:>10.2f}{cpu * 1000:>9.2f}"
             f"{counter.count / len(times):>8.1f}"
         )
-    if args.top:
+    if args.top or args.areas:
         # CPU time, so a busy machine's waits do not land on whatever function was running.
         profiler = cProfile.Profile(time.process_time)
         for paths in wanted.values():
@@ -141,11 +143,82 @@ def main(argv=None):
                     profiler.enable()
                     run(client, path, htmx)
                     profiler.disable()
-        out = io.StringIO()
-        stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(args.sort)
-        stats.print_stats(args.top)
-        print(out.getvalue())
+        stats = pstats.Stats(profiler)
+        if args.areas:
+            print_areas(stats)
+        if args.top:
+            out = io.StringIO()
+            stats.stream = out
+            stats.strip_dirs().sort_stats(args.sort).print_stats(args.top)
+            print(out.getvalue())
 
+
+# Where a function's own time is counted, by the path of its file (first match wins).
+AREAS = [
+    ("django/template/", "templates (Django's engine)"),
+    ("dashboard/templatetags/", "templates (our tags and filters)"),
+    ("django/forms/", "forms and widgets"),
+    ("django_filters/", "forms and widgets"),
+    ("django/db/models/sql/", "ORM: building SQL"),
+    ("django/db/models/", "ORM: querysets, rows to objects"),
+    ("django/db/backends/", "database driver (psycopg) and wrappers"),
+    ("psycopg", "database driver (psycopg) and wrappers"),
+    ("django/contrib/sessions/", "sessions and authentication"),
+    ("django/contrib/auth/", "sessions and authentication"),
+    ("django/core/signing", "sessions and authentication"),
+    ("django/middleware/", "middleware"),
+    ("django/contrib/messages/", "middleware"),
+    ("csp/", "middleware"),
+    ("axes/", "middleware"),
+    ("whitenoise/", "middleware"),
+    ("django_htmx/", "middleware"),
+    ("django/urls/", "URLs: resolving and reversing"),
+    ("django/utils/html", "escaping, formatting (django.utils)"),
+    ("django/utils/safestring", "escaping, formatting (django.utils)"),
+    ("django/utils/formats", "escaping, formatting (django.utils)"),
+    ("django/utils/dateformat", "escaping, formatting (django.utils)"),
+    ("django/utils/numberformat", "escaping, formatting (django.utils)"),
+    ("django/utils/timezone", "escaping, formatting (django.utils)"),
+    ("django/utils/functional", "lazy objects, translation (django.utils)"),
+    ("django/utils/translation", "lazy objects, translation (django.utils)"),
+    ("django/utils/", "Django, other"),
+    ("django/core/handlers", "request handling (django.core)"),
+    ("django/http/", "request handling (django.core)"),
+    ("django/test/", "test client (not in gunicorn)"),
+    ("dashboard/", "our views and helpers"),
+    ("orders/", "our domain code"),
+    ("django/", "Django, other"),
+]
+
+
+def _area(func):
+    path = func[0].replace("\\", "/")
+    return next((label for part, label in AREAS if part in path), None)
+
+
+def print_areas(stats):
+    """Each function's own CPU time, summed by the area of the code it belongs to. Time in
+    the standard library and built-ins (escaping, copying, joining strings) goes to the
+    area that called them, split by how much each caller spent there."""
+    totals = {}
+
+    def add(func, amount, depth=0):
+        area = _area(func)
+        callers = stats.stats[func][4] if func in stats.stats else {}
+        if area is None and callers and depth < 12:
+            spent = sum(entry[3] for entry in callers.values()) or 1.0
+            for caller, entry in callers.items():
+                add(caller, amount * entry[3] / spent, depth + 1)
+            return
+        area = area or "Python, other"
+        totals[area] = totals.get(area, 0.0) + amount
+
+    for func, (_cc, _nc, own, _cum, _callers) in stats.stats.items():
+        add(func, own)
+    whole = sum(totals.values()) or 1.0
+    print(f"{'area':<42}{'share':>7}")
+    for area, own in sorted(totals.items(), key=lambda item: -item[1]):
+        print(f"{area:<42}{own / whole:>7.0%}")
 
 if __name__ == "__main__":
     main()

@@ -6,6 +6,15 @@ import runpy
 import subprocess
 from pathlib import Path
 
+import pytest
+from csp.decorators import csp_exempt, csp_update
+from csp.exceptions import CSPNonceError
+from csp.utils import build_policy
+from django.http import HttpResponse
+from django.test import RequestFactory
+
+from dashboard.security import CSPMiddleware
+
 from .test_security_settings import run_django
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,3 +71,52 @@ def test_gunicorn_settings_default_to_the_measured_workers(monkeypatch):
 def test_the_serve_script_is_valid_shell():
     result = subprocess.run(["sh", "-n", str(ROOT / "scripts" / "serve.sh")], capture_output=True)
     assert result.returncode == 0, result.stderr
+
+
+# --- the policy header, built once -----------------------------------------------------------
+
+
+def _respond(view_response, path="/orders/"):
+    request = RequestFactory().get(path)
+    middleware = CSPMiddleware(lambda request: view_response)
+    return request, middleware(request)
+
+
+def test_the_kept_policy_header_is_the_one_django_csp_builds():
+    _request, response = _respond(HttpResponse("ok"))
+    assert response["Content-Security-Policy"] == build_policy()
+    assert "Content-Security-Policy-Report-Only" not in response
+
+
+def test_a_view_that_changes_its_policy_still_gets_its_own_header():
+    view = csp_update({"img-src": ["https://images.example.com"]})(lambda r: HttpResponse("ok"))
+    _request, response = _respond(view(None))
+    assert "https://images.example.com" in response["Content-Security-Policy"]
+    _request, plain = _respond(HttpResponse("ok"))
+    assert "https://images.example.com" not in plain["Content-Security-Policy"]
+
+
+def test_an_exempt_view_gets_no_header_and_a_late_nonce_is_an_error():
+    request, response = _respond(csp_exempt()(lambda r: HttpResponse("ok"))(None))
+    assert "Content-Security-Policy" not in response
+    with pytest.raises(CSPNonceError):
+        str(request.csp_nonce)
+
+
+def test_a_page_that_uses_a_nonce_gets_django_csps_own_header():
+    def view(request):
+        return HttpResponse(str(request.csp_nonce))
+
+    request = RequestFactory().get("/orders/")
+    middleware = CSPMiddleware(view)
+    middleware.process_request(request)
+    response = middleware.process_response(request, view(request))
+    nonce = response.content.decode()
+    assert response["Content-Security-Policy"] == build_policy(nonce=nonce)
+
+
+def test_a_changed_policy_setting_is_picked_up(settings):
+    _respond(HttpResponse("ok"))  # builds and keeps the header
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    _request, response = _respond(HttpResponse("ok"))
+    assert response["Content-Security-Policy"] == "default-src 'none'"
