@@ -1,6 +1,7 @@
 """`make serve`: production settings keep PostgreSQL connections between requests and check
 them first; the gunicorn settings and the serve script are what the docs say."""
 
+import datetime
 import json
 import runpy
 import subprocess
@@ -10,11 +11,15 @@ import pytest
 from csp.decorators import csp_exempt, csp_update
 from csp.exceptions import CSPNonceError
 from csp.utils import build_policy
+from django.contrib.sessions.models import Session
 from django.http import HttpResponse
 from django.test import RequestFactory
+from django.utils import timezone
 
 from dashboard.security import CSPMiddleware
+from dashboard.sessions import SessionStore
 
+from .dashboard_helpers import login
 from .test_security_settings import run_django
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,3 +125,41 @@ def test_a_changed_policy_setting_is_picked_up(settings):
     settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
     _request, response = _respond(HttpResponse("ok"))
     assert response["Content-Security-Policy"] == "default-src 'none'"
+
+
+# --- sessions read with a statement built once ---------------------------------------------
+
+
+def test_a_saved_session_reads_back_and_the_dashboard_knows_who_signed_in(client, manager):
+    store = SessionStore()
+    store["merchant_id"] = 7
+    store.create()
+    again = SessionStore(session_key=store.session_key)
+    assert again["merchant_id"] == 7
+    assert again.session_key == store.session_key
+
+    login(client, manager)
+    response = client.get("/orders/")
+    assert response.status_code == 200
+    assert response.wsgi_request.user == manager
+
+
+def test_an_expired_or_unknown_session_is_empty_and_gets_a_new_key(db):
+    store = SessionStore()
+    store["x"] = 1
+    store.create()
+    Session.objects.filter(session_key=store.session_key).update(
+        expire_date=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    for key in (store.session_key, "no-such-session-key-1234567890", "short", None):
+        found = SessionStore(session_key=key)
+        assert found.load() == {}
+        assert found.session_key is None
+
+
+def test_a_signed_out_browser_with_an_old_cookie_is_sent_to_sign_in(client, manager):
+    login(client, manager)
+    Session.objects.all().delete()
+    response = client.get("/orders/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
