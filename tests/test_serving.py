@@ -63,7 +63,7 @@ def test_gunicorn_settings_default_to_the_measured_workers(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert conf["bind"] == "127.0.0.1:8100"
-    assert (conf["workers"], conf["threads"]) == (4, 1)
+    assert (conf["workers"], conf["threads"]) == (2, 4)
     assert conf["preload_app"] is True
     assert conf["accesslog"] is None
 
