@@ -220,5 +220,6 @@ def print_areas(stats):
     for area, own in sorted(totals.items(), key=lambda item: -item[1]):
         print(f"{area:<42}{own / whole:>7.0%}")
 
+
 if __name__ == "__main__":
     main()
