@@ -13,7 +13,7 @@ SIM_INTERVAL ?= 5
 # The fuzz tests draw 30 examples per property; FUZZ_EXAMPLES=2000 FUZZ_RANDOM=1 searches harder.
 TEST_WORKERS ?= auto
 
-.PHONY: install run reset test lint format bench graph clean loadtest screenshots
+.PHONY: install run serve reset test lint format bench graph clean loadtest screenshots
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,15 @@ run: install
 	DEBUG=1 $(PY) manage.py seed_demo
 	@PY=$(PY) HOST=$(HOST) PORT=$(PORT) SIMULATE=$(SIMULATE) SIM_INTERVAL=$(SIM_INTERVAL) \
 		sh scripts/run-demo.sh
+
+# Production on this machine: gunicorn (gunicorn.conf.py) with DEBUG off on PostgreSQL, the
+# task worker and whitenoise, on http://127.0.0.1:8100/ (scripts/serve.sh). The database is
+# created if missing and the demo data loaded once. `make loadtest` in another shell loads it.
+SERVE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fulfillment_serve
+SERVE_PORT ?= 8100
+serve: install
+	@PY=$(PY) HOST=$(HOST) PORT=$(SERVE_PORT) SERVE_DATABASE_URL=$(SERVE_DATABASE_URL) \
+		sh scripts/serve.sh
 
 # A fresh demo database (the virtualenv stays): the SQLite file is deleted and rebuilt, or
 # with DATABASE_URL set, that database is emptied (flush) and the demo loaded again.
@@ -59,9 +68,10 @@ test: install
 screenshots: install
 	DOCS_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e
 
-# The load client only: start gunicorn on PostgreSQL first (see loadtest/README.md).
-LOADTEST_URL ?= http://127.0.0.1:8100
-LOADTEST_DURATION ?= 180
+# The load client against `make serve` (start that first, in another shell): 5 minutes of
+# mixed traffic; the summary also goes to loadtest/last-run.json (loadtest/README.md).
+LOADTEST_URL ?= http://127.0.0.1:$(SERVE_PORT)
+LOADTEST_DURATION ?= 300
 LOADTEST_WORKERS ?= 8
 loadtest: install
 	$(PY) loadtest/run.py --base-url $(LOADTEST_URL) --duration $(LOADTEST_DURATION) \

@@ -10,7 +10,7 @@ expected refusals (4xx such as a viewer's 403, and actions the dashboard refused
 message because the order had moved on) and p50/p90/p99 latency per kind of request.
 See loadtest/README.md for how to run it against gunicorn on PostgreSQL.
 
-    python loadtest/run.py --base-url http://127.0.0.1:8100 --duration 180 --workers 8
+    python loadtest/run.py --base-url http://127.0.0.1:8100 --duration 300 --workers 8
 """
 
 import argparse
@@ -367,7 +367,7 @@ def print_report(summary, out=sys.stdout):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8100")
-    parser.add_argument("--duration", type=float, default=180, help="seconds (default 180)")
+    parser.add_argument("--duration", type=float, default=300, help="seconds (default 300)")
     parser.add_argument("--workers", type=int, default=8, help="threads (default 8)")
     parser.add_argument("--users", default=",".join(DEFAULT_USERS), help="comma-separated")
     parser.add_argument("--password", default=DEFAULT_PASSWORD)

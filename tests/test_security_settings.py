@@ -81,7 +81,7 @@ def test_production_settings_are_hardened():
     directives = s["CONTENT_SECURITY_POLICY"]["DIRECTIVES"]
     assert directives["script-src"] == ["'self'"] and directives["style-src"] == ["'self'"]
     assert directives["frame-ancestors"] == ["'none'"]
-    assert "csp.middleware.CSPMiddleware" in s["MIDDLEWARE"]
+    assert "dashboard.security.CSPMiddleware" in s["MIDDLEWARE"]
     assert s["MIDDLEWARE"][-1] == "axes.middleware.AxesMiddleware"
     assert s["AUTHENTICATION_BACKENDS"][0] == "axes.backends.AxesStandaloneBackend"
     # Secrets come from the environment only: no development fallbacks in production.

@@ -18,8 +18,13 @@ class Command(BaseCommand):
             metavar="NAME=PATH",
             help="a background process and its log file (repeatable)",
         )
+        parser.add_argument(
+            "--footer",
+            default="Ctrl-C stops everything; `make reset` starts a fresh demo.",
+            help="the last line (make serve says something else than make run)",
+        )
 
-    def handle(self, *args, url, log, **options):
+    def handle(self, *args, url, log, footer, **options):
         line = "=" * 72
         self.stdout.write(line)
         self.stdout.write(f"  Merchant fulfillment dashboard: {url}")
@@ -32,5 +37,5 @@ class Command(BaseCommand):
             for item in log:
                 name, _sep, path = item.partition("=")
                 self.stdout.write(f"    {name:<10} {path}")
-        self.stdout.write("  Ctrl-C stops everything; `make reset` starts a fresh demo.")
+        self.stdout.write(f"  {footer}")
         self.stdout.write(line)
