@@ -228,8 +228,6 @@ def test_walker_reports_a_dashboard_that_shows_every_merchants_orders(
     text = "\n".join(problems)
     assert "/orders/: response shows 'VICTIM-REVIEW-101'" in text
     assert "GET /orders/VICTIM-REVIEW-101/: answered 200, not a refusal" in text
-    # (Bulk actions on "all" now reach A's orders too, but the service's own permission
-    # check still refuses them: defence in depth, so no change to A is expected here.)
 
 
 def test_walker_reports_an_api_that_ignores_the_tokens_merchant(victim, attacker, monkeypatch):
