@@ -57,6 +57,10 @@ reset: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
 
+# The tests write bytecode caches (git ignores them) even where the environment sets
+# PYTHONDONTWRITEBYTECODE: the project is then compiled once, by the first pytest process,
+# instead of again in every test worker, and a second run compiles nothing.
+test: export PYTHONDONTWRITEBYTECODE =
 test: install
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "NOTE: /usr/bin/chromium not found: the real-browser tests in tests/e2e are skipped."; \

@@ -75,6 +75,10 @@ def test_the_bell_counts_up_when_an_order_is_held(
         sign_in(page, "alice", PASSWORD)
         bell = page.locator("#inbox-bell")
         expect(bell).to_be_visible()
+        # The bell asks for its count once on load and swaps itself for the answer, a bell
+        # polled only every 10 seconds. Wait for that answer first: arriving after the hold,
+        # it would replace the bell whose poll sees the hold, and the next poll is 10 s away.
+        expect(page.locator('#inbox-bell[hx-trigger="every 10s"]')).to_have_count(1)
         expect(page.locator(".bell-count")).to_have_count(0)
         _in_another_thread(lambda: hold(order, staff))
         page.clock.run_for(11_000)  # the bell polls every 10 seconds

@@ -20,6 +20,17 @@ pytestmark = pytest.mark.e2e
 WIDTHS = {"1440": (1440, 900), "390": (390, 844)}
 
 
+def at_widths(page):
+    """Yields the name of each width in WIDTHS after resizing the page to it, then gives the
+    page back at the size it had. One signed-in page serves every width: each width's page
+    is loaded after the resize, as a fresh context of that size would load it."""
+    size = page.viewport_size
+    for name, (width, height) in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        yield name
+    page.set_viewport_size(size)
+
+
 def no_sideways_scroll(page):
     overflow = page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -36,16 +47,14 @@ def held(make_order, number, **fields):
 def test_fix_an_invalid_address_from_the_hold(browser_page, manager, make_order):
     order = held(make_order, "E2E-ADDR", postal_code="ABC")
     assert order.hold_reason == "invalid_address"
-    for name, (width, height) in WIDTHS.items():
-        with browser_page(width=width, height=height) as page:
-            sign_in(page, "alice", PASSWORD)
+    with browser_page() as page:
+        sign_in(page, "alice", PASSWORD)
+        for name in at_widths(page):
             page.goto("/orders/E2E-ADDR/")
             expect(page.locator(".hold-detail")).to_contain_text("Postal code")
             no_sideways_scroll(page)
             screenshot(page, f"order-hold-invalid-address-{name}.png")
 
-    with browser_page() as page:
-        sign_in(page, "alice", PASSWORD)
         page.goto("/orders/E2E-ADDR/")
         first = page.locator('[aria-label="What you can do"] [data-action]').first
         expect(first).to_have_attribute("data-action", "edit_address")
@@ -64,9 +73,9 @@ def test_connect_a_product_from_a_not_connected_hold_and_retry(
     Product.objects.filter(pk=products["stock"].pk).update(connected=False)
     order = held(make_order, "E2E-CONN")
     assert order.hold_reason == "not_connected"
-    for name, (width, height) in WIDTHS.items():
-        with browser_page(width=width, height=height) as page:
-            sign_in(page, "alice", PASSWORD)
+    with browser_page() as page:
+        sign_in(page, "alice", PASSWORD)
+        for name in at_widths(page):
             page.goto("/orders/E2E-CONN/")
             expect(page.locator(".hold-detail")).to_contain_text("TEE-1 (Tee) is not connected")
             no_sideways_scroll(page)
@@ -75,8 +84,6 @@ def test_connect_a_product_from_a_not_connected_hold_and_retry(
             no_sideways_scroll(page)
             screenshot(page, f"products-{name}.png")
 
-    with browser_page() as page:
-        sign_in(page, "alice", PASSWORD)
         page.goto("/orders/E2E-CONN/")
         page.locator('[data-action="products"]').click()
         page.locator(f"#product-{products['stock'].pk} [data-action=connect]").click()
@@ -93,9 +100,9 @@ def test_out_of_stock_hold_screenshots(browser_page, manager, make_order, produc
     InventoryLevel.objects.filter(product=products["stock"]).update(on_hand=1)
     order = held(make_order, "E2E-STOCK", quantity=3)
     assert order.hold_reason == "insufficient_inventory"
-    for name, (width, height) in WIDTHS.items():
-        with browser_page(width=width, height=height) as page:
-            sign_in(page, "alice", PASSWORD)
+    with browser_page() as page:
+        sign_in(page, "alice", PASSWORD)
+        for name in at_widths(page):
             page.goto("/orders/E2E-STOCK/")
             expect(page.locator(".hold-detail")).to_contain_text("TEE-1: 3 needed")
             no_sideways_scroll(page)
@@ -125,15 +132,13 @@ def test_create_an_order_with_three_lines(browser_page, manager, products):
     Product.objects.filter(pk=products["stock"].pk).update(price="20.00")
     Product.objects.create(merchant=merchant, sku="CAP-1", name="Cap", price="8.00")
     Product.objects.create(merchant=merchant, sku="SOCK-1", name="Socks", price="5.50")
-    for name, (width, height) in WIDTHS.items():
-        with browser_page(width=width, height=height) as page:
-            sign_in(page, "alice", PASSWORD)
+    with browser_page(width=1440) as page:
+        sign_in(page, "alice", PASSWORD)
+        for name in at_widths(page):
             page.goto("/new-order/")
             no_sideways_scroll(page)
             screenshot(page, f"new-order-{name}.png")
 
-    with browser_page(width=1440) as page:
-        sign_in(page, "alice", PASSWORD)
         page.goto("/new-order/")
         page.fill("#id_number", "E2E-HAND")
         page.fill("#id_customer_name", "Ava Smith")
@@ -189,15 +194,13 @@ def test_upload_a_csv_and_follow_the_need_you_link(browser_page, manager, produc
         {"order_number": "E2E-IMP-3", "quantity": "many"},
     )
     path = io.BytesIO(text.encode())
-    for name, (width, height) in WIDTHS.items():
-        with browser_page(width=width, height=height) as page:
-            sign_in(page, "alice", PASSWORD)
+    with browser_page(width=1440) as page:
+        sign_in(page, "alice", PASSWORD)
+        for name in at_widths(page):
             page.goto("/imports/")
             no_sideways_scroll(page)
             screenshot(page, f"imports-{name}.png")
 
-    with browser_page(width=1440) as page:
-        sign_in(page, "alice", PASSWORD)
         page.goto("/imports/")
         page.set_input_files(
             "#id_file",
