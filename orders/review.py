@@ -394,10 +394,10 @@ def _review_chunk(order_ids, cache):
         changed = []
         for order in orders:
             # The chunk writes the stock and counts itself, and the history and events
-            # through the one writer (orders/effects.py): save_reviewed() writes the row.
+            # through the one writer (orders/effects.py): save_in_chunk() writes the row.
             changed.append((order, order.__dict__.get("_pending_changes") or []))
             order._pending_changes = []
-            order.save_reviewed(REVIEWED_FIELDS)
+            order.save_in_chunk(REVIEWED_FIELDS)
         effects.write_changes(changed)
         for merchant_id, merchant_deltas in deltas.items():
             add_counts(merchant_id, {k: n for k, n in merchant_deltas.items() if n})
