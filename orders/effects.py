@@ -19,8 +19,7 @@ import contextlib
 import contextvars
 from collections import Counter
 
-from django.db import models, transaction
-from django.db.models import F
+from django.db import connection, models, transaction
 
 from . import events as ev
 from . import statuses as st
@@ -102,23 +101,38 @@ def apply_stock_moves(moves):
         for product_id, qty in _stock_lines(order):
             sums[move][order.center_id, product_id] += qty
         order.stock_reserved = move == RESERVE
-    for (center_id, product_id), qty in sorted(sums[RESERVE].items()):
-        # One conditional UPDATE: concurrent accepts cannot both take the last unit.
-        taken = InventoryLevel.objects.filter(
-            center_id=center_id, product_id=product_id, on_hand__gte=F("reserved") + qty
-        ).update(reserved=F("reserved") + qty)
-        if not taken:
-            short = [o for o, m in moves if m == RESERVE and o.center_id == center_id]
+    table = connection.ops.quote_name(InventoryLevel._meta.db_table)
+    where = "WHERE center_id = %s AND product_id = %s"
+    for move, sql, params in [
+        (
+            RESERVE,
+            # Conditional: concurrent accepts cannot both take the last unit.
+            f"UPDATE {table} SET reserved = reserved + %s {where} AND on_hand >= reserved + %s",
+            lambda qty, center_id, product_id: [qty, center_id, product_id, qty],
+        ),
+        (
+            CONSUME,
+            f"UPDATE {table} SET on_hand = on_hand - %s, reserved = reserved - %s {where}",
+            lambda qty, center_id, product_id: [qty, qty, center_id, product_id],
+        ),
+        (
+            RELEASE,
+            f"UPDATE {table} SET reserved = reserved - %s {where}",
+            lambda qty, center_id, product_id: [qty, center_id, product_id],
+        ),
+    ]:
+        rows = [params(qty, *key) for key, qty in sorted(sums[move].items())]
+        if not rows:
+            continue
+        # One round trip for all of them (psycopg pipelines executemany); the row count is
+        # their total.
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+            taken = cursor.rowcount
+        if move == RESERVE and taken != len(rows):
+            short = [o for o, m in moves if m == RESERVE]
             names = ", ".join(str(o) for o in short)
             raise InsufficientStock(f"Not enough stock at {short[0].center} for {names}")
-    for (center_id, product_id), qty in sorted(sums[CONSUME].items()):
-        InventoryLevel.objects.filter(center_id=center_id, product_id=product_id).update(
-            on_hand=F("on_hand") - qty, reserved=F("reserved") - qty
-        )
-    for (center_id, product_id), qty in sorted(sums[RELEASE].items()):
-        InventoryLevel.objects.filter(center_id=center_id, product_id=product_id).update(
-            reserved=F("reserved") - qty
-        )
 
 
 # --- counts --------------------------------------------------------------------------------
