@@ -158,6 +158,13 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, OrderMachine, models.Mo
     def __str__(self):
         return self.number
 
+    @property
+    def state_fields(self):
+        """The two FSM fields, for ConcurrentTransitionMixin's guard. Its own version looks
+        them up among all fields several times per save and per instance; imports and
+        review create and save thousands."""
+        return _STATE_FIELDS
+
     # -- reading ----------------------------------------------------------------------------
 
     @property
@@ -340,6 +347,9 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, OrderMachine, models.Mo
             raise ValueError("save_in_chunk: the caller must take the pending history first")
         super().save(update_fields=fields)
         self._remember_count_key()
+
+
+_STATE_FIELDS = (Order._meta.get_field("status"), Order._meta.get_field("payment_status"))
 
 
 @receiver(post_transition)
