@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from bench.generate import BIG, MANAGER, STAFF, big_numbers
 from orders import review
+from orders.event_models import Event
 from orders.importing import create_batch, run_batch
 from orders.models import ImportBatch, InventoryLevel, Merchant, Order, Product
 
@@ -35,6 +36,7 @@ MIN_RUNS = 15
 WARMUP = 2
 ROUNDS = 6
 IMPORT_LINES = 10_000
+IMPORT_ROUNDS = 3
 
 
 # --- pages --------------------------------------------------------------------------------
@@ -336,9 +338,9 @@ def import_csv(merchant, lines, seed=1):
     return "\n".join(out) + "\n"
 
 
-def measure_import(n):
-    big = Merchant.objects.get(slug=BIG)
-    text = import_csv(big, IMPORT_LINES)
+def _import_once(big, seed):
+    """One 10,000-line import with review, timed in two parts."""
+    text = import_csv(big, IMPORT_LINES, seed=seed)
     spent = {"review": 0.0, "reviewed": 0}
     real = review.review_orders
 
@@ -360,19 +362,57 @@ def measure_import(n):
     batch = ImportBatch.objects.get(pk=batch.pk)
     created = list(batch.rows.exclude(order=None).values_list("order_id", flat=True))
     outcome = {
-        "lines": IMPORT_LINES,
         "seconds": seconds,
         "import_seconds": seconds - spent["review"],
         "review_seconds": spent["review"],
         "reviewed": spent["reviewed"],
-        "orders_per_s": spent["reviewed"] / spent["review"] if spent["review"] else 0,
         "state": batch.state,
         "created": batch.created,
         "errors": batch.errors,
         "statuses": _tally(Order.objects.filter(pk__in=created)),
     }
-    _remove_import(batch, created)
-    return outcome
+    return batch, created, outcome
+
+
+def measure_import(n):
+    """IMPORT_ROUNDS rounds, each: the reference loop, a 10,000-line import with review, then
+    the admin's bulk Hold… and Release on BULK_ORDERS of the orders it created (bench/bulk.py),
+    then the removal of everything the round created. Medians of the rounds."""
+    from bench.bulk import measure_bulk_round, staff_client
+
+    big = Merchant.objects.get(slug=BIG)
+    client = staff_client()
+    rounds, bulk, reference = [], [], []
+    for round_ in range(IMPORT_ROUNDS):
+        reference.append(reference_ms())
+        batch, created, outcome = _import_once(big, seed=round_ + 1)
+        try:
+            bulk.append(measure_bulk_round(client, created))
+        finally:
+            _remove_import(batch, created)
+        rounds.append(outcome)
+        print(
+            f"  round {round_ + 1}: import {outcome['seconds']:.1f} s "
+            f"({outcome['import_seconds']:.1f} + {outcome['review_seconds']:.1f} review); "
+            f"bulk hold {bulk[-1]['orders'] / bulk[-1]['hold_s']:,.0f}/s, release "
+            f"{bulk[-1]['orders'] / bulk[-1]['release_s']:,.0f}/s; reference {reference[-1]:.0f} ms"
+        )
+    median = statistics.median
+    review_s = median(r["review_seconds"] for r in rounds)
+    return {
+        **rounds[-1],
+        "lines": IMPORT_LINES,
+        "rounds": len(rounds),
+        "seconds": median(r["seconds"] for r in rounds),
+        "import_seconds": median(r["import_seconds"] for r in rounds),
+        "review_seconds": review_s,
+        "orders_per_s": median(r["reviewed"] / r["review_seconds"] for r in rounds),
+        "all_seconds": [r["seconds"] for r in rounds],
+        "reference": reference,
+        "bulk_orders": bulk[-1]["orders"],
+        "hold_per_s": median(b["orders"] / b["hold_s"] for b in bulk),
+        "release_per_s": median(b["orders"] / b["release_s"] for b in bulk),
+    }
 
 
 def _tally(orders):
@@ -399,7 +439,16 @@ def _remove_import(batch, order_ids):
     tables = [(rel.related_model._meta.db_table, rel.field.column) for rel in relations]
     tables.append((Order._meta.db_table, "id"))
     quote = connection.ops.quote_name
+    postgresql = connection.vendor == "postgresql"
+    events = quote(Event._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
+        if postgresql:
+            # Events have no index on their order (the product never deletes orders), so the
+            # foreign-key check of each deleted order would read the whole event table, dead
+            # rows included: minutes per round. A temporary index for this transaction, with
+            # the checks made while it exists rather than at commit.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f"CREATE INDEX bench_event_order ON {events} (order_id)")
         for start in range(0, len(order_ids), 500):
             ids = order_ids[start : start + 500]
             marks = ", ".join(["%s"] * len(ids))
@@ -407,6 +456,8 @@ def _remove_import(batch, order_ids):
                 cursor.execute(
                     f"DELETE FROM {quote(table)} WHERE {quote(column)} IN ({marks})", ids
                 )
+        if postgresql:
+            cursor.execute("DROP INDEX bench_event_order")
     InventoryLevel.objects.filter(product__merchant__slug=BIG).update(reserved=0)
     if "rebuild_status_counts" in get_commands():
         call_command("rebuild_status_counts")
@@ -476,16 +527,27 @@ def render(n, pages, export, imported, elapsed, reference=(), more=()):
             "right before the export started)."
         )
     if imported:
+        refs = ", ".join(f"{r:.0f}" for r in imported["reference"])
         lines.append(
             f"- **Import of {imported['lines']:,} CSV lines** ({imported['created']:,} orders "
             f"created, {imported['errors']} row errors) including review: "
             f"**{imported['seconds']:.1f} s** ({imported['import_seconds']:.1f} s import, "
-            f"{imported['review_seconds']:.1f} s review); batch {imported['state']}."
+            f"{imported['review_seconds']:.1f} s review); medians of {imported['rounds']} "
+            f"interleaved rounds (each: {', '.join(f'{x:.1f}' for x in imported['all_seconds'])} "
+            f"s; reference loop before each: {refs} ms); batch {imported['state']}."
         )
         lines.append(
             f"- **Review throughput**: {imported['reviewed']:,} orders in "
             f"{imported['review_seconds']:.1f} s = **{imported['orders_per_s']:,.0f} orders/s** "
             f"(outcomes: {', '.join(f'{k} {v}' for k, v in imported['statuses'].items())})."
+        )
+        lines.append(
+            f"- **Bulk staff transitions** in the admin, {imported['bulk_orders']:,} orders per "
+            f"POST (Hold… then Release on the import's orders in Processing, through "
+            f"orders/bulk.py: row locks, history, counts, stock, events, audit): "
+            f"**{imported['hold_per_s']:,.0f} orders/s** hold, "
+            f"**{imported['release_per_s']:,.0f} orders/s** release; medians of the same "
+            f"{imported['rounds']} rounds (reference loop {refs} ms)."
         )
     lines += [*more, "", f"Whole run: {elapsed:.0f} s.", ""]
     return "\n".join(lines)
@@ -507,7 +569,7 @@ def run(n, parts, started):
         print("CSV export ...")
         export = measure_export(n)
     if "import" in parts:
-        print("Import of 10,000 lines with review ...")
+        print("Import of 10,000 lines with review, and bulk staff transitions ...")
         imported = measure_import(n)
     if "events" in parts:
         from bench.events import measure_events

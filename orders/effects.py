@@ -19,8 +19,7 @@ import contextlib
 import contextvars
 from collections import Counter
 
-from django.db import models, transaction
-from django.db.models import F
+from django.db import connection, models, transaction
 
 from . import events as ev
 from . import statuses as st
@@ -57,37 +56,83 @@ def _stock_lines(order):
     return sorted(quantities.items())  # a fixed order avoids lock-order deadlocks
 
 
-def apply_stock(order, changes):
-    """Stock effects of the pending `changes`; runs before the order row is written (an
-    accept that finds no stock raises InsufficientStock and nothing is saved)."""
-    from .models import InsufficientStock, InventoryLevel
+# What a status change does to stock: reserve (accept), consume (hand-over) or release (the
+# order leaves fulfillment or goes back to review).
+RESERVE, CONSUME, RELEASE = "reserve", "consume", "release"
 
+
+def stock_move(order, changes):
+    """RESERVE, CONSUME, RELEASE or None: what the pending `changes` of `order` do to its
+    stock. The one rule both writers below follow."""
     if order.flow != st.STOCK:
-        return
+        return None
+    move = None
+    reserved = order.stock_reserved
     for field, name, _source, target in changes:
         if field != "status":
             continue
         if name == "accept":
-            for product_id, qty in _stock_lines(order):
-                # One conditional UPDATE: concurrent accepts cannot both take the last unit.
-                taken = InventoryLevel.objects.filter(
-                    center=order.center, product_id=product_id, on_hand__gte=F("reserved") + qty
-                ).update(reserved=F("reserved") + qty)
-                if not taken:
-                    raise InsufficientStock(f"Not enough stock at {order.center} for {order}")
-            order.stock_reserved = True
-        elif name == "hand_over" and order.stock_reserved:
-            for product_id, qty in _stock_lines(order):
-                InventoryLevel.objects.filter(center=order.center, product_id=product_id).update(
-                    on_hand=F("on_hand") - qty, reserved=F("reserved") - qty
-                )
-            order.stock_reserved = False
-        elif target in st.RELEASES_STOCK and order.stock_reserved:
-            for product_id, qty in _stock_lines(order):
-                InventoryLevel.objects.filter(center=order.center, product_id=product_id).update(
-                    reserved=F("reserved") - qty
-                )
-            order.stock_reserved = False
+            move, reserved = RESERVE, True
+        elif name == "hand_over" and reserved:
+            move, reserved = CONSUME, False
+        elif target in st.RELEASES_STOCK and reserved:
+            move, reserved = RELEASE, False
+    return move
+
+
+def apply_stock(order, changes):
+    """Stock effects of the pending `changes`; runs before the order row is written (an
+    accept that finds no stock raises InsufficientStock and nothing is saved)."""
+    move = stock_move(order, changes)
+    if move is not None:
+        apply_stock_moves([(order, move)])
+
+
+def apply_stock_moves(moves):
+    """Stock effects of many orders' changes [(order, move)] (a chunk of a bulk action, or
+    one order): the quantities are summed per (facility, product) and each sum is one
+    UPDATE, in a fixed order (no lock-order deadlocks). A reservation is conditional: if a
+    facility no longer has the units, InsufficientStock is raised and the caller's
+    transaction rolls back. Sets each order's stock_reserved."""
+    from .models import InsufficientStock, InventoryLevel
+
+    sums = {RESERVE: Counter(), CONSUME: Counter(), RELEASE: Counter()}
+    for order, move in moves:
+        for product_id, qty in _stock_lines(order):
+            sums[move][order.center_id, product_id] += qty
+        order.stock_reserved = move == RESERVE
+    table = connection.ops.quote_name(InventoryLevel._meta.db_table)
+    where = "WHERE center_id = %s AND product_id = %s"
+    for move, sql, params in [
+        (
+            RESERVE,
+            # Conditional: concurrent accepts cannot both take the last unit.
+            f"UPDATE {table} SET reserved = reserved + %s {where} AND on_hand >= reserved + %s",
+            lambda qty, center_id, product_id: [qty, center_id, product_id, qty],
+        ),
+        (
+            CONSUME,
+            f"UPDATE {table} SET on_hand = on_hand - %s, reserved = reserved - %s {where}",
+            lambda qty, center_id, product_id: [qty, qty, center_id, product_id],
+        ),
+        (
+            RELEASE,
+            f"UPDATE {table} SET reserved = reserved - %s {where}",
+            lambda qty, center_id, product_id: [qty, center_id, product_id],
+        ),
+    ]:
+        rows = [params(qty, *key) for key, qty in sorted(sums[move].items())]
+        if not rows:
+            continue
+        # One round trip for all of them (psycopg pipelines executemany); the row count is
+        # their total.
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+            taken = cursor.rowcount
+        if move == RESERVE and taken != len(rows):
+            short = [o for o, m in moves if m == RESERVE]
+            names = ", ".join(str(o) for o in short)
+            raise InsufficientStock(f"Not enough stock at {short[0].center} for {names}")
 
 
 # --- counts --------------------------------------------------------------------------------
@@ -208,6 +253,31 @@ def record_save(order, pending, move):
         move_count(order, *move)
     if pending:
         write_changes([(order, pending)])
+
+
+def record_chunk(saved):
+    """A chunk's orders after their rows were written, [(order, pending transitions, count
+    key it was loaded with)] (a bulk action's chunk): the kept counts with one summed delta
+    per key, the lines' "listed" copy, then history rows and events in one insert each."""
+    from .counts import add_counts
+    from .models import OrderLine, is_listed
+
+    deltas = {}
+    listed = {True: [], False: []}
+    for order, _pending, old in saved:
+        new = (order.merchant_id, order.status, order.hold_reason)
+        if old == new:
+            continue
+        deltas.setdefault(old[0], Counter())[old[1:]] -= 1
+        deltas.setdefault(new[0], Counter())[new[1:]] += 1
+        if is_listed(old[1]) != is_listed(new[1]):
+            listed[is_listed(new[1])].append(order.pk)
+    for merchant_id in sorted(deltas):  # a fixed order avoids lock-order deadlocks
+        add_counts(merchant_id, {key: n for key, n in deltas[merchant_id].items() if n})
+    for value, ids in listed.items():
+        if ids:
+            OrderLine.objects.filter(order_id__in=ids).update(listed=value)
+    write_changes([(order, pending) for order, pending, _old in saved])
 
 
 def record_created(orders, *, by, payment_reason="", payment_reported=None, counted=False):

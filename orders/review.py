@@ -14,7 +14,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Prefetch
 
 from . import effects
 from . import hold_detail as hd
@@ -28,6 +27,7 @@ from .models import (
     InventoryLevel,
     Order,
     OrderLine,
+    Product,
     StatusChange,
 )
 from .services import ActionRefused, order_transition
@@ -333,23 +333,28 @@ def review_orders(order_ids, *, on_progress=None, chunk=None):
     return done
 
 
-# What a review changes on an order row (accept: facility, carrier, ship-by, reservation;
-# hold: reason and note; both: status and its time; linking a new SKU: flow).
-REVIEWED_FIELDS = [
-    "status",
-    "status_changed_at",
-    "hold_reason",
-    "hold_note",
-    "hold_detail",
-    "no_return_by",
-    "center",
-    "carrier",
-    "service",
-    "ship_by",
-    "stock_reserved",
-    "flow",
-    "has_embroidery",
-]
+# What a review writes on an order row, by the state it leaves it in: the status and its
+# time, and for an accept the facility, carrier, ship-by, point of no return and reservation,
+# for a hold its reason, note and detail. (Linking a new SKU writes the flow itself.)
+REVIEWED_FIELDS = {
+    Status.PROCESSING: [
+        "status",
+        "status_changed_at",
+        "no_return_by",
+        "center",
+        "carrier",
+        "service",
+        "ship_by",
+        "stock_reserved",
+    ],
+    Status.ACTION_REQUIRED: [
+        "status",
+        "status_changed_at",
+        "hold_reason",
+        "hold_note",
+        "hold_detail",
+    ],
+}
 
 
 def _review_chunk(order_ids, cache):
@@ -365,16 +370,22 @@ def _review_chunk(order_ids, cache):
         orders = list(
             Order.objects.select_for_update()
             .filter(pk__in=order_ids, status=Status.IMPORT_REVIEW)
-            .prefetch_related(
-                Prefetch("lines", queryset=OrderLine.objects.select_related("product"))
-            )
+            .prefetch_related("lines")
             .order_by("pk")
         )
         if not orders:
             return
+        # The chunk's products once each (a chunk's orders share most of them), instead of a
+        # copy joined to every line.
+        products = Product.objects.in_bulk(
+            {line.product_id for order in orders for line in order.lines.all()} - {None}
+        )
         lines_of = {}
         for order in orders:
             lines_of[order.pk] = list(order.lines.all())
+            for line in lines_of[order.pk]:
+                if line.product_id is not None:
+                    line.product = products[line.product_id]
             _link_new_products(order, lines_of[order.pk])
         stock = _StockBook(
             {line.product_id for lines in lines_of.values() for line in lines if line.product_id}
@@ -394,10 +405,10 @@ def _review_chunk(order_ids, cache):
         changed = []
         for order in orders:
             # The chunk writes the stock and counts itself, and the history and events
-            # through the one writer (orders/effects.py): save_reviewed() writes the row.
+            # through the one writer (orders/effects.py): save_in_chunk() writes the row.
             changed.append((order, order.__dict__.get("_pending_changes") or []))
             order._pending_changes = []
-            order.save_reviewed(REVIEWED_FIELDS)
+            order.save_in_chunk(REVIEWED_FIELDS[order.status])
         effects.write_changes(changed)
         for merchant_id, merchant_deltas in deltas.items():
             add_counts(merchant_id, {k: n for k, n in merchant_deltas.items() if n})

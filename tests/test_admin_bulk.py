@@ -443,3 +443,153 @@ def test_queue_list_and_hand_over_page_take_the_same_queries_for_3_or_30_orders(
     orders += [drive(make_order(), "labeled") for _ in range(27)]
     assert _queries(ops, lambda: ops.get(f"{URL}?queue=to_hand_over")) == few_list
     assert _queries(ops, lambda: _run(ops, "bulk_hand_over", orders)) == few_page
+
+
+# --- a chunk of orders per transaction -------------------------------------------------------
+
+
+def _counts_match(merchant):
+    from orders.counts import status_counts
+
+    from .test_status_counts import fresh_counts
+
+    assert status_counts(merchant) == fresh_counts(merchant)
+
+
+def test_bulk_hold_over_a_mix_writes_one_history_row_event_and_audit_entry_per_order(
+    ops, staff, merchant, make_order, drive
+):
+    from orders.event_models import Event
+    from orders.models import AuditEntry
+
+    good = [
+        drive(make_order(), "processing"),
+        drive(make_order(kind="print"), "processing"),
+        drive(make_order(), "pick_in_process"),
+        drive(make_order(), "picked"),
+    ]
+    bad = [drive(make_order(), "labeled"), drive(make_order(kind="print"), "printed")]
+    before = Event.objects.count()
+    level = InventoryLevel.objects.get(product__sku="TEE-1", center=good[0].center)
+    response = ops.post(
+        URL,
+        {
+            "action": "bulk_hold",
+            "_selected_action": [o.pk for o in [*good, *bad]],
+            "apply": "1",
+            "reason": "special_requirements",
+            "note": "Check the gift message",
+        },
+    )
+    assert response.status_code == 302
+    for order in good:
+        assert _fresh(order).status == "action_required"
+        change = StatusChange.objects.get(order=order, transition="hold")
+        assert (change.actor, change.source, change.reason) == (
+            staff,
+            order.status,
+            "Check the gift message",
+        )
+        assert Event.objects.filter(order=order, type="order.held").count() == 1
+    assert Event.objects.count() == before + len(good)
+    for order in bad:
+        assert _fresh(order).status == order.status
+        assert not StatusChange.objects.filter(order=order, transition="hold").exists()
+    entries = {e.numbers: e.outcome for e in AuditEntry.objects.filter(action="hold")}
+    assert entries == {
+        **{o.number: "done" for o in good},
+        **{o.number: "refused" for o in bad},
+    }
+    _counts_match(merchant)
+    # Stock stays reserved through a hold: what was set aside still is.
+    assert InventoryLevel.objects.get(pk=level.pk).reserved == level.reserved
+
+
+def test_bulk_release_in_chunks_releases_stock_and_keeps_counts(
+    ops, merchant, make_order, drive, monkeypatch
+):
+    import orders.bulk
+
+    monkeypatch.setattr(orders.bulk, "CHUNK", 2)
+    held = [
+        order_transition(
+            order=drive(make_order(), "processing"),
+            name="hold",
+            by="review",
+            params={"reason": "special_requirements"},
+        )
+        for _ in range(5)
+    ]
+    level = InventoryLevel.objects.get(product__sku="TEE-1", center=held[0].center)
+    assert level.reserved == 5
+    from orders.tasks import reviews_deferred
+
+    with reviews_deferred():
+        response = _run(ops, "bulk_release", held)
+    assert response.status_code == 302
+    assert {_fresh(o).status for o in held} == {"import_review"}
+    assert StatusChange.objects.filter(transition="release").count() == 5
+    assert InventoryLevel.objects.get(pk=level.pk).reserved == 0
+    assert not any(_fresh(o).stock_reserved for o in held)
+    _counts_match(merchant)
+
+
+def test_a_chunk_that_fails_is_redone_one_order_at_a_time(
+    ops, merchant, make_order, drive, monkeypatch
+):
+    import orders.bulk
+
+    def broken(applied):
+        raise RuntimeError("the database went away for a moment")
+
+    monkeypatch.setattr(orders.bulk, "_write", broken)
+    orders_ = [drive(make_order(), "processing") for _ in range(3)]
+    picked = drive(make_order(), "picked")
+    response = _run(ops, "bulk_start_pick", [*orders_, picked])
+    assert {_fresh(o).status for o in orders_} == {"pick_in_process"}
+    assert StatusChange.objects.filter(order__in=orders_, transition="start_pick").count() == 3
+    msgs = _messages(response)
+    assert any("done for 3 orders" in m for m in msgs)
+    assert any(picked.number in m and "refused for 1 order" in m for m in msgs)
+    _counts_match(merchant)
+
+
+def test_an_order_that_moved_on_since_the_list_was_shown_is_refused(ops, make_order, drive):
+    seen = drive(make_order(), "processing")
+    moved = drive(make_order(), "processing")
+    moved_on = order_transition(order=moved, name="start_pick", by="review")
+    response = ops.post(
+        URL,
+        {
+            "action": "bulk_start_pick",
+            "_selected_action": [seen.pk, moved.pk],
+            f"seen-{seen.pk}": "processing",
+            f"seen-{moved.pk}": "processing",
+        },
+    )
+    assert _fresh(seen).status == "pick_in_process"
+    assert _fresh(moved).status == moved_on.status == "pick_in_process"
+    assert StatusChange.objects.filter(order=moved, transition="start_pick").count() == 1
+    refusal = next(m for m in _messages(response) if "refused for" in m)
+    assert moved.number in refusal and "changed meanwhile" in refusal
+
+
+def test_a_bulk_action_costs_the_same_queries_plus_one_save_per_order(ops, make_order, drive):
+    """A chunk's lock, lines, history, events, counts and audit are one query each whatever
+    its size; each order adds only its own guarded row UPDATE."""
+    few = [drive(make_order(), "processing") for _ in range(3)]
+    many = [drive(make_order(), "processing") for _ in range(12)]
+    _run(ops, "bulk_start_pick", [drive(make_order(), "processing")])  # warm the counts rows
+    cost_few = _post_queries(lambda: _run(ops, "bulk_start_pick", few))
+    cost_many = _post_queries(lambda: _run(ops, "bulk_start_pick", many))
+    assert cost_many - cost_few == len(many) - len(few)
+    assert StatusChange.objects.filter(transition="start_pick").count() == 16
+
+
+def _post_queries(fn):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert fn().status_code == 302
+    return len(ctx.captured_queries)

@@ -364,3 +364,15 @@ def test_record_event_in_a_rolled_back_transaction_leaves_nothing(merchant):
         record_event(ev.IMPORT_FINISHED, merchant=merchant, data={"import": {}})
         raise RuntimeError
     assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize("number", ["A-1001", "#1001", "ORD 7.3", "Bestellung-ü", "50%", "a?b"])
+def test_an_events_order_address_is_what_reverse_gives(number):
+    from types import SimpleNamespace
+
+    from django.urls import reverse
+
+    from orders.events import order_url, site_url
+
+    expected = site_url(reverse("order_detail", kwargs={"number": number}))
+    assert order_url(SimpleNamespace(number=number)) == expected

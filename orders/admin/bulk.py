@@ -10,10 +10,10 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 
 from .. import statuses as st
+from ..bulk import order_transition_many
 from ..forms import TRACKING_CSV_HEADER, BulkHandOverForm, FailForm, HoldForm
 from ..matching import mapping_for, mappings_by_option
 from ..models import Order
-from ..services import ActionRefused, order_transition
 from ..text import safe_cell
 
 # Staff transitions offered as bulk actions, in the order work flows through a facility.
@@ -76,8 +76,9 @@ class BulkTransitions:
     """OrderAdmin's bulk actions (`actions = bulk_actions()`)."""
 
     def bulk_transition(self, request, queryset, name):
-        """Apply transition `name` to each selected order it is allowed for, one transaction
-        per order, and report per order what happened. Transitions that need input first
+        """Apply transition `name` to each selected order it is allowed for (through
+        orders/bulk.py: per order as order_transition does it, a chunk of orders per
+        transaction) and report per order what happened. Transitions that need input first
         show an intermediate page that asks once for the batch."""
         orders = list(queryset.select_related("merchant", "center").order_by("number", "id"))
         seen = _seen_statuses(request.POST)
@@ -153,25 +154,19 @@ class BulkTransitions:
 
     def _apply_bulk(self, request, orders, name, params_for):
         label = _label(name)
-        done, refused = [], defaultdict(list)
+        done, refused, items = [], defaultdict(list), []
         for order in orders:
             params = params_for(order)
             if isinstance(params, str):
                 refused[params].append(order.number)
-                continue
-            try:
-                order_transition(
-                    order=order,
-                    name=name,
-                    by=request.user,
-                    params=params,
-                    expected_status=order.seen_status,
-                )
-            except ActionRefused as exc:
-                reason = exc.message.removeprefix(f"Order {order.number}: ").rstrip(".")
-                refused[reason].append(order.number)
             else:
-                done.append(order.number)
+                items.append((order, params))
+        # Each order as order_transition would do it, a chunk of them per transaction.
+        outcome = order_transition_many(items=items, name=name, by=request.user)
+        done = [order.number for order in outcome.done]
+        for order, message in outcome.refused:
+            reason = message.removeprefix(f"Order {order.number}: ").rstrip(".")
+            refused[reason].append(order.number)
         if done:
             self.message_user(
                 request,

@@ -165,6 +165,13 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, OrderMachine, models.Mo
     def __str__(self):
         return self.number
 
+    @property
+    def state_fields(self):
+        """The two FSM fields, for ConcurrentTransitionMixin's guard. Its own version looks
+        them up among all fields several times per save and per instance; imports and
+        review create and save thousands."""
+        return _STATE_FIELDS
+
     # -- reading ----------------------------------------------------------------------------
 
     @property
@@ -338,14 +345,18 @@ class Order(UndeletableModel, ConcurrentTransitionMixin, OrderMachine, models.Mo
                 self._search_key = searched
         self._pending_changes = []
 
-    def save_reviewed(self, fields):
+    def save_in_chunk(self, fields):
         """Write `fields` after a transition whose history rows, stock effects and kept
-        counts the caller writes for a whole chunk (review, orders/review.py). The row is
-        still only written if it is in the state it was read in (ConcurrentTransition)."""
+        counts the caller writes for a whole chunk of orders (review, orders/review.py; bulk
+        actions, orders/bulk.py, both through orders/effects.py). The row is still only
+        written if it is in the state it was read in (ConcurrentTransition)."""
         if self.__dict__.get("_pending_changes"):
-            raise ValueError("save_reviewed: the caller must take the pending history first")
+            raise ValueError("save_in_chunk: the caller must take the pending history first")
         super().save(update_fields=fields)
         self._remember_count_key()
+
+
+_STATE_FIELDS = (Order._meta.get_field("status"), Order._meta.get_field("payment_status"))
 
 
 @receiver(post_transition)
