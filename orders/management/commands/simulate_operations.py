@@ -39,131 +39,37 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 
 from orders import statuses as st
-from orders.holds import order_complete_personalization
 from orders.importing import import_orders, parse_api_order
-from orders.models import Membership, Merchant, Order, Product, ShipOptionMapping
+from orders.models import Merchant, Order, Product, ShipOptionMapping
 from orders.queues import QUEUE_BY_VALUE
 from orders.services import (
     DRAFT_FLAG,
     ActionRefused,
     order_cancel,
-    order_clean_sweep,
-    order_edit_address,
-    order_submit,
     order_transition,
 )
 from orders.statuses import Hold, Payment, Status
-from orders.tracking import (
-    CODE_DELIVERED,
-    CODE_IN_TRANSIT,
-    CODE_OUT_FOR_DELIVERY,
-    CODE_RETURNED,
-    signed_headers,
-)
+from orders.tracking import signed_headers
 
-# Mean seconds an order waits before each next step (demo time: a working day in minutes;
-# a stock order takes about 20 minutes from arrival to the customer's door).
-MEAN_WAIT = {
-    # staff work queues (orders.queues) and the transition that empties each
-    "to_pick": 180,
-    "picking": 120,
-    "to_digitize": 240,
-    "to_upload": 150,
-    "file_check": 120,
-    "to_produce": 120,
-    Status.IN_PRODUCTION: 240,
-    "to_pack": 120,
-    "to_hand_over": 150,
-    # the carrier, per Shipped state
-    Status.SHIPPED: 180,
-    Status.IN_TRANSIT: 180,
-    Status.OUT_FOR_DELIVERY: 180,
-    Status.DELIVERY_EXCEPTION: 240,
-    # holds, per reason, and drafts
-    Hold.INVALID_ADDRESS: 420,
-    Hold.PRODUCT_CONFIGURATION: 480,
-    Hold.NOT_CONNECTED: 600,
-    Hold.INSUFFICIENT_INVENTORY: 600,
-    Hold.PENDING_PERSONALIZATION: 420,
-    Hold.PENDING_APPROVAL: 360,
-    Hold.PAYMENT_REFUSED: 360,
-    Hold.SPECIAL_REQUIREMENTS: 360,
-    Status.DRAFT: 900,
-}
-# The odd incident: mean seconds between two of each.
-INCIDENT_EVERY = {Hold.SPECIAL_REQUIREMENTS: 360, "artwork_rejected": 600, "merchant_cancels": 720}
-STAFF_STEPS = [
-    ("to_pick", "start_pick"),
-    ("picking", "finish_pick"),
-    ("to_digitize", "start_digitizing"),
-    ("to_upload", "start_upload"),
-    ("file_check", "pass_file"),
-    ("to_produce", "start_production"),
-    (Status.IN_PRODUCTION, "finish_production"),
-    ("to_pack", "pack_and_label"),
-    ("to_hand_over", "hand_over"),
-]
-# What a carrier reports next for a parcel in each Shipped state: (weight, code).
-CARRIER_NEXT = {
-    Status.SHIPPED: [(95, "picked_up"), (5, "label_created")],
-    # In transit: one "departed facility" scan (stored, no change), then out for delivery.
-    Status.IN_TRANSIT: [(100, CODE_OUT_FOR_DELIVERY)],
-    Status.OUT_FOR_DELIVERY: [(90, CODE_DELIVERED), (10, "delivery_attempted")],
-    Status.DELIVERY_EXCEPTION: [
-        (55, CODE_OUT_FOR_DELIVERY),
-        (30, CODE_IN_TRANSIT),
-        (15, CODE_RETURNED),
-    ],
-}
-DESCRIPTIONS = {
-    "label_created": "Shipping label created",
-    "picked_up": "Picked up by carrier",
-    "departed_facility": "Departed sort facility",
-    CODE_IN_TRANSIT: "Arrived at carrier facility",
-    CODE_OUT_FOR_DELIVERY: "Out for delivery",
-    CODE_DELIVERED: "Delivered, left at front door",
-    "delivery_attempted": "Delivery attempted: no access to building",
-    CODE_RETURNED: "Returned to sender: not collected",
-}
-# What kind of order the shop sends next (weights): most are fine, some are held by review
-# for each reason a shop's order can be, and a few are saved as drafts.
-NEW_ORDER_KINDS = [
-    ("fine", 68),
-    (Hold.INVALID_ADDRESS, 5),
-    (Hold.PRODUCT_CONFIGURATION, 4),
-    (Hold.NOT_CONNECTED, 3),
-    (Hold.INSUFFICIENT_INVENTORY, 4),
-    (Hold.PENDING_PERSONALIZATION, 4),
-    (Hold.PENDING_APPROVAL, 4),
-    (Hold.PAYMENT_REFUSED, 4),
-    (Status.DRAFT, 4),
-]
-UNKNOWN_SKU = "TEE-BLK-XXL"  # a typo in the shop: review holds it (product configuration)
-PLACES = ["Newark, NJ", "Chicago, IL", "Memphis, TN", "Leipzig, DE", "Louisville, KY", "Reno, NV"]
-CUSTOMERS = [
-    ("Ava Smith", "1 Market Street", "New York", "NY", "10001", "US"),
-    ("Liam Garcia", "200 Main Street", "Austin", "TX", "73301", "US"),
-    ("Mia Müller", "Invalidenstraße 5", "Berlin", "", "10115", "DE"),
-    ("Noah Martin", "12 Rue de Rivoli", "Paris", "", "75001", "FR"),
-    ("Zoe Brown", "10 Downing Street", "London", "", "SW1A 2AA", "GB"),
-    ("Kai Tanaka", "45 Pike Street", "Seattle", "WA", "98101", "US"),
-]
-ADDRESS_FIELDS = ["ship_name", "address1", "address2", "city", "region", "postal_code", "country"]
-COPIED_FIELDS = [
-    "customer_name",
-    "customer_email",
-    *ADDRESS_FIELDS,
-    "ship_option",
-    "currency",
-    "total",
-]
+from ._simulated_merchants import MerchantsResolveHolds
+from ._simulation_cast import (
+    CARRIER_NEXT,
+    CUSTOMERS,
+    DESCRIPTIONS,
+    INCIDENT_EVERY,
+    MEAN_WAIT,
+    NEW_ORDER_KINDS,
+    PLACES,
+    STAFF_STEPS,
+    UNKNOWN_SKU,
+)
 
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-class Command(BaseCommand):
+class Command(MerchantsResolveHolds, BaseCommand):
     help = "Keep the demo alive: new orders, holds and their resolution, fulfillment, carriers."
 
     def add_arguments(self, parser):
@@ -429,106 +335,6 @@ class Command(BaseCommand):
         return response
 
     # -- holds and drafts: the merchant, the customer, the payment provider, staff ------------
-
-    def resolve_holds(self):
-        held = Order.objects.filter(status=Status.ACTION_REQUIRED)
-        for reason in st.HOLD_REASONS:
-            resolve = getattr(self, f"_resolve_{reason.value}")
-            for order in self._turns(held.filter(hold_reason=reason.value), reason.value):
-                resolve(order)
-        for order in self._turns(Order.objects.filter(status=Status.DRAFT), Status.DRAFT):
-            self._merchant_does(order_submit, order, "submitted the draft")
-
-    def _manager(self, order):
-        membership = (
-            Membership.objects.filter(merchant_id=order.merchant_id, role="manager")
-            .select_related("user")
-            .order_by("id")
-            .first()
-        )
-        return membership.user if membership else None
-
-    def _merchant_does(self, service, order, what, **kwargs):
-        manager = self._manager(order)
-        if manager is None:
-            return None
-        try:
-            result = service(order=order, by=manager, **kwargs)
-        except ActionRefused as exc:
-            self._say(f"  {order.number}: {what} refused ({exc.message})", verbosity=2)
-            return None
-        self._say(f"{order.number}: the merchant {what}")
-        return result
-
-    def _resolve_invalid_address(self, order):
-        name, street, city, region, postal, country = next(
-            (c for c in CUSTOMERS if c[5] == order.country), CUSTOMERS[0]
-        )
-        address = {
-            "ship_name": order.ship_name or name,
-            "address1": street,
-            "address2": "",
-            "city": city,
-            "region": region,
-            "postal_code": postal,
-            "country": country,
-        }
-        self._merchant_does(order_edit_address, order, "corrected the address", address=address)
-
-    def _resolve_product_configuration(self, order):
-        """The merchant fixes the SKU in the shop, clean sweeps the order and imports it
-        again under the same number (a reimport, linked to the swept row)."""
-        swept = self._merchant_does(order_clean_sweep, order, "clean swept it to reimport")
-        if swept is None:
-            return
-        replacement = (
-            Product.objects.filter(merchant_id=order.merchant_id, connected=True)
-            .filter(kind="stock" if order.flow == st.STOCK else "print")
-            .exclude(stock__on_hand=0, kind="stock")
-            .order_by("sku")
-            .first()
-        )
-        lines = [
-            {
-                "sku": line.sku if line.product_id or replacement is None else replacement.sku,
-                "quantity": line.quantity,
-                "unit_price": str(line.unit_price),  # as a shop's JSON would carry it
-            }
-            for line in order.lines.all()
-        ]
-        data = {field: str(getattr(order, field)) for field in COPIED_FIELDS}
-        if not ShipOptionMapping.objects.filter(
-            merchant_id=order.merchant_id, store_option=order.ship_option
-        ).exists():
-            data["ship_option"] = "Standard"
-        self._import(order.merchant, order.number, lines, **data, payment=Payment.PAID)
-
-    def _resolve_not_connected(self, order):
-        self._merchant_does(
-            order_cancel, order, "cancelled it (product discontinued)", note="discontinued"
-        )
-
-    def _resolve_insufficient_inventory(self, order):
-        self._merchant_does(
-            order_cancel, order, "cancelled it (no restock soon)", note="sold out, no restock"
-        )
-
-    def _resolve_pending_personalization(self, order):
-        self._merchant_does(
-            order_complete_personalization, order, "marked the personalization complete"
-        )
-
-    def _resolve_pending_approval(self, order):
-        if self.rng.random() < 0.8:
-            self._step(order, "approve", note="Checked: fine to fulfil.")
-        else:
-            self._step(order, "decline", note="Declined: suspected fraud.")
-
-    def _resolve_payment_refused(self, order):
-        self._step(order, "mark_paid", by="payments", note="paid on the second attempt")
-
-    def _resolve_special_requirements(self, order):
-        self._step(order, "release", note="Clarified with the merchant.")
 
     # -- the odd incident, and new business -------------------------------------------------
 
