@@ -52,19 +52,7 @@ fi
 # shellcheck disable=SC2086  # LOGS is a list of arguments
 BANNER=$("$PY" manage.py demo_banner --url "$URL" $LOGS)
 (
-    "$PY" - "$URL" <<'EOF'
-import sys, time, urllib.error, urllib.request
-
-for _ in range(240):  # two minutes at most
-    try:
-        urllib.request.urlopen(sys.argv[1], timeout=2)
-        sys.exit(0)
-    except urllib.error.HTTPError:
-        sys.exit(0)  # any answer means the server is up
-    except OSError:
-        time.sleep(0.5)
-sys.exit(1)
-EOF
+    "$PY" scripts/wait_for_server.py "$URL" 120
     # A server that cannot take the port stops at once, and this is stopped with it before
     # it says "up" for another program's server.
     sleep 1

@@ -81,19 +81,7 @@ PIDS="$PIDS $!"
 BANNER=$("$PY" manage.py demo_banner --url "$URL" --log "worker=$LOG_DIR/serve-worker.log" \
     --footer "Ctrl-C stops everything; \`make loadtest\` (another shell) loads it for 5 minutes.")
 (
-    "$PY" - "$URL" <<'EOF'
-import sys, time, urllib.error, urllib.request
-
-for _ in range(120):  # a minute at most
-    try:
-        urllib.request.urlopen(sys.argv[1], timeout=2)
-        sys.exit(0)
-    except urllib.error.HTTPError:
-        sys.exit(0)  # any answer means the server is up
-    except OSError:
-        time.sleep(0.5)
-sys.exit(1)
-EOF
+    "$PY" scripts/wait_for_server.py "$URL" 60
     sleep 1
     printf '%s\n' "$BANNER"
 ) &
