@@ -13,6 +13,7 @@ from django.utils.safestring import mark_safe
 from orders import search
 from orders import statuses as st
 from orders.models import FulfillmentCenter, ImportRow, Order
+from orders.prepared import Prepared
 from orders.statuses import Status, StatusGroup
 
 from .paging import values_of_each
@@ -84,24 +85,45 @@ class QuickSelect(forms.Select):
         )
 
 
-class ListedChoices(ModelChoiceIterator):
-    """A model choice list read with one plain query. Django's iterator streams the
-    queryset, which on PostgreSQL means a server-side cursor (three round trips) for the
-    handful of fulfillment centers."""
+class QuickTextInput(forms.TextInput):
+    """A text input written in Python, the same markup as Django's three nested templates
+    for it (the search box renders on every list request)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        shown = widget["value"]
+        return format_html(
+            '<input type="{}" name="{}"{}{}>',
+            widget["type"],
+            widget["name"],
+            format_html(' value="{}"', shown) if shown is not None else "",
+            flatatt(widget["attrs"]),
+        )
+
+
+# The centers, in their order (code), for the list's center filter on every request: the
+# statement is built once (orders/prepared.py).
+_CENTERS = Prepared(FulfillmentCenter, lambda: FulfillmentCenter.objects.all(), objects=True)
+
+
+class CenterChoices(ModelChoiceIterator):
+    """The fulfillment centers as choices, read with one plain prepared query. Django's
+    iterator streams the queryset, which on PostgreSQL means a server-side cursor (three
+    round trips) for the handful of centers, and builds the query anew each time."""
 
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for obj in list(self.queryset):
+        for obj in _CENTERS():
             yield self.choice(obj)
 
 
-class ListedModelChoiceField(django_filters.fields.ModelChoiceField):
-    iterator = ListedChoices
+class CenterChoiceField(django_filters.fields.ModelChoiceField):
+    iterator = CenterChoices
 
 
-class ListedModelChoiceFilter(django_filters.ModelChoiceFilter):
-    field_class = ListedModelChoiceField
+class CenterChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = CenterChoiceField
 
 
 def _shows_listed(data):
@@ -138,7 +160,7 @@ class OrderFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_search",
         label="Search",
-        widget=forms.TextInput(
+        widget=QuickTextInput(
             attrs={
                 "type": "search",
                 "placeholder": "Search number, name, email, tracking, SKU or note",
@@ -178,7 +200,7 @@ class OrderFilter(django_filters.FilterSet):
     flow = django_filters.ChoiceFilter(
         widget=QuickSelect, choices=st.FLOW_CHOICES, label="Flow", empty_label="Any flow"
     )
-    center = ListedModelChoiceFilter(
+    center = CenterChoiceFilter(
         widget=QuickSelect,
         queryset=FulfillmentCenter.objects.all(),
         label="Fulfillment center",

@@ -37,16 +37,6 @@ def is_late_at(order, now):
 
 
 @register.filter
-def split_words(value):
-    return value.split()
-
-
-@register.filter
-def field(form, name):
-    return form[name]
-
-
-@register.filter
 def attr_label(form, name):
     return form.fields[name].label if name in form.fields else name
 
