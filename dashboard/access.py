@@ -2,6 +2,7 @@
 decided in one place: another merchant's order is a 404, a viewer's change is a 403."""
 
 from django.core.exceptions import PermissionDenied
+from django.db import router
 from django.db.models import F
 from django.http import Http404
 
@@ -14,9 +15,22 @@ from orders.models import (
     keep_merchant_roles,
     merchant_roles,
 )
+from orders.prepared import Prepared
 from orders.statuses import Status
 
 SESSION_KEY = "merchant_id"
+_MERCHANT_FIELDS = [field.attname for field in Merchant._meta.concrete_fields]
+# Every page reads the signed-in user's memberships: the statement is built once
+# (orders/prepared.py). Each row: the role, then the merchant's fields.
+_MEMBERSHIPS = Prepared(
+    Membership,
+    lambda user_id: (
+        Membership.objects.filter(user_id=user_id)
+        .order_by("merchant__name", "merchant__pk")
+        .values_list("role", *(f"merchant__{name}" for name in _MERCHANT_FIELDS))
+    ),
+    int,
+)
 
 
 def merchant_choices(request):
@@ -31,13 +45,14 @@ def merchant_choices(request):
         else:
             # The memberships give the merchants and the user's roles in one query; the
             # roles are kept where merchant_roles() looks for them.
-            memberships = (
-                Membership.objects.filter(user=user)
-                .select_related("merchant")
-                .order_by("merchant__name", "merchant__pk")
-            )
-            cached = [m.merchant for m in memberships]
-            keep_merchant_roles(user, {m.merchant_id: m.role for m in memberships})
+            alias = router.db_for_read(Membership)
+            roles = {}
+            cached = []
+            for role_here, *fields in _MEMBERSHIPS(user.pk):
+                merchant = Merchant.from_db(alias, _MERCHANT_FIELDS, fields)
+                cached.append(merchant)
+                roles[merchant.pk] = role_here
+            keep_merchant_roles(user, roles)
         request._merchant_choices = cached
     return cached
 

@@ -16,6 +16,7 @@ from orders.notes import (
     view_rename,
     view_save,
 )
+from orders.prepared import Prepared
 
 from . import access
 
@@ -36,9 +37,22 @@ DEFAULT_COLUMNS = ["items", "total", "payment", "ship_by", "changed", "center", 
 _NOT_SAVED = {"cursor", "page"}
 
 
+# Every list request reads it: the statement is built once (orders/prepared.py).
+_CHOSEN = Prepared(
+    ListPreference,
+    lambda user_id: (
+        ListPreference.objects.filter(user_id=user_id)
+        .order_by("pk")
+        .values_list("columns", flat=True)[:1]
+    ),
+    int,
+)
+
+
 def chosen_columns(user):
     """The optional columns `user` chose (the defaults until they choose)."""
-    pref = ListPreference.objects.filter(user=user).values_list("columns", flat=True).first()
+    found = _CHOSEN(user.pk)
+    pref = found[0] if found else None
     if pref is None:
         return list(DEFAULT_COLUMNS)
     known = dict(COLUMNS)

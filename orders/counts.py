@@ -10,13 +10,21 @@ from django.db import connection, transaction
 from django.db.models import Count, F
 
 from .models import Order, StatusCount
+from .prepared import Prepared
+
+# Every list request reads these: the statement is built once (orders/prepared.py).
+_COUNTS = Prepared(
+    StatusCount,
+    lambda merchant_id: StatusCount.objects.filter(merchant_id=merchant_id, n__gt=0).values_list(
+        "status", "hold_reason", "n"
+    ),
+    int,
+)
 
 
 def status_counts(merchant):
     """{(status, hold_reason): count} for one merchant; hold_reason is "" off hold."""
-    rows = StatusCount.objects.filter(merchant=merchant, n__gt=0).values_list(
-        "status", "hold_reason", "n"
-    )
+    rows = _COUNTS(getattr(merchant, "pk", merchant))
     return {(status, reason): n for status, reason, n in rows}
 
 

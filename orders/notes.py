@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from . import search
 from .models import OrderNote, SavedView
+from .prepared import Prepared
 
 
 class NoteRefused(Exception):
@@ -56,6 +57,23 @@ class ViewRefused(NoteRefused):
 def views_for(user, merchant):
     """The saved views `user` sees at `merchant`: their own and their team's shared ones."""
     return SavedView.objects.filter(merchant=merchant).filter(Q(owner=user) | Q(shared=True))
+
+
+# Every list request reads them: the statement is built once (orders/prepared.py).
+_SHOWN_VIEWS = Prepared(
+    SavedView,
+    lambda merchant_id, user_id: SavedView.objects.filter(merchant_id=merchant_id).filter(
+        Q(owner_id=user_id) | Q(shared=True)
+    ),
+    int,
+    int,
+    objects=True,
+)
+
+
+def shown_views(user, merchant):
+    """views_for() read as a list, in their order (position, then id)."""
+    return _SHOWN_VIEWS(merchant.pk, user.pk)
 
 
 def view_save(*, user, merchant, name, query, shared, may_share):

@@ -10,7 +10,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from orders import statuses as st
 from orders.counts import status_counts
-from orders.notes import views_for
+from orders.notes import shown_views
 from orders.search import SORTABLE_COLUMNS, Window
 from orders.statuses import StatusGroup
 
@@ -219,7 +219,7 @@ def order_list(request):
         for names, label, value in filterset.active()
     ]
     columns = workspace.chosen_columns(request.user)
-    saved = list(views_for(request.user, merchant))
+    saved = shown_views(request.user, merchant)
     smart, saved_views = _view_counts(request, merchant, counts, saved, filterset.now)
     rows = page.object_list
     attach_details(rows)

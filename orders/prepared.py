@@ -1,0 +1,116 @@
+"""Reads whose SQL the ORM builds once.
+
+Building a read through the ORM (the queryset, its filters, the compiler, the SQL text) costs
+about 0.25 ms of CPU on this machine for the smallest query, more than the database takes to
+answer it by an index. The reads every dashboard page makes have a fixed shape: the
+signed-in user, their memberships, the status counts, the list's column choice, the saved
+views, the fulfillment centers. Only their values change. A `Prepared` read builds its SQL
+once per database connection, with stand-in values that show where each argument goes
+among the statement's parameters, and afterwards runs that SQL with the new values and
+converts the rows with the same converters the ORM would use. On PostgreSQL the unchanged
+text also lets psycopg keep the statement prepared on the server (DB_SERVER_SIDE_BINDING).
+
+Only `values_list()` querysets of plain arguments (whole numbers and texts compared as
+they are) can be prepared. A shape whose stand-ins do not come out as parameters of their
+own (a text turned into a LIKE pattern, say) is never prepared: every call then builds it
+through the ORM, so the answer is the same either way.
+"""
+
+import threading
+import weakref
+
+from django.db import connections, router
+
+_STAND_IN_INT = -(2**62)
+
+
+class Prepared:
+    """`build(*args)` gives the values_list() queryset for these arguments; `kinds` says
+    for each argument whether it is an int or a str. Calling the Prepared read returns
+    the list of rows (tuples, or values when the queryset is flat). With `objects=True`,
+    `build` gives a plain queryset of `model` (no select_related) and the call returns
+    model instances, made as the ORM makes them (Model.from_db)."""
+
+    def __init__(self, model, build, *kinds, objects=False):
+        self.model = model
+        self.kinds = kinds
+        self.objects = objects
+        if objects:
+            self.names = [field.attname for field in model._meta.concrete_fields]
+            self.build = lambda *args: build(*args).values_list(*self.names)
+        else:
+            self.build = build
+        self._lock = threading.Lock()
+        # Per connection object (each thread has its own): (sql, slots, converters, flat),
+        # or None when the shape cannot be prepared.
+        self._compiled = weakref.WeakKeyDictionary()
+
+    def __call__(self, *args, using=None):
+        alias = using or router.db_for_read(self.model)
+        connection = connections[alias]
+        compiled = self._compiled.get(connection, False)
+        if compiled is False:
+            compiled = self._compile(connection)
+            with self._lock:
+                self._compiled[connection] = compiled
+        if compiled is None:
+            rows = list(self.build(*args).using(alias))
+        else:
+            sql, slots, converters, flat = compiled
+            params = [args[value] if is_argument else value for is_argument, value in slots]
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+            if converters:
+                rows = [_convert(row, converters, connection) for row in rows]
+            rows = [row[0] for row in rows] if flat else [tuple(row) for row in rows]
+        if self.objects:
+            return [self.model.from_db(alias, self.names, row) for row in rows]
+        return rows
+
+    def _stand_ins(self):
+        out = []
+        for position, kind in enumerate(self.kinds):
+            if kind is int:
+                out.append(_STAND_IN_INT + 7919 * (position + 1))
+            elif kind is str:
+                out.append(f"\x1fstand-in {position}\x1f")
+            else:
+                raise TypeError(f"Prepared arguments are int or str, not {kind!r}")
+        return out
+
+    def _compile(self, connection):
+        stand_ins = self._stand_ins()
+        queryset = self.build(*stand_ins)
+        iterable = queryset._iterable_class.__name__
+        if iterable not in ("ValuesListIterable", "FlatValuesListIterable"):
+            return None
+        flat = iterable == "FlatValuesListIterable"
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        position_of = {(type(v), v): i for i, v in enumerate(stand_ins)}
+        slots, seen = [], set()
+        for param in params:
+            position = position_of.get((type(param), param))
+            if position is not None:
+                slots.append((True, position))
+                seen.add(position)
+                continue
+            if isinstance(param, str) and "\x1fstand-in" in param:
+                return None  # an argument went into a larger value: not preparable
+            slots.append((False, param))
+        if len(seen) != len(stand_ins):
+            return None
+        fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
+        converters = list(compiler.get_converters(fields).items())
+        return sql, slots, converters, flat
+
+
+def _convert(row, converters, connection):
+    row = list(row)
+    for position, (functions, expression) in converters:
+        value = row[position]
+        for function in functions:
+            value = function(value, expression, connection)
+        row[position] = value
+    return row
