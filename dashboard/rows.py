@@ -9,6 +9,7 @@ Order's own methods and properties, used on these values, so they are written on
 
 from orders.models import Order, OrderLine
 from orders.notes import latest_notes
+from orders.prepared import Prepared
 
 FIELDS = (
     "id",
@@ -103,6 +104,18 @@ def read_rows(queryset):
     return rows
 
 
+# One statement per page length (orders/prepared.py).
+_LINES_OF = Prepared(
+    OrderLine,
+    lambda ids: (
+        OrderLine.objects.filter(order_id__in=ids)
+        .order_by("order_id", "id")
+        .values_list("order_id", "sku", "quantity")
+    ),
+    list,
+)
+
+
 def attach_details(rows):
     """Items (count and first SKU) and the latest internal note of a page of rows: two
     queries, however many rows."""
@@ -110,11 +123,7 @@ def attach_details(rows):
     if not ids:
         return rows
     by_id = {row.id: row for row in rows}
-    for order_id, sku, quantity in (
-        OrderLine.objects.filter(order_id__in=ids)
-        .order_by("order_id", "id")
-        .values_list("order_id", "sku", "quantity")
-    ):
+    for order_id, sku, quantity in _LINES_OF(ids):
         row = by_id[order_id]
         if not row.first_sku:
             row.first_sku = sku

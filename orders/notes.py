@@ -37,10 +37,19 @@ def order_add_note(*, order, by, text, from_operations=False):
     return note
 
 
+# A page of the list reads them: one statement per page length (orders/prepared.py).
+_NOTES_OF = Prepared(
+    OrderNote,
+    lambda ids: OrderNote.objects.filter(order_id__in=ids).order_by("order_id", "-id"),
+    list,
+    objects=True,
+)
+
+
 def latest_notes(order_ids):
     """{order id: its latest note} for a page of orders, in one query."""
     latest = {}
-    for note in OrderNote.objects.filter(order_id__in=list(order_ids)).order_by("order_id", "-id"):
+    for note in _NOTES_OF(list(order_ids)):
         latest.setdefault(note.order_id, note)
     return latest
 

@@ -11,9 +11,9 @@ converts the rows with the same converters the ORM would use. On PostgreSQL the 
 text also lets psycopg keep the statement prepared on the server (DB_SERVER_SIDE_BINDING).
 
 Only `values_list()` querysets of plain arguments (whole numbers and texts compared as
-they are) can be prepared. A shape whose stand-ins do not come out as parameters of their
-own (a text turned into a LIKE pattern, say) is never prepared: every call then builds it
-through the ORM, so the answer is the same either way.
+they are, lists of whole numbers for an IN) can be prepared. A shape whose stand-ins do not
+come out as parameters of their own (a text turned into a LIKE pattern, say) is never
+prepared: every call then builds it through the ORM, so the answer is the same either way.
 """
 
 import threading
@@ -26,10 +26,10 @@ _STAND_IN_INT = -(2**62)
 
 class Prepared:
     """`build(*args)` gives the values_list() queryset for these arguments; `kinds` says
-    for each argument whether it is an int or a str. Calling the Prepared read returns
-    the list of rows (tuples, or values when the queryset is flat). With `objects=True`,
-    `build` gives a plain queryset of `model` (no select_related) and the call returns
-    model instances, made as the ORM makes them (Model.from_db)."""
+    for each argument whether it is an int, a str or a list of ints. Calling the Prepared
+    read returns the list of rows (tuples, or values when the queryset is flat). With
+    `objects=True`, `build` gives a plain queryset of `model` (no select_related) and the
+    call returns model instances, made as the ORM makes them (Model.from_db)."""
 
     def __init__(self, model, build, *kinds, objects=False):
         self.model = model
@@ -41,23 +41,33 @@ class Prepared:
         else:
             self.build = build
         self._lock = threading.Lock()
-        # Per connection object (each thread has its own): (sql, slots, converters, flat),
-        # or None when the shape cannot be prepared.
+        # Per connection object (each thread has its own), per length of the list
+        # arguments: (sql, slots, converters, flat), or None when not preparable.
         self._compiled = weakref.WeakKeyDictionary()
 
     def __call__(self, *args, using=None):
         alias = using or router.db_for_read(self.model)
         connection = connections[alias]
-        compiled = self._compiled.get(connection, False)
-        if compiled is False:
-            compiled = self._compile(connection)
-            with self._lock:
-                self._compiled[connection] = compiled
+        # A list argument (kind `list`: whole numbers, for an IN) gives the SQL as many
+        # placeholders as it has items: one statement per length. An empty list is asked
+        # through the ORM, which knows what matching nothing means where the list is used.
+        lengths = tuple(
+            len(arg) for arg, kind in zip(args, self.kinds, strict=True) if kind is list
+        )
+        compiled = None
+        if all(lengths):
+            shapes = self._compiled.get(connection)
+            if shapes is None:
+                with self._lock:
+                    shapes = self._compiled.setdefault(connection, {})
+            compiled = shapes.get(lengths, False)
+            if compiled is False:
+                compiled = shapes[lengths] = self._compile(connection, lengths)
         if compiled is None:
             rows = list(self.build(*args).using(alias))
         else:
             sql, slots, converters, flat = compiled
-            params = [args[value] if is_argument else value for is_argument, value in slots]
+            params = [_value(slot, args) for slot in slots]
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
@@ -68,19 +78,32 @@ class Prepared:
             return [self.model.from_db(alias, self.names, row) for row in rows]
         return rows
 
-    def _stand_ins(self):
-        out = []
+    def _stand_ins(self, lengths):
+        """A value for each argument that nothing else in a statement is, and where each
+        one is: {(type, value): (argument position, item index or None)}."""
+        out, where = [], {}
+        lengths = iter(lengths)
         for position, kind in enumerate(self.kinds):
+            base = _STAND_IN_INT + 1_000_003 * (position + 1)
             if kind is int:
-                out.append(_STAND_IN_INT + 7919 * (position + 1))
+                value = base
+                where[int, value] = (position, None)
             elif kind is str:
-                out.append(f"\x1fstand-in {position}\x1f")
+                value = f"\x1fstand-in {position}\x1f"
+                where[str, value] = (position, None)
+            elif kind is list:
+                value = [base + item for item in range(next(lengths))]
+                where.update({(int, v): (position, item) for item, v in enumerate(value)})
             else:
-                raise TypeError(f"Prepared arguments are int or str, not {kind!r}")
-        return out
+                raise TypeError(f"Prepared arguments are int, str or list, not {kind!r}")
+            out.append(value)
+        return out, where
 
-    def _compile(self, connection):
-        stand_ins = self._stand_ins()
+    def _compile(self, connection, lengths):
+        """(sql, slots, converters, flat) for these list lengths, or None when the shape
+        cannot be prepared. A slot is (None, constant) or (argument position, item index
+        or None)."""
+        stand_ins, where = self._stand_ins(lengths)
         queryset = self.build(*stand_ins)
         iterable = queryset._iterable_class.__name__
         if iterable not in ("ValuesListIterable", "FlatValuesListIterable"):
@@ -88,22 +111,30 @@ class Prepared:
         flat = iterable == "FlatValuesListIterable"
         compiler = queryset.query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
-        position_of = {(type(v), v): i for i, v in enumerate(stand_ins)}
         slots, seen = [], set()
         for param in params:
-            position = position_of.get((type(param), param))
-            if position is not None:
-                slots.append((True, position))
-                seen.add(position)
+            found = where.get((type(param), param))
+            if found is not None:
+                slots.append(found)
+                seen.add(found)
                 continue
             if isinstance(param, str) and "\x1fstand-in" in param:
                 return None  # an argument went into a larger value: not preparable
-            slots.append((False, param))
-        if len(seen) != len(stand_ins):
-            return None
+            slots.append((None, param))
+        if seen != set(where.values()):
+            return None  # an argument was dropped or merged: not preparable
         fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
         converters = list(compiler.get_converters(fields).items())
         return sql, slots, converters, flat
+
+
+def _value(slot, args):
+    position, value = slot
+    if position is None:
+        return value  # a constant of the statement
+    if value is None:
+        return args[position]
+    return args[position][value]  # an item of a list argument
 
 
 def _convert(row, converters, connection):

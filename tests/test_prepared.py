@@ -85,16 +85,30 @@ def test_a_text_argument_that_becomes_a_pattern_is_not_prepared(merchant, other_
         Merchant.objects.filter(name__icontains=merchant.name[1:4]).values_list("pk", flat=True)
     )
     assert like(other_merchant.name) == [other_merchant.pk]
-    assert like._compiled[connections["default"]] is None
+    assert like._compiled[connections["default"]] == {(): None}
 
 
 def test_only_values_list_querysets_and_plain_arguments_are_accepted(merchant):
     whole = Prepared(Merchant, lambda pk: Merchant.objects.filter(pk=pk), int)
     # A queryset of instances without objects=True is read through the ORM every time.
     assert [m.pk for m in whole(merchant.pk)] == [merchant.pk]
-    assert whole._compiled[connections["default"]] is None
+    assert whole._compiled[connections["default"]] == {(): None}
     dated = Prepared(
         Merchant, lambda when: Merchant.objects.filter(created_at__lt=when), datetime.datetime
     )
     with pytest.raises(TypeError):
         dated(datetime.datetime.now(tz=datetime.UTC))
+
+
+def test_a_list_argument_gets_a_statement_per_length(merchant, other_merchant):
+    names = Prepared(
+        Merchant,
+        lambda pks: Merchant.objects.filter(pk__in=pks).order_by("pk").values_list("name"),
+        list,
+    )
+    both = [merchant.pk, other_merchant.pk]
+    assert names(both) == [(merchant.name,), (other_merchant.name,)]
+    assert names([other_merchant.pk, -5]) == [(other_merchant.name,)]
+    assert names([merchant.pk]) == [(merchant.name,)]
+    assert names([]) == []  # through the ORM: an empty IN matches nothing
+    assert set(names._compiled[connections["default"]]) == {(2,), (1,)}
