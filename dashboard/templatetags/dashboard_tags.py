@@ -8,7 +8,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.safestring import mark_safe
-from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 
 from orders import hold_detail
@@ -60,16 +59,32 @@ PLACEHOLDER = "ORDERNUMBER"
 URL_SAFE = "!$&'()*+,;=/~:@"
 
 
-def _day(moment, today):
-    """What humanize's naturalday(moment, "M j") says, without formatting machinery."""
-    delta = (moment.date() - today).days
-    if delta == 0:
-        return _("today")
-    if delta == 1:
-        return _("tomorrow")
-    if delta == -1:
-        return _("yesterday")
-    return f"{MONTHS_3[moment.month].title()} {moment.day}"
+class _Clock:
+    """The times of one table of rows, in the current time zone: the zone, its name, today
+    and the day words are looked up once per table instead of once per cell."""
+
+    def __init__(self):
+        self.zone = timezone.get_current_timezone()
+        self.zone_name = timezone.get_current_timezone_name()
+        self.today = timezone.now().astimezone(self.zone).date()
+        self.words = {0: _("today"), 1: _("tomorrow"), -1: _("yesterday")}
+        self.months = {n: str(MONTHS_3[n]).title() for n in MONTHS_3}
+
+    def local(self, moment):
+        return moment.astimezone(self.zone)
+
+    def day(self, local):
+        """What humanize's naturalday(moment, "M j") says, without formatting machinery."""
+        word = self.words.get((local.date() - self.today).days)
+        return word if word is not None else f"{self.months[local.month]} {local.day}"
+
+    def time(self, moment, text):
+        """A <time> element showing `text`, with the exact local time on hover."""
+        local = self.local(moment)
+        return (
+            f'<time datetime="{local.isoformat()}" title="{local:%Y-%m-%d %H:%M} '
+            f'({_e(self.zone_name)})">{_e(text)}</time>'
+        )
 
 
 @lru_cache(maxsize=512)
@@ -115,16 +130,6 @@ def ago(moment, now):
     return f"{int(seconds // 86400)} d ago"
 
 
-def _exact(moment):
-    local = template_localtime(moment)
-    return f"{local:%Y-%m-%d %H:%M} ({timezone.get_current_timezone_name()})", local
-
-
-def _time(moment, text):
-    title, local = _exact(moment)
-    return f'<time datetime="{local.isoformat()}" title="{_e(title)}">{_e(text)}</time>'
-
-
 @register.simple_tag
 def order_rows(orders, now, can_manage, columns=None):
     """The list's table rows for dashboard.rows.OrderRow values. `columns` are the optional
@@ -133,7 +138,7 @@ def order_rows(orders, now, can_manage, columns=None):
     columns = set(columns if columns is not None else [])
     out = []
     detail = reverse("order_detail", args=[PLACEHOLDER])
-    today = template_localtime(timezone.now()).date()
+    clock = _Clock()
     for order in orders:
         number = _e(order.number)
         owner = order.owner_label
@@ -204,25 +209,23 @@ def order_rows(orders, now, can_manage, columns=None):
         )
         if "ship_by" in columns:
             if order.ship_by:
-                local = template_localtime(order.ship_by)
-                text = f"{_day(local, today)} {local:%H:%M}"
+                local = clock.local(order.ship_by)
+                text = f"{clock.day(local)} {local:%H:%M}"
                 late = LATE_FLAG if order.is_late(now) else ""
-                parts.append(
-                    f'<td class="col-ship-by" data-label="Ship by">{_time(order.ship_by, text)}'
-                    f"{late}</td>"
-                )
+                shown = clock.time(order.ship_by, text)
+                parts.append(f'<td class="col-ship-by" data-label="Ship by">{shown}{late}</td>')
             else:
                 parts.append(f'<td class="col-ship-by" data-label="Ship by">{DASH}</td>')
         if "changed" in columns:
             parts.append(
                 f'<td class="col-changed" data-label="Last change">'
-                f"{_time(order.status_changed_at, ago(order.status_changed_at, now))}</td>"
+                f"{clock.time(order.status_changed_at, ago(order.status_changed_at, now))}</td>"
             )
         if "created" in columns:
-            created = template_localtime(order.created_at)
+            created = clock.local(order.created_at)
             parts.append(
                 f'<td class="col-created" data-label="Created">'
-                f"{_time(order.created_at, _day(created, today))}</td>"
+                f"{clock.time(order.created_at, clock.day(created))}</td>"
             )
         if "center" in columns:
             if order.center_id:
