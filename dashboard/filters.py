@@ -312,6 +312,7 @@ class OrderFilter(django_filters.FilterSet):
             any_sku=any_sku,
             unsearched=self.unsearched,
             listed=_shows_listed(self.form.cleaned_data),
+            bound=COUNT_LIMIT + 1,
         )
 
     def sort_select(self):

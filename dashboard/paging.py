@@ -17,7 +17,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Q
 
-from orders.search import Window
+from orders.search import Bounded, Window
 from orders.text import unstorable
 
 NEXT, PREV = "n", "p"
@@ -233,13 +233,56 @@ def windowed_count(queryset, window, limit):
     return found + past.order_by()[: limit - found].count()
 
 
+def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, read):
+    """(up to `wanted` rows, how many the tier holds up to bounded.limit) of a tier read with
+    its count (orders.search.Bounded, PostgreSQL): one statement takes up to bounded.limit
+    of the tier's keys in no order (the scan a bounded count makes), counts them, and sorts
+    them to give the ids of the page past `values`. With fewer than the bound the tier is
+    known whole and its rows are read by those ids; else the rows are None and the caller
+    reads them along the tier's index (the ids sorted here are not the newest of all)."""
+    later = descending == forward
+    try:
+        inner, params = (
+            queryset.order_by()
+            .values_list(*rest)[: bounded.limit]
+            .query.get_compiler(using=queryset.db)
+            .as_sql()
+        )
+    except EmptyResultSet:
+        return [], 0
+    names = [f"k{i}" for i in range(len(rest))]
+    past = ""
+    if values is not None:
+        marks = ", ".join(["%s"] * len(rest))
+        past = f"WHERE ({', '.join(names)}) {'<' if later else '>'} ({marks})"
+        params = [*params, *values]
+    ordering = ", ".join(f"{name} {'DESC' if later else 'ASC'}" for name in names)
+    statement = (
+        f"WITH k({', '.join(names)}) AS MATERIALIZED ({inner}) "
+        f"SELECT n.total, page.id FROM (SELECT COUNT(*) AS total FROM k) n "
+        f"LEFT JOIN LATERAL (SELECT {names[-1]} AS id FROM k {past} ORDER BY {ordering} "
+        f"LIMIT %s) page ON TRUE"
+    )
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(statement, [*params, wanted])
+        found = cursor.fetchall()
+    total = found[0][0]
+    if total >= bounded.limit:
+        return None, bounded.limit
+    ids = [pk for _total, pk in found if pk is not None]
+    if not ids:
+        return [], total
+    order = [f"-{f}" if later else f for f in rest]
+    return read(queryset.filter(pk__in=ids).order_by(*order)[:wanted]), total
+
+
 def _read_tiers(tiers, fields, descending, forward, values, limit, read, whole=None):
     """Up to `limit` rows of a sort whose first field is a rank of few values (a search's
     relevance), read tier by tier: [(rank, queryset[, orders.search.Keys])] in any order.
     Each tier is read along the rest of the sort (its own index) and reading stops once the
     page is full, so no tier is sorted whole. `values`: the cursor's, or None from the start.
     `whole`, a dict, gets {rank: number of rows} of each tier read from its start to its
-    end."""
+    end; of a Bounded tier, how many it holds up to its bound."""
     later = descending == forward  # walking towards smaller values
     rest = fields[1:]
     order = [f"-{f}" if later else f for f in rest]
@@ -254,16 +297,25 @@ def _read_tiers(tiers, fields, descending, forward, values, limit, read, whole=N
                 after = values[1:]
         wanted = limit - len(rows)
         how = keyed[0] if keyed else None
-        if isinstance(how, Window):
+        found = None
+        if isinstance(how, Bounded):
+            found, size = _read_bounded(
+                queryset, how, rest, descending, forward, after, wanted, read
+            )
+            if whole is not None:
+                whole[rank] = size  # known whole, or counted as the bound
+        if found is not None:
+            pass  # read with its count above
+        elif isinstance(how, Window):
             found = _read_windowed(queryset, how, rest, descending, forward, after, wanted, read)
-        elif how is not None:
+        elif how is not None and not isinstance(how, Bounded):
             found = _read_keyed(queryset, how, rest, descending, forward, after, wanted, read)
         else:
             if after is not None:
                 queryset = queryset.filter(past_cursor(rest, after, descending, forward))
             found = read(queryset.order_by(*order)[:wanted])
         rows.extend(found)
-        if whole is not None and from_start and len(found) < wanted:
+        if whole is not None and from_start and len(found) < wanted and rank not in whole:
             whole[rank] = len(found)
         if len(rows) >= limit:
             break

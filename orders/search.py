@@ -312,6 +312,19 @@ class Window:
     count_size: int
 
 
+@dataclass
+class Bounded:
+    """A tier read together with its count (dashboard.paging reads it): first up to `limit`
+    of its keys (the sort's fields after the rank), in no order, as a bounded count would
+    count them: one scan of the trigram index. With fewer than `limit`, the tier is known
+    whole: its page comes from those keys, sorted in Python, and the list does not count it
+    again (a rare text cost two scans of the index, one for the rows, one for the count).
+    With `limit` of them, the text is common: the tier is read along the creation index like
+    any other, where its matches are dense, and it counts as `limit` ("1,000+")."""
+
+    limit: int
+
+
 # Orders a Window looks at for a page, and for a count ("1,000+"): reading a few thousand rows
 # by the creation index costs a few milliseconds on SQLite.
 WINDOW = 2000
@@ -368,7 +381,15 @@ def sku_query(merchant, text):
 
 
 def tiers(
-    searched, text, merchant=None, *, any_exact=True, any_sku=True, unsearched=None, listed=True
+    searched,
+    text,
+    merchant=None,
+    *,
+    any_exact=True,
+    any_sku=True,
+    unsearched=None,
+    listed=True,
+    bound=None,
 ):
     """[(relevance, orders)] best first: `searched` (from search()) split by relevance, so a
     page sorted by best match reads each tier newest first along the creation index and
@@ -377,7 +398,8 @@ def tiers(
     (same_numbers() found none) / no line has the SKU (sku_query()), so that tier is not asked
     for. `unsearched`: the orders before search(), from which the SKU tier is read; its
     orders come newest first from the lines' index (sku_keys(); `listed`: whether the list
-    shows listed or clean-swept orders)."""
+    shows listed or clean-swept orders). `bound`: on PostgreSQL the last tier is read with
+    its count up to this bound (Bounded)."""
     exact, prefix, sku = _exact(text), _prefix(text), _sku(text, merchant)
     folded = fold(text)
     found = []
@@ -403,26 +425,14 @@ def tiers(
         # "2xl" for CAP-BLK-2XL. The lines' own index answers instead.
         found.append((1, base.filter(rest & sku), sku_keys(text, merchant, listed)))
         rest &= ~sku
-    window = None
+    how = None
     if connection.vendor == "sqlite" and unsearched is not None:
         # SQLite reads every FTS5 match before the first row: a text in half of all orders
         # costs seconds. The newest orders are looked at first (Window).
-        window = Window(unsearched, base.filter(rest & contains), WINDOW, COUNT_WINDOW)
-    found.append((0, searched.filter(rest), window))
-    return found
-    if any_sku:
-        # A line whose SKU is the text puts it in the order's search text: these orders match
-        # without asking the trigram index, which finds every order with "cap" and "blk" and
-        # "2xl" for CAP-BLK-2XL. The lines' own index answers instead.
-        of_sku = (
-            unsearched.annotate(relevance=relevance(text, merchant))
-            if unsearched is not None
-            else searched
-        )
-        found.append((1, of_sku.filter(~exact & ~prefix & sku), sku_keys(text, merchant, listed)))
-        found.append((0, searched.filter(~exact & ~prefix & ~sku)))
-    else:
-        found.append((0, searched.filter(~exact & ~prefix)))
+        how = Window(unsearched, base.filter(rest & contains), WINDOW, COUNT_WINDOW)
+    elif bound is not None:
+        how = Bounded(bound)
+    found.append((0, searched.filter(rest), how))
     return found
 
 

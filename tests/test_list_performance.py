@@ -57,8 +57,15 @@ def test_list_queries_are_constant_and_never_count_for_the_tabs(
     for name, params in VIEWS.items():
         queries, response = list_queries(client, params)
         seen[name] = len(queries)
-        counted = [q for q in queries if "orders_order" in q and "COUNT(" in q.upper()]
-        bounded = [q for q in queries if "orders_order" in q and "LIMIT 1001" in q]
+        # On PostgreSQL a search's last tier reads up to 1,001 of its keys, counts them and
+        # sorts them for its page, in one statement (orders.search.Bounded).
+        keys = [q for q in queries if q.startswith("WITH k(")]
+        assert keys == [] or (connection.vendor == "postgresql" and len(keys) == 1), name
+        assert all("LIMIT 1001" in q for q in keys), name
+        counted = [
+            q for q in queries if "orders_order" in q and "COUNT(" in q.upper() and q not in keys
+        ]
+        bounded = [q for q in counted if "LIMIT 1001" in q]
         # Nothing ever counts all of a merchant's orders.
         assert all("LIMIT 1001" in q for q in counted), name
         # The orders stuck in review (Waiting on us) are counted with a bound on every page,
@@ -88,9 +95,13 @@ def test_list_queries_are_constant_and_never_count_for_the_tabs(
     # their ids read newest first from the lines' index, then the orders); past one page the
     # bounded counts of the tiers not read whole.
     # On SQLite the last tier is looked for among the newest orders first, then the trigram
-    # index past them (orders.search.Window): one more query when that tier is read.
+    # index past them (orders.search.Window): one more query when that tier is read. On
+    # PostgreSQL its keys are read first, up to the bound (orders.search.Bounded), then its
+    # rows by id when it has any: one more query when it has matches (here the tracking
+    # number: the rest find nothing past their first tiers), and none to count it.
     many = n > 50
     window = connection.vendor == "sqlite"
+    bounded = connection.vendor == "postgresql"
     assert seen == {
         "default": 11,
         "tab": 11,
@@ -98,7 +109,7 @@ def test_list_queries_are_constant_and_never_count_for_the_tabs(
         "hold reason": 11,
         "number": 13 + window,
         "email": 13 + window,
-        "tracking": 13 + window,
+        "tracking": 13 + (window or bounded),
         "sku": 15 + many + window,  # every order has this SKU
         "sorted by number": 11,
         "attention": 11,
