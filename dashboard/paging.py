@@ -185,7 +185,8 @@ def _read_keyed(queryset, keyed, rest, descending, forward, values, wanted, read
         found = list(keys.order_by(*key_order).values_list(*keyed.fields)[:batch])
         ids = list(dict.fromkeys(key[-1] for key in found))
         if ids:
-            rows.extend(read(queryset.filter(pk__in=ids).order_by(*order)[: wanted - len(rows)]))
+            chosen = (keyed.rows if keyed.rows is not None else queryset).filter(pk__in=ids)
+            rows.extend(read(chosen.order_by(*order)[: wanted - len(rows)]))
         if len(rows) >= wanted or len(found) < batch:
             return rows
         # Past the last key: an order's other lines share its key, so none comes twice.

@@ -297,6 +297,9 @@ class Keys:
 
     keys: object  # a queryset
     fields: list
+    # The tier's orders whose rows are read by the ids of the keys, without the condition
+    # the keys met already (a second look at the lines' index per row); None: the tier's.
+    rows: object = None
 
 
 @dataclass
@@ -405,8 +408,8 @@ def tiers(
     found = []
     if len(folded) < TRIGRAM:  # shorter texts match only at the start: two tiers
         if any_exact:
-            found.append((3, searched.filter(exact)))
-        found.append((2, searched.filter(~exact & prefix)))
+            found.append((3, _ranked(searched.filter(exact), 3)))
+        found.append((2, _ranked(searched.filter(~exact & prefix), 2)))
         return found
     # The first tiers come from their own indexes (number, name, e-mail, a line's SKU); the
     # text is then checked on those few orders, without the trigram index.
@@ -416,24 +419,33 @@ def tiers(
         base = unsearched.annotate(relevance=relevance(text, merchant))
         contains = _contains(folded)
     if any_exact:
-        found.append((3, base.filter(exact & contains)))
-    found.append((2, base.filter(~exact & prefix & contains)))
+        found.append((3, _ranked(base.filter(exact & contains), 3)))
+    found.append((2, _ranked(base.filter(~exact & prefix & contains), 2)))
     rest = ~exact & ~prefix
     if any_sku:
         # A line whose SKU is the text puts it in the order's search text: these orders match
         # without asking the trigram index, which finds every order with "cap" and "blk" and
         # "2xl" for CAP-BLK-2XL. The lines' own index answers instead.
-        found.append((1, base.filter(rest & sku), sku_keys(text, merchant, listed)))
+        keys = sku_keys(text, merchant, listed)
+        if keys is not None:
+            keys.rows = _ranked(base.filter(rest), 1)
+        found.append((1, _ranked(base.filter(rest & sku), 1), keys))
         rest &= ~sku
     how = None
     if connection.vendor == "sqlite" and unsearched is not None:
         # SQLite reads every FTS5 match before the first row: a text in half of all orders
         # costs seconds. The newest orders are looked at first (Window).
-        how = Window(unsearched, base.filter(rest & contains), WINDOW, COUNT_WINDOW)
+        how = Window(unsearched, _ranked(base.filter(rest & contains), 0), WINDOW, COUNT_WINDOW)
     elif bound is not None:
         how = Bounded(bound)
-    found.append((0, searched.filter(rest), how))
+    found.append((0, _ranked(searched.filter(rest), 0), how))
     return found
+
+
+def _ranked(orders, rank):
+    """A tier's orders with their relevance as the constant it is within the tier, instead
+    of the ranking's CASE (whose SKU test reads the lines' index) on every row."""
+    return orders.annotate(relevance=Value(rank, output_field=IntegerField()))
 
 
 def sort_of(value, searching):
