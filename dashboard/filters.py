@@ -31,6 +31,8 @@ VIEW_OWNERS = {"waiting_on_you": st.YOU, "waiting_on_us": st.US, "waiting_on_cus
 VIEW_ALIASES = {"attention": "waiting_on_you"}
 SORTS = search.SORTS
 DEFAULT_SORT = search.DEFAULT_SORT
+# Every filter of the list but the search and the sort (the creation range: _narrowed()).
+FILTERS = ["view", "group", "status", "hold_reason", "payment_status", "flow", "center", "batch"]
 # Past this many matches a filtered list says "1,000+" instead of counting them all.
 COUNT_LIMIT = 1000
 
@@ -313,6 +315,7 @@ class OrderFilter(django_filters.FilterSet):
             unsearched=self.unsearched,
             listed=_shows_listed(self.form.cleaned_data),
             bound=COUNT_LIMIT + 1,
+            alone=not _narrowed(self.form.cleaned_data, FILTERS),
         )
 
     def sort_select(self):

@@ -300,6 +300,9 @@ class Keys:
     # The tier's orders whose rows are read by the ids of the keys, without the condition
     # the keys met already (a second look at the lines' index per row); None: the tier's.
     rows: object = None
+    # True when the list has no filter but the search: the tier's orders are then the keys'
+    # orders less those of the better tiers, and it can be counted from the keys alone.
+    alone: bool = False
 
 
 @dataclass
@@ -393,6 +396,7 @@ def tiers(
     unsearched=None,
     listed=True,
     bound=None,
+    alone=False,
 ):
     """[(relevance, orders)] best first: `searched` (from search()) split by relevance, so a
     page sorted by best match reads each tier newest first along the creation index and
@@ -402,7 +406,7 @@ def tiers(
     for. `unsearched`: the orders before search(), from which the SKU tier is read; its
     orders come newest first from the lines' index (sku_keys(); `listed`: whether the list
     shows listed or clean-swept orders). `bound`: on PostgreSQL the last tier is read with
-    its count up to this bound (Bounded)."""
+    its count up to this bound (Bounded). `alone`: the list has no other filter (Keys.alone)."""
     exact, prefix, sku = _exact(text), _prefix(text), _sku(text, merchant)
     folded = fold(text)
     found = []
@@ -429,6 +433,7 @@ def tiers(
         keys = sku_keys(text, merchant, listed)
         if keys is not None:
             keys.rows = _ranked(base.filter(rest), 1)
+            keys.alone = alone
         found.append((1, _ranked(base.filter(rest & sku), 1), keys))
         rest &= ~sku
     how = None

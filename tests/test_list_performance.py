@@ -257,3 +257,11 @@ def test_notes_and_saved_views_keep_the_list_constant(client, manager, staff, ma
     # The search views' bounded counts are one statement, however many views there are.
     assert len(queries) == len(baseline)
     assert response.text.count("<b>Note</b> (alice): second note on") == min(n, 50)
+
+
+def test_every_list_filter_but_the_search_and_sort_counts_as_narrowing():
+    """A SKU's tier is counted from its lines only when no other filter is in use
+    (orders.search.Keys.alone): a new filter must be in that list."""
+    from dashboard.filters import FILTERS, OrderFilter
+
+    assert set(OrderFilter.base_filters) - {"q", "sort", "created"} == set(FILTERS)

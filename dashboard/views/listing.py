@@ -11,7 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from orders import statuses as st
 from orders.counts import status_counts
 from orders.notes import shown_views
-from orders.search import SORTABLE_COLUMNS, Window
+from orders.search import SORTABLE_COLUMNS, Keys, Window
 from orders.statuses import StatusGroup
 
 from .. import access, workspace
@@ -167,6 +167,12 @@ def _bounded_count(filterset, tiers=None, whole=None):
             total += whole[rank]
         elif how and isinstance(how[0], Window):
             total += windowed_count(orders, how[0], COUNT_LIMIT + 1)
+        elif how and isinstance(how[0], Keys) and how[0].alone and total == 0:
+            # No better tier holds an order and no other filter is in use: the tier is the
+            # keys' orders, counted in their own index (a SKU's lines), not order by order.
+            keys = how[0]
+            ids = keys.keys.order_by().values(keys.fields[-1]).distinct()
+            total += ids[: COUNT_LIMIT + 1].count()
         else:
             total += orders.order_by()[: COUNT_LIMIT + 1].count()
         if total > COUNT_LIMIT:
