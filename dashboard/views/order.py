@@ -16,7 +16,8 @@ from orders import statuses as st
 from orders.addresses import country_name
 from orders.carriers import tracking_url
 from orders.holds import order_actions
-from orders.models import AddressChange
+from orders.models import AddressChange, OrderLine, OrderNote, StatusChange, TrackingEvent
+from orders.prepared import Prepared
 from orders.services import (
     ActionRefused,
     OrderChanged,
@@ -132,16 +133,37 @@ def _order_context(request, order):
     }
 
 
+def _of_order(model):
+    return Prepared(
+        model, lambda order_id: model.objects.filter(order_id=order_id), int, objects=True
+    )
+
+
+# The order page's related lists, each read with a statement built once (orders/prepared.py).
+_RELATED = {
+    "lines": _of_order(OrderLine),
+    "history": _of_order(StatusChange),
+    "tracking_events": _of_order(TrackingEvent),
+    "notes": _of_order(OrderNote),
+}
+
+
 def _load_order(request, number):
     order = access.get_order_for_user(request, number)
     use_merchant_zone(order.merchant)  # times in the zone the header names
-    # One query per related list, however many lines, events and changes there are.
+    # One query per related list, however many lines, events and changes there are, kept
+    # where `order.lines.all()` and the like find them, as prefetch_related() keeps them.
+    cache = order.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name, read in _RELATED.items():
+        objects = read(order.pk)
+        for obj in objects:
+            obj.order = order
+        found = getattr(order, name).all()
+        found._result_cache = objects
+        found._prefetch_done = True
+        cache[name] = found
     prefetch_related_objects(
         [order],
-        "lines",
-        "history",
-        "tracking_events",
-        "notes",
         Prefetch("address_changes", AddressChange.objects.select_related("requested_by")),
     )
     return order
