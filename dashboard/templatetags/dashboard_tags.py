@@ -139,13 +139,17 @@ def order_rows(orders, now, can_manage, columns=None):
     out = []
     detail = reverse("order_detail", args=[PLACEHOLDER])
     clock = _Clock()
+    actions = {}
     for order in orders:
         number = _e(order.number)
         owner = order.owner_label
         parts = [f'<tr class="order-row{" row-held" if owner else ""}">']
         if can_manage:
             pk = order.pk
-            allowed = " ".join(merchant_actions(order.status, order.hold_reason))
+            state = (order.status, order.hold_reason)
+            allowed = actions.get(state)
+            if allowed is None:  # the same for every row in this state: asked once
+                allowed = actions[state] = " ".join(merchant_actions(*state))
             parts.append(
                 f'<td class="col-check"><input type="checkbox" name="selected" value="{pk}" '
                 f'id="sel-{pk}" data-actions="{allowed}" aria-label="Select order {number}">'
