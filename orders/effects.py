@@ -23,6 +23,7 @@ from django.db import connection, models, transaction
 
 from . import events as ev
 from . import statuses as st
+from .bulkinsert import insert_rows
 from .statuses import Status
 
 # The import batch whose work is being done (set by the batch runner), so its events can be
@@ -204,11 +205,10 @@ def _change_events(order, pending):
 def write_events(rows):
     """Insert outbox rows (inside the caller's transaction) and have them dispatched after
     commit. The only writer of Event rows."""
-    from .event_models import Event
 
     if not rows:
         return []
-    Event.objects.bulk_create(rows)
+    insert_rows(rows)
     transaction.on_commit(_dispatch_after_commit)
     return rows
 
@@ -222,13 +222,12 @@ def _dispatch_after_commit():
 def write_changes(changed):
     """History rows and events for [(order, pending transitions)], in one insert each. The
     caller has already written the orders (and their stock and counts)."""
-    from .models import StatusChange
 
     history, events = [], []
     for order, pending in changed:
         history.extend(_history_rows(order, pending))
         events.extend(_change_events(order, pending))
-    StatusChange.objects.bulk_create(history)
+    insert_rows(history)
     write_events(events)
     entering_review = [
         order.pk
@@ -321,7 +320,7 @@ def record_created(orders, *, by, payment_reason="", payment_reported=None, coun
         if not draft:
             change = {"field": "status", "transition": "import", "from": "", "to": order.status}
             events.append(_event(order, ev.IMPORTED, change))
-    StatusChange.objects.bulk_create(history)
+    insert_rows(history)
     write_events(events)
     if not counted:
         by_merchant = {}
