@@ -167,12 +167,12 @@ def _history_rows(order, pending):
     reason = order.__dict__.get("_reason", "")
     return [
         StatusChange(
-            order=order,
+            order_id=order.pk,
             field=field,
             transition=transition_name,
             source=source,
             target=target,
-            actor=user,
+            actor_id=user.pk if user else None,
             actor_name=name,
             reason=reason,
         )
@@ -185,7 +185,7 @@ def _event(order, event_type, change=None):
 
     return Event(
         merchant_id=order.merchant_id,
-        order=order,
+        order_id=order.pk,
         batch_id=_batch.get(),
         type=event_type,
         payload=ev.payload(event_type, ev.order_data(order), change=change),
@@ -295,24 +295,24 @@ def record_created(orders, *, by, payment_reason="", payment_reported=None, coun
         first = "reimport" if order.reimport_of_id else ("create" if draft else "import")
         history.append(
             StatusChange(
-                order=order,
+                order_id=order.pk,
                 field="status",
                 transition=first,
                 source="",
                 target=order.status,
-                actor=user,
+                actor_id=user.pk if user else None,
                 actor_name=name,
             )
         )
         if reported:
             history.append(
                 StatusChange(
-                    order=order,
+                    order_id=order.pk,
                     field="payment_status",
                     transition="import",
                     source="",
                     target=order.payment_status,
-                    actor=user,
+                    actor_id=user.pk if user else None,
                     actor_name=name,
                     reason=payment_reason,
                 )
