@@ -23,6 +23,7 @@ from django.db import connection, models, transaction
 
 from . import events as ev
 from . import statuses as st
+from .bulkinsert import insert_rows
 from .statuses import Status
 
 # The import batch whose work is being done (set by the batch runner), so its events can be
@@ -166,12 +167,12 @@ def _history_rows(order, pending):
     reason = order.__dict__.get("_reason", "")
     return [
         StatusChange(
-            order=order,
+            order_id=order.pk,
             field=field,
             transition=transition_name,
             source=source,
             target=target,
-            actor=user,
+            actor_id=user.pk if user else None,
             actor_name=name,
             reason=reason,
         )
@@ -184,7 +185,7 @@ def _event(order, event_type, change=None):
 
     return Event(
         merchant_id=order.merchant_id,
-        order=order,
+        order_id=order.pk,
         batch_id=_batch.get(),
         type=event_type,
         payload=ev.payload(event_type, ev.order_data(order), change=change),
@@ -204,11 +205,10 @@ def _change_events(order, pending):
 def write_events(rows):
     """Insert outbox rows (inside the caller's transaction) and have them dispatched after
     commit. The only writer of Event rows."""
-    from .event_models import Event
 
     if not rows:
         return []
-    Event.objects.bulk_create(rows)
+    insert_rows(rows)
     transaction.on_commit(_dispatch_after_commit)
     return rows
 
@@ -222,13 +222,12 @@ def _dispatch_after_commit():
 def write_changes(changed):
     """History rows and events for [(order, pending transitions)], in one insert each. The
     caller has already written the orders (and their stock and counts)."""
-    from .models import StatusChange
 
     history, events = [], []
     for order, pending in changed:
         history.extend(_history_rows(order, pending))
         events.extend(_change_events(order, pending))
-    StatusChange.objects.bulk_create(history)
+    insert_rows(history)
     write_events(events)
     entering_review = [
         order.pk
@@ -296,24 +295,24 @@ def record_created(orders, *, by, payment_reason="", payment_reported=None, coun
         first = "reimport" if order.reimport_of_id else ("create" if draft else "import")
         history.append(
             StatusChange(
-                order=order,
+                order_id=order.pk,
                 field="status",
                 transition=first,
                 source="",
                 target=order.status,
-                actor=user,
+                actor_id=user.pk if user else None,
                 actor_name=name,
             )
         )
         if reported:
             history.append(
                 StatusChange(
-                    order=order,
+                    order_id=order.pk,
                     field="payment_status",
                     transition="import",
                     source="",
                     target=order.payment_status,
-                    actor=user,
+                    actor_id=user.pk if user else None,
                     actor_name=name,
                     reason=payment_reason,
                 )
@@ -321,7 +320,7 @@ def record_created(orders, *, by, payment_reason="", payment_reported=None, coun
         if not draft:
             change = {"field": "status", "transition": "import", "from": "", "to": order.status}
             events.append(_event(order, ev.IMPORTED, change))
-    StatusChange.objects.bulk_create(history)
+    insert_rows(history)
     write_events(events)
     if not counted:
         by_merchant = {}

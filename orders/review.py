@@ -209,13 +209,16 @@ def lead_days(order, lines):
     return max(own) if own else None
 
 
-def _link_new_products(order, lines):
+def _link_new_products(order, lines, products=None):
     """A SKU unknown at import may have been added since (the merchant fixed it and
-    retried): link it now, and let the flow follow the products as at import."""
+    retried): link it now, and let the flow follow the products as at import. `products`
+    ({sku: Product} of the order's merchant) saves the look-up when the caller made it for
+    many orders at once."""
     missing = [line for line in lines if line.product_id is None]
     if not missing:
         return
-    products = products_by_sku(order.merchant_id, {line.sku for line in missing})
+    if products is None:
+        products = products_by_sku(order.merchant_id, {line.sku for line in missing})
     linked = []
     for line in missing:
         if line.sku in products:
@@ -370,23 +373,23 @@ def _review_chunk(order_ids, cache):
         orders = list(
             Order.objects.select_for_update()
             .filter(pk__in=order_ids, status=Status.IMPORT_REVIEW)
-            .prefetch_related("lines")
             .order_by("pk")
         )
         if not orders:
             return
+        lines_of = _chunk_lines(orders)
         # The chunk's products once each (a chunk's orders share most of them), instead of a
         # copy joined to every line.
         products = Product.objects.in_bulk(
-            {line.product_id for order in orders for line in order.lines.all()} - {None}
+            {line.product_id for lines in lines_of.values() for line in lines} - {None}
         )
-        lines_of = {}
-        for order in orders:
-            lines_of[order.pk] = list(order.lines.all())
-            for line in lines_of[order.pk]:
+        for lines in lines_of.values():
+            for line in lines:
                 if line.product_id is not None:
                     line.product = products[line.product_id]
-            _link_new_products(order, lines_of[order.pk])
+        new_products = _new_products_of_chunk(orders, lines_of)
+        for order in orders:
+            _link_new_products(order, lines_of[order.pk], new_products.get(order.merchant_id))
         stock = _StockBook(
             {line.product_id for lines in lines_of.values() for line in lines if line.product_id}
         )
@@ -412,6 +415,30 @@ def _review_chunk(order_ids, cache):
         effects.write_changes(changed)
         for merchant_id, merchant_deltas in deltas.items():
             add_counts(merchant_id, {k: n for k, n in merchant_deltas.items() if n})
+
+
+def _chunk_lines(orders):
+    """{order id: its lines in id order} for a chunk, read with one query. Each line knows
+    its order without a query; the orders' own `lines` managers are not filled (nothing in a
+    chunk's review reads them), which saves building a related manager per order."""
+    by_id = {order.pk: order for order in orders}
+    lines_of = {pk: [] for pk in by_id}
+    order_field = OrderLine._meta.get_field("order")
+    for line in OrderLine.objects.filter(order_id__in=by_id).order_by("id"):
+        order_field.set_cached_value(line, by_id[line.order_id])
+        lines_of[line.order_id].append(line)
+    return lines_of
+
+
+def _new_products_of_chunk(orders, lines_of):
+    """{merchant id: {sku: Product}} for the chunk's lines that had no product at import,
+    one look-up per merchant instead of one per order (see _link_new_products)."""
+    missing = {}
+    for order in orders:
+        for line in lines_of[order.pk]:
+            if line.product_id is None:
+                missing.setdefault(order.merchant_id, set()).add(line.sku)
+    return {merchant: products_by_sku(merchant, skus) for merchant, skus in missing.items()}
 
 
 def _transition(order, name, why="", **params):

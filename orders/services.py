@@ -16,6 +16,7 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, 
 from . import audit, effects, search
 from . import statuses as st
 from .addresses import address_errors, normalize
+from .bulkinsert import insert_rows
 from .events import ADDRESS_CHANGE_REQUESTED
 from .matching import products_by_sku
 from .models import (
@@ -411,7 +412,7 @@ def order_create_many(*, merchant, by, items, payment_reason=""):
         )
     with transaction.atomic():
         Order.objects.bulk_create(orders)
-        OrderLine.objects.bulk_create(
+        insert_rows(
             line
             for order, item in zip(orders, items, strict=True)
             for line in _new_lines(order, item["lines"], products)

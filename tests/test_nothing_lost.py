@@ -8,6 +8,7 @@ from django.db import models
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from orders import services
 from orders.importing import create_batch, import_orders, parse_api_order, run_batch
 from orders.integrity import HistoryIsAppendOnly, OrderNotDeletable
 from orders.models import ImportBatch, Merchant, Order, OrderLine, StatusChange
@@ -172,17 +173,24 @@ def test_admin_shows_history_read_only(staff, make_order):
 
 
 class LineFailure:
-    """Stands in for OrderLine.objects.bulk_create: when order BAD's lines are written
-    (alone, or inside a chunk of orders) everything up to BAD's first line is really
-    inserted, then its second line fails (a real database error, or a crash in Python)."""
+    """Stands in for the writer of imported order lines (orders.bulkinsert.insert_rows, as
+    orders/services.py calls it): when order BAD's lines are written (alone, or inside a
+    chunk of orders) everything up to BAD's first line is really inserted, then its second
+    line fails (a real database error, or a crash in Python). Other rows pass through."""
 
     def __init__(self, kind):
         self.kind = kind
-        self.real = OrderLine.objects.bulk_create
+        self.real = services.insert_rows
         self.failed = 0
+
+    def install(self, monkeypatch):
+        monkeypatch.setattr(services, "insert_rows", self)
+        return self
 
     def __call__(self, objs, *args, **kwargs):
         objs = list(objs)
+        if not all(isinstance(obj, OrderLine) for obj in objs):
+            return self.real(objs, *args, **kwargs)
         bad = [i for i, line in enumerate(objs) if line.order.number == "BAD"]
         if len(bad) >= 2:
             self.failed += 1
@@ -211,8 +219,7 @@ def assert_nothing_of_bad_left():
 def test_failure_in_the_middle_of_an_order_leaves_nothing_of_it(
     merchant, products, monkeypatch, kind
 ):
-    failure = LineFailure(kind)
-    monkeypatch.setattr(OrderLine.objects, "bulk_create", failure)
+    failure = LineFailure(kind).install(monkeypatch)
     inputs = [
         parse_api_order(api_order("GOOD-1"), 1),
         parse_api_order(api_order("BAD", skus=("TEE-1", "POSTER-1")), 2),
@@ -234,7 +241,7 @@ def test_failure_in_the_middle_of_an_order_leaves_nothing_of_it(
 def test_a_csv_batch_reports_the_failed_order_and_imports_the_rest(
     merchant, products, centers, monkeypatch
 ):
-    monkeypatch.setattr(OrderLine.objects, "bulk_create", LineFailure("database"))
+    LineFailure("database").install(monkeypatch)
     text = (
         "order_number,sku,quantity,country\n"
         "GOOD-1,TEE-1,1,US\n"
@@ -252,7 +259,7 @@ def test_a_csv_batch_reports_the_failed_order_and_imports_the_rest(
 
 
 def test_an_order_imported_again_after_a_failure_goes_through(merchant, products, monkeypatch):
-    monkeypatch.setattr(OrderLine.objects, "bulk_create", LineFailure("crash"))
+    LineFailure("crash").install(monkeypatch)
     bad = api_order("BAD", skus=("TEE-1", "POSTER-1"))
     import_orders(merchant=merchant, inputs=[parse_api_order(bad)], by="test")
     monkeypatch.undo()

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .. import audit, effects, events
+from ..bulkinsert import insert_rows
 from ..models import BATCH_DONE, BATCH_FAILED, ROW_REFUSED, ImportBatch, ImportRow, Merchant
 from ..statuses import Status
 from .format import ImportFileError
@@ -108,7 +109,7 @@ def _run_claimed_batch(batch):
         to_review = []
 
         def store(outcomes, rows_done):
-            ImportRow.objects.bulk_create(_report_row(batch, o) for o in outcomes)
+            insert_rows(_report_row(batch, o) for o in outcomes)
             for o in outcomes:
                 kind = "errors" if o.outcome == "error" else o.outcome
                 if kind in counts:  # notes are reported, not counted
