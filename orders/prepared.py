@@ -17,7 +17,6 @@ prepared: every call then builds it through the ORM, so the answer is the same e
 """
 
 import threading
-import weakref
 
 from django.db import connections, router
 
@@ -41,9 +40,12 @@ class Prepared:
         else:
             self.build = build
         self._lock = threading.Lock()
-        # Per connection object (each thread has its own), per length of the list
-        # arguments: (sql, slots, converters, flat), or None when not preparable.
-        self._compiled = weakref.WeakKeyDictionary()
+        # Per database alias and length of the list arguments: (sql, slots, converters,
+        # flat), or None when not preparable. Kept per alias, not per connection object:
+        # every thread has its own connection, and a server that starts a thread per
+        # request (runserver) would keep one entry per request. The converters of the
+        # first connection serve all of its alias's (they read settings, not the session).
+        self._compiled = {}
 
     def __call__(self, *args, using=None):
         alias = using or router.db_for_read(self.model)
@@ -56,13 +58,10 @@ class Prepared:
         )
         compiled = None
         if all(lengths):
-            shapes = self._compiled.get(connection)
-            if shapes is None:
-                with self._lock:
-                    shapes = self._compiled.setdefault(connection, {})
-            compiled = shapes.get(lengths, False)
+            compiled = self._compiled.get((alias, lengths), False)
             if compiled is False:
-                compiled = shapes[lengths] = self._compile(connection, lengths)
+                with self._lock:
+                    compiled = self._compiled[alias, lengths] = self._compile(connection, lengths)
         if compiled is None:
             rows = list(self.build(*args).using(alias))
         else:

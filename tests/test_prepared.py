@@ -85,14 +85,14 @@ def test_a_text_argument_that_becomes_a_pattern_is_not_prepared(merchant, other_
         Merchant.objects.filter(name__icontains=merchant.name[1:4]).values_list("pk", flat=True)
     )
     assert like(other_merchant.name) == [other_merchant.pk]
-    assert like._compiled[connections["default"]] == {(): None}
+    assert like._compiled == {("default", ()): None}
 
 
 def test_only_values_list_querysets_and_plain_arguments_are_accepted(merchant):
     whole = Prepared(Merchant, lambda pk: Merchant.objects.filter(pk=pk), int)
     # A queryset of instances without objects=True is read through the ORM every time.
     assert [m.pk for m in whole(merchant.pk)] == [merchant.pk]
-    assert whole._compiled[connections["default"]] == {(): None}
+    assert whole._compiled == {("default", ()): None}
     dated = Prepared(
         Merchant, lambda when: Merchant.objects.filter(created_at__lt=when), datetime.datetime
     )
@@ -111,4 +111,30 @@ def test_a_list_argument_gets_a_statement_per_length(merchant, other_merchant):
     assert names([other_merchant.pk, -5]) == [(other_merchant.name,)]
     assert names([merchant.pk]) == [(merchant.name,)]
     assert names([]) == []  # through the ORM: an empty IN matches nothing
-    assert set(names._compiled[connections["default"]]) == {(2,), (1,)}
+    assert set(names._compiled) == {("default", (2,)), ("default", (1,))}
+
+
+def test_threads_share_one_statement_per_database(merchant):
+    """A server that starts a thread (and a connection) per request keeps one entry."""
+    import threading
+
+    names = Prepared(
+        Merchant, lambda pk: Merchant.objects.filter(pk=pk).values_list("name", flat=True), int
+    )
+    found = []
+
+    def ask():
+        found.append(names(merchant.pk))
+        connections.close_all()
+
+    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith(
+        "file:memorydb"
+    ):
+        ask()  # an in-memory test database is seen by this thread only
+    else:
+        for _ in range(3):
+            thread = threading.Thread(target=ask)
+            thread.start()
+            thread.join()
+    assert names(merchant.pk) == [merchant.name]
+    assert set(names._compiled) == {("default", ())}
