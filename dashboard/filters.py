@@ -40,27 +40,31 @@ COUNT_LIMIT = 1000
 class QuickSelect(forms.Select):
     """A <select> written in Python: the same markup as Django's template-rendered one, but
     the list renders eight of these with ~70 options on every request and the template for
-    each option costs more than the page's queries. A select whose choices are fixed (not
-    read from the database) is kept once rendered, keyed by everything its markup depends
-    on."""
+    each option costs more than the page's queries. Once rendered, a select is kept, keyed
+    by everything its markup depends on: its options too, so a select of database rows (the
+    centers) reads them once per request and is kept for as long as they do not change."""
 
     _rendered = {}
 
     def render(self, name, value, attrs=None, renderer=None):
-        key = None
-        if not isinstance(self.choices, ModelChoiceIterator):  # rows can change: not kept
-            key = (
-                name,
-                tuple(value) if isinstance(value, list) else value,
-                tuple(sorted({**self.attrs, **(attrs or {})}.items())),
-                tuple(self.choices),
-            )
-            try:
-                found = self._rendered.get(key)
-            except TypeError:  # something in it cannot be a key: render every time
-                key = found = None
-            if found is not None:
-                return found
+        # Iterated, not tuple(self.choices): that would ask a model iterator's len(), a COUNT.
+        options = tuple(option for option in self.choices)
+        if isinstance(self.choices, ModelChoiceIterator):
+            # Rows read once: the markup, if it must be built, uses the same ones.
+            self.choices = [(str(v), str(label)) for v, label in options]
+            options = tuple(self.choices)
+        key = (
+            name,
+            tuple(value) if isinstance(value, list) else value,
+            tuple(sorted({**self.attrs, **(attrs or {})}.items())),
+            options,
+        )
+        try:
+            found = self._rendered.get(key)
+        except TypeError:  # something in it cannot be a key: render every time
+            key = found = None
+        if found is not None:
+            return found
         markup = self._markup(name, value, attrs)
         if key is not None:
             if len(self._rendered) >= 1024:

@@ -58,3 +58,21 @@ def test_tabs_and_views_escape_what_they_show(rf):
     views = [{"value": "late", "label": "Late", "count": 1000, "capped": True, "active": False}]
     html = view_links(context, views, [], "")
     assert "1,000+" in html and "view=late" in html and "<script>" not in html
+
+
+def test_the_center_filter_shows_centers_as_they_are_now(client, manager, centers):
+    """The center select is kept once rendered, keyed by its options: a renamed or new
+    center shows at once."""
+    from orders.models import FulfillmentCenter
+
+    from .dashboard_helpers import login
+
+    login(client, manager)
+    first = client.get("/orders/").text
+    center = centers[0] if isinstance(centers, list | tuple) else FulfillmentCenter.objects.first()
+    assert f">{center}</option>" in first
+    FulfillmentCenter.objects.filter(pk=center.pk).update(name="Renamed Hub", code="RN1")
+    center = FulfillmentCenter.objects.get(pk=center.pk)
+    again = client.get("/orders/", {"center": "RN1"}).text
+    assert f'<option value="RN1" selected>{center}</option>' in again
+    assert f">{center}</option>" in client.get("/orders/").text
