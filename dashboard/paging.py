@@ -194,10 +194,12 @@ def _read_keyed(queryset, keyed, rest, descending, forward, values, wanted, read
 
 
 def _read_windowed(queryset, window, rest, descending, forward, values, wanted, read):
-    """Up to `wanted` rows of a tier (`queryset`, answered by an index) looked for first among
-    the next window.size orders of the list (orders.search.Window): a text in many orders
-    fills the page there, without the index reading all of them; past the window, the
-    indexed query."""
+    """(up to `wanted` rows, how many the tier holds up to window.bound or None) of a tier
+    (`queryset`, answered by an index) looked for first among the next window.size orders
+    of the list (orders.search.Window): a text in many orders fills the page there, without
+    the index reading all of them; past the window, the indexed query. Read from the tier's
+    start, a page that goes past the window reads what lies past it with its count (as
+    Bounded does): FTS5 returns every match of a text anyway, and the count would ask again."""
     later = descending == forward
     order = [f"-{f}" if later else f for f in rest]
     around = window.around
@@ -209,24 +211,42 @@ def _read_windowed(queryset, window, rest, descending, forward, values, wanted, 
         plain = plain.filter(past_cursor(rest, values, descending, forward))
     rows = read(plain.filter(pk__in=ids).order_by(*order)[:wanted])
     if len(rows) >= wanted:
-        return rows
+        return rows, None
     last = list(around.order_by(*order).values_list(*rest)[window.size - 1 : window.size])
     if not last:
-        return rows  # the window held every order left: nothing past it
+        # The window held every order left: nothing past it.
+        return rows, (len(rows) if values is None else None)
     past = queryset.filter(past_cursor(rest, list(last[0]), descending, forward))
-    return rows + read(past.order_by(*order)[: wanted - len(rows)])
+    if values is None and window.bound:
+        more, total = _read_bounded(
+            past, Bounded(window.bound), rest, descending, forward, None, wanted - len(rows), read
+        )
+        if more is not None:
+            return rows + more, len(rows) + total
+        # A common text: read along the index, and it counts as the bound.
+        return rows + read(past.order_by(*order)[: wanted - len(rows)]), window.bound
+    return rows + read(past.order_by(*order)[: wanted - len(rows)]), None
 
 
 def windowed_count(queryset, window, limit):
     """How many orders of a tier (orders.search.Window) there are, counting no further than
-    `limit`: in the newest window.count_size orders of the list first, then, if need be, the
-    indexed query past them."""
+    `limit`: in the newest window.count_size orders of the list first; then, when the text
+    is common enough there to reach the bound within window.count_reach orders, in those
+    next orders, checked the same way (FTS5 would return every match of a common text,
+    100,000 for "ones" at a million orders); only then the indexed query past them."""
     order = ["-created_at", "-id"]
-    ids = window.around.order_by(*order).values("pk")[: window.count_size]
+    size = window.count_size
+    ids = window.around.order_by(*order).values("pk")[:size]
     found = window.plain.filter(pk__in=ids).order_by()[:limit].count()
     if found >= limit:
         return found
-    size = window.count_size
+    reach = window.count_reach
+    if reach > size and found * reach >= limit * size:
+        more = window.around.order_by(*order).values("pk")[size:reach]
+        found += window.plain.filter(pk__in=more).order_by()[: limit - found].count()
+        if found >= limit:
+            return found
+        size = reach
     last = list(window.around.order_by(*order).values_list("created_at", "id")[size - 1 : size])
     if not last:
         return found
@@ -236,11 +256,12 @@ def windowed_count(queryset, window, limit):
 
 def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, read):
     """(up to `wanted` rows, how many the tier holds up to bounded.limit) of a tier read with
-    its count (orders.search.Bounded, PostgreSQL): one statement takes up to bounded.limit
-    of the tier's keys in no order (the scan a bounded count makes), counts them, and sorts
-    them to give the ids of the page past `values`. With fewer than the bound the tier is
-    known whole and its rows are read by those ids; else the rows are None and the caller
-    reads them along the tier's index (the ids sorted here are not the newest of all)."""
+    its count (orders.search.Bounded; on SQLite, the part of a Window past the window). One
+    statement takes up to bounded.limit of the tier's keys in no order (the scan a bounded
+    count makes), counts them, and sorts them to give the ids of the page past `values`.
+    With fewer than the bound the tier is known whole and its rows are read by those ids;
+    else the rows are None and the caller reads them along the tier's index (the ids sorted
+    here are not the newest of all)."""
     later = descending == forward
     try:
         inner, params = (
@@ -258,19 +279,19 @@ def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, 
         past = f"WHERE ({', '.join(names)}) {'<' if later else '>'} ({marks})"
         params = [*params, *values]
     ordering = ", ".join(f"{name} {'DESC' if later else 'ASC'}" for name in names)
+    # Written for both databases: no LATERAL (SQLite has none); the count comes as part 0.
     statement = (
         f"WITH k({', '.join(names)}) AS MATERIALIZED ({inner}) "
-        f"SELECT n.total, page.id FROM (SELECT COUNT(*) AS total FROM k) n "
-        f"LEFT JOIN LATERAL (SELECT {names[-1]} AS id FROM k {past} ORDER BY {ordering} "
-        f"LIMIT %s) page ON TRUE"
+        f"SELECT 0, COUNT(*) FROM k UNION ALL SELECT 1, id FROM "
+        f"(SELECT {names[-1]} AS id FROM k {past} ORDER BY {ordering} LIMIT %s) page"
     )
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(statement, [*params, wanted])
         found = cursor.fetchall()
-    total = found[0][0]
+    total = next(value for part, value in found if part == 0)
     if total >= bounded.limit:
         return None, bounded.limit
-    ids = [pk for _total, pk in found if pk is not None]
+    ids = [pk for part, pk in found if part == 1]
     if not ids:
         return [], total
     order = [f"-{f}" if later else f for f in rest]
@@ -308,7 +329,11 @@ def _read_tiers(tiers, fields, descending, forward, values, limit, read, whole=N
         if found is not None:
             pass  # read with its count above
         elif isinstance(how, Window):
-            found = _read_windowed(queryset, how, rest, descending, forward, after, wanted, read)
+            found, size = _read_windowed(
+                queryset, how, rest, descending, forward, after, wanted, read
+            )
+            if size is not None and whole is not None:
+                whole[rank] = size  # known whole, or counted as the bound
         elif how is not None and not isinstance(how, Bounded):
             found = _read_keyed(queryset, how, rest, descending, forward, after, wanted, read)
         else:

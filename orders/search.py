@@ -316,6 +316,8 @@ class Window:
     plain: object  # the tier's orders, checked without an index
     size: int
     count_size: int
+    count_reach: int = 0  # how far a count goes on checking orders itself (windowed_count)
+    bound: int = 0  # the count's bound: past the window, rows are read with their count
 
 
 @dataclass
@@ -335,6 +337,9 @@ class Bounded:
 # by the creation index costs a few milliseconds on SQLite.
 WINDOW = 2000
 COUNT_WINDOW = 5000
+# A count goes on checking the newest orders itself up to here when the text is common
+# enough in the first COUNT_WINDOW to reach the bound within them (dashboard.paging).
+COUNT_REACH = 20000
 
 
 def _contains(folded):
@@ -440,7 +445,14 @@ def tiers(
     if connection.vendor == "sqlite" and unsearched is not None:
         # SQLite reads every FTS5 match before the first row: a text in half of all orders
         # costs seconds. The newest orders are looked at first (Window).
-        how = Window(unsearched, _ranked(base.filter(rest & contains), 0), WINDOW, COUNT_WINDOW)
+        how = Window(
+            unsearched,
+            _ranked(base.filter(rest & contains), 0),
+            WINDOW,
+            COUNT_WINDOW,
+            COUNT_REACH,
+            bound or 0,
+        )
     elif bound is not None:
         how = Bounded(bound)
     found.append((0, _ranked(searched.filter(rest), 0), how))
