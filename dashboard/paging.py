@@ -218,8 +218,18 @@ def _read_windowed(queryset, window, rest, descending, forward, values, wanted, 
         return rows, (len(rows) if values is None else None)
     past = queryset.filter(past_cursor(rest, list(last[0]), descending, forward))
     if values is None and window.bound:
+        # The page's rows are read by id with the tier's condition checked on each (plain),
+        # not through FTS5 again.
         more, total = _read_bounded(
-            past, Bounded(window.bound), rest, descending, forward, None, wanted - len(rows), read
+            past,
+            Bounded(window.bound),
+            rest,
+            descending,
+            forward,
+            None,
+            wanted - len(rows),
+            read,
+            rows=window.plain,
         )
         if more is not None:
             return rows + more, len(rows) + total
@@ -254,14 +264,15 @@ def windowed_count(queryset, window, limit):
     return found + past.order_by()[: limit - found].count()
 
 
-def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, read):
+def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, read, rows=None):
     """(up to `wanted` rows, how many the tier holds up to bounded.limit) of a tier read with
     its count (orders.search.Bounded; on SQLite, the part of a Window past the window). One
     statement takes up to bounded.limit of the tier's keys in no order (the scan a bounded
     count makes), counts them, and sorts them to give the ids of the page past `values`.
     With fewer than the bound the tier is known whole and its rows are read by those ids;
     else the rows are None and the caller reads them along the tier's index (the ids sorted
-    here are not the newest of all)."""
+    here are not the newest of all). `rows`: the tier's orders to read the page's rows from
+    by id, when checking its condition on them costs less than asking its index again."""
     later = descending == forward
     try:
         inner, params = (
@@ -295,7 +306,8 @@ def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, 
     if not ids:
         return [], total
     order = [f"-{f}" if later else f for f in rest]
-    return read(queryset.filter(pk__in=ids).order_by(*order)[:wanted]), total
+    chosen = (rows if rows is not None else queryset).filter(pk__in=ids)
+    return read(chosen.order_by(*order)[:wanted]), total
 
 
 def _read_tiers(tiers, fields, descending, forward, values, limit, read, whole=None):
