@@ -144,3 +144,17 @@ def _convert(row, converters, connection):
             value = function(value, expression, connection)
         row[position] = value
     return row
+
+
+def keep_related(instance, name, objects):
+    """Keep `objects`, read elsewhere (a Prepared read), as `instance.<name>.all()`, where
+    prefetch_related() would keep them: later .all() calls read no database, and each
+    object knows its `instance` without a query. `name` is a reverse foreign key whose
+    field on the related model points at the instance (order.lines: each line's .order)."""
+    field = getattr(type(instance), name).field
+    for obj in objects:
+        setattr(obj, field.name, instance)
+    kept = getattr(instance, name).all()
+    kept._result_cache = list(objects)
+    kept._prefetch_done = True
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[name] = kept

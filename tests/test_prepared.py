@@ -138,3 +138,19 @@ def test_threads_share_one_statement_per_database(merchant):
             thread.join()
     assert names(merchant.pk) == [merchant.name]
     assert set(names._compiled) == {("default", ())}
+
+
+def test_kept_related_objects_are_what_all_returns_without_a_query(make_order):
+    from orders.models import Order, OrderLine
+    from orders.prepared import keep_related
+
+    order = Order.objects.get(pk=make_order(quantity=2).pk)
+    lines = Prepared(
+        OrderLine, lambda pk: OrderLine.objects.filter(order_id=pk), int, objects=True
+    )(order.pk)
+    assert lines
+    keep_related(order, "lines", lines)
+    with CaptureQueriesContext(connection) as seen:
+        assert list(order.lines.all()) == lines
+        assert all(line.order is order for line in order.lines.all())
+    assert seen.captured_queries == []

@@ -17,7 +17,7 @@ from orders.addresses import country_name
 from orders.carriers import tracking_url
 from orders.holds import order_actions
 from orders.models import AddressChange, OrderLine, OrderNote, StatusChange, TrackingEvent
-from orders.prepared import Prepared
+from orders.prepared import Prepared, keep_related
 from orders.services import (
     ActionRefused,
     OrderChanged,
@@ -153,15 +153,8 @@ def _load_order(request, number):
     use_merchant_zone(order.merchant)  # times in the zone the header names
     # One query per related list, however many lines, events and changes there are, kept
     # where `order.lines.all()` and the like find them, as prefetch_related() keeps them.
-    cache = order.__dict__.setdefault("_prefetched_objects_cache", {})
     for name, read in _RELATED.items():
-        objects = read(order.pk)
-        for obj in objects:
-            obj.order = order
-        found = getattr(order, name).all()
-        found._result_cache = objects
-        found._prefetch_done = True
-        cache[name] = found
+        keep_related(order, name, read(order.pk))
     prefetch_related_objects(
         [order],
         Prefetch("address_changes", AddressChange.objects.select_related("requested_by")),
