@@ -20,6 +20,18 @@ from orders.services import order_create, order_transition
 
 PASSWORD = "correct-horse-battery"
 
+
+@pytest.fixture(autouse=True)
+def _search_sample_pinned(monkeypatch):
+    """The sample that tells search how common each trigram is (orders.search.
+    trigram_sample) is read once an hour per process: a test would pay for it or not by
+    the order tests run in, and its query counts would change with it. Tests run without a
+    sample (search asks the index for the whole text); tests of the sample bring their own."""
+    from orders import search
+
+    monkeypatch.setattr(search, "trigram_sample", lambda alias=None: (0, {}))
+
+
 US_ADDRESS = {
     "ship_name": "Ava Smith",
     "address1": "1 Market Street",
