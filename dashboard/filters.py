@@ -287,6 +287,17 @@ class OrderFilter(django_filters.FilterSet):
         return (data.get("q") or "").strip()
 
     def filter_queryset(self, queryset):
+        self._filter(queryset)
+        queryset = self.unordered
+        text = self.search_text()
+        if text:
+            queryset = queryset.annotate(relevance=search.relevance(text, self.merchant))
+        _sort, fields, descending = self.sort_fields()
+        return queryset.order_by(*[f"-{f}" if descending else f for f in fields])
+
+    def _filter(self, queryset):
+        """Sets `unsearched` (the orders the filters leave) and `unordered` (those matching
+        the search too, without the ranking or a sort)."""
         queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data if hasattr(self.form, "cleaned_data") else {}
         # Clean-swept rows left the dashboard: only shown when asked for by name.
@@ -295,10 +306,22 @@ class OrderFilter(django_filters.FilterSet):
         self.unsearched = queryset
         text = self.search_text()
         if text:
-            queryset = search.search(queryset, text, self.merchant)
+            queryset = queryset.filter(search.matching(text))
         self.unordered = queryset
-        _sort, fields, descending = self.sort_fields()
-        return queryset.order_by(*[f"-{f}" if descending else f for f in fields])
+
+    def filtered(self):
+        """The matching orders without the ranking or a sort: what a count, the search's
+        tiers and the exact-number look-up start from. Building the ranking (a CASE with a
+        subquery) costs more than a millisecond, for nothing when the page is read tier by
+        tier or only counted."""
+        if not hasattr(self, "unordered"):
+            queryset = self.queryset.all()
+            if self.is_bound:
+                self.errors  # noqa: B018 - validates the form, as qs does
+                self._filter(queryset)
+            else:
+                self.unsearched = self.unordered = queryset
+        return self.unordered
 
     def tiers(self):
         """The list split by relevance ([(rank, orders)], see orders.search.tiers) when it
@@ -306,7 +329,7 @@ class OrderFilter(django_filters.FilterSet):
         _sort, fields, _descending = self.sort_fields()
         if fields[0] != "relevance":
             return None
-        self.qs  # noqa: B018 - filters and keeps self.unordered
+        self.filtered()
         # exact_number() has looked for the number already: no second look.
         any_exact = getattr(self, "same_numbers", None) != []
         any_sku = getattr(self, "skus", None) != []
@@ -367,7 +390,7 @@ class OrderFilter(django_filters.FilterSet):
         the other filters, or None: the list then jumps to it."""
         if not self.is_valid() or not self.search_text():
             return None
-        self.qs  # noqa: B018 - runs filter_queryset
+        self.filtered()
         text = self.search_text()
         # One statement asks both: which orders have this number, and is it a SKU (tiers()).
         self.same_numbers, self.skus = values_of_each(

@@ -516,7 +516,7 @@ def tiers(
     base = searched
     contains = Q()
     if unsearched is not None:
-        base = unsearched.annotate(relevance=relevance(text, merchant))
+        base = unsearched  # each tier gets its rank as a constant (_ranked)
         contains = _contains(folded)
     if any_exact:
         found.append((3, _ranked(base.filter(exact & contains), 3)))

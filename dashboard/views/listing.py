@@ -130,7 +130,8 @@ def _view_counts(request, merchant, counts, saved, now):
             if kept is not None:
                 item["count"] = kept
             else:
-                ids = filterset.qs.order_by().values_list("pk", flat=True)[: COUNT_LIMIT + 1]
+                ids = filterset.filtered().order_by().values_list("pk", flat=True)
+                ids = ids[: COUNT_LIMIT + 1]
                 asked.append((item, ids))
         views.append(item)
     if asked:
@@ -160,7 +161,7 @@ def _bounded_count(filterset, tiers=None, whole=None):
     the list has tiers (each answered by its own index, best first, stopping past the
     bound); a tier the page read whole (`whole`, {rank: rows}) is not counted again."""
     if tiers is None:
-        return filterset.qs.order_by()[: COUNT_LIMIT + 1].count()
+        return filterset.filtered().order_by()[: COUNT_LIMIT + 1].count()
     total = 0
     for rank, orders, *how in sorted(tiers, key=lambda tier: -tier[0]):
         if whole and rank in whole:
@@ -199,7 +200,8 @@ def order_list(request):
     sort, fields, descending = filterset.sort_fields()
     tiers = filterset.tiers()
     page = keyset_page(
-        filterset.qs,
+        # Read tier by tier, the page needs no ranking on each row (filtered() has none).
+        filterset.qs if tiers is None else filterset.filtered(),
         sort=sort,
         fields=fields,
         descending=descending,
