@@ -288,7 +288,18 @@ def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, 
     if values is not None:
         marks = ", ".join(["%s"] * len(rest))
         past = f"WHERE ({', '.join(names)}) {'<' if later else '>'} ({marks})"
-        params = [*params, *values]
+        # Compared with the keys as the database holds them: SQLite keeps a time as text,
+        # which a Python datetime's own text (with its "+00:00") does not sort with.
+        ops = connections[queryset.db].ops
+        params = [
+            *params,
+            *(
+                ops.adapt_datetimefield_value(value)
+                if isinstance(value, datetime.datetime)
+                else value
+                for value in values
+            ),
+        ]
     ordering = ", ".join(f"{name} {'DESC' if later else 'ASC'}" for name in names)
     # Written for both databases: no LATERAL (SQLite has none); the count comes as part 0.
     statement = (
@@ -334,7 +345,7 @@ def _read_tiers(tiers, fields, descending, forward, values, limit, read, whole=N
         found = None
         if isinstance(how, Bounded):
             found, size = _read_bounded(
-                queryset, how, rest, descending, forward, after, wanted, read
+                queryset, how, rest, descending, forward, after, wanted, read, rows=how.rows
             )
             if whole is not None:
                 whole[rank] = size  # known whole, or counted as the bound

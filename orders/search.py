@@ -268,6 +268,10 @@ PIECES = 4  # trigrams asked at most
 # (PostgreSQL at a million orders: about 1.2 us an order against 0.12 us an entry).
 CHECK_COST = 10
 _samples = {}  # database alias -> (monotonic time, orders sampled, {trigram: bit mask})
+_spans = {}  # database alias -> how many orders the sample was spread over (by id)
+# A text the sample expects in no more orders than this (of all merchants) is read from
+# FTS5 at once on SQLite, not first looked for among the newest orders (Window).
+RARE = 2000
 _RUNS = re.compile(r"[^\W_]+")
 
 
@@ -294,9 +298,10 @@ def trigram_sample(alias=None):
         return kept[1], kept[2]
     orders = Order.objects.using(alias)
     ends = orders.aggregate(low=Min("pk"), high=Max("pk"))
-    masks, size = {}, 0
+    masks, size, span = {}, 0, 0
     if ends["low"] is not None:
         low, high = ends["low"], ends["high"]
+        span = high - low + 1
         step = max(1, (high - low + 1) // SAMPLE)
         ids = range(low, high + 1, step)[:SAMPLE]
         texts = orders.filter(pk__in=list(ids)).values_list("search_text", flat=True)
@@ -305,12 +310,32 @@ def trigram_sample(alias=None):
             for gram in _grams(text or ""):
                 masks[gram] = masks.get(gram, 0) | bit
     _samples[alias] = (now, size, masks)
+    _spans[alias] = span
     return size, masks
 
 
 def forget_sample():
     """Drop the kept samples (tests that write their own orders, a restored database)."""
     _samples.clear()
+    _spans.clear()
+
+
+def expected_orders(pieces, sample=None, span=None):
+    """About how many orders (of all merchants) hold every trigram of `pieces`, the orders
+    the index gives for them, by the sample; None when there is no sample to go by or a
+    piece has no trigram of letters and digits."""
+    size, masks = sample if sample is not None else trigram_sample()
+    span = span if span is not None else _spans.get(connection.alias, 0)
+    if size < SAMPLE_MINIMUM or not span:
+        return None
+    together = (1 << size) - 1
+    for piece in pieces:
+        grams = _grams(piece)
+        if not grams:
+            return None
+        for gram in grams:
+            together &= masks.get(gram, 0)
+    return (together.bit_count() + 0.5) / (size + 1) * span
 
 
 def index_pieces(folded, sample=None):
@@ -422,6 +447,9 @@ class Bounded:
     any other, where its matches are dense, and it counts as `limit` ("1,000+")."""
 
     limit: int
+    # The tier's orders, checked without the index, to read the page's rows from by id
+    # (SQLite: not through FTS5 a second time); None: the tier's own.
+    rows: object = None
 
 
 # Orders a Window looks at for a page, and for a count ("1,000+"): reading a few thousand rows
@@ -534,18 +562,17 @@ def tiers(
         rest &= ~sku
     how = None
     if connection.vendor == "sqlite" and unsearched is not None:
-        # SQLite reads every FTS5 match before the first row: a text in half of all orders
-        # costs seconds. The newest orders are looked at first (Window).
-        how = Window(
-            unsearched,
-            # The text first: SQLite checks the conditions in the order written, and instr()
-            # rules out most orders before the three lower() of the prefix test are computed.
-            _ranked(base.filter(contains & rest), 0),
-            WINDOW,
-            COUNT_WINDOW,
-            COUNT_REACH,
-            bound or 0,
-        )
+        # The text first: SQLite checks the conditions in the order written, and instr()
+        # rules out most orders before the three lower() of the prefix test are computed.
+        plain = _ranked(base.filter(contains & rest), 0)
+        expected = expected_orders(index_pieces(folded))
+        if bound and expected is not None and expected <= RARE:
+            # A rare text: FTS5 gives its few orders at once, with their count.
+            how = Bounded(bound, rows=plain)
+        else:
+            # SQLite reads every FTS5 match before the first row: a text in half of all
+            # orders costs seconds. The newest orders are looked at first (Window).
+            how = Window(unsearched, plain, WINDOW, COUNT_WINDOW, COUNT_REACH, bound or 0)
     elif bound is not None:
         how = Bounded(bound)
     found.append((0, _ranked(searched.filter(rest), 0), how))

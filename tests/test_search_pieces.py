@@ -62,6 +62,22 @@ def test_without_a_sample_or_a_trigram_of_letters_the_whole_text_is_asked():
     assert search.index_pieces("a.b-c d", SAMPLE) == ["a.b-c d"]
 
 
+def test_how_many_orders_a_text_is_expected_in():
+    """By the sample: a tenth of the customers are Joneses, one in a hundred a Jones with a
+    3, every one at example.com; scaled to the orders the sample was spread over."""
+    assert search.expected_orders(["jones"], SAMPLE, span=100_000) == pytest.approx(
+        (100 + 0.5) / 1001 * 100_000
+    )
+    assert search.expected_orders(["es3", "jon"], SAMPLE, span=100_000) == pytest.approx(
+        (10 + 0.5) / 1001 * 100_000
+    )
+    assert search.expected_orders(["xyz"], SAMPLE, span=100_000) < search.RARE
+    # Nothing to go by: no sample, no span, or a piece with no trigram of letters.
+    assert search.expected_orders(["jones"], (0, {}), span=100_000) is None
+    assert search.expected_orders(["jones"], SAMPLE, span=0) is None
+    assert search.expected_orders(["a.b"], SAMPLE, span=100_000) is None
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     text=st.text(alphabet="ab0.@ -", min_size=3, max_size=24),
@@ -86,6 +102,7 @@ def test_the_sample_spreads_over_all_orders_and_is_kept(make_order, monkeypatch)
         size, masks = REAL_SAMPLE()
         # Every third order, from the oldest to the newest, not the four newest.
         assert size == 4
+        assert search._spans[connection.alias] == made[-1].pk - made[0].pk + 1
         sampled = {gram for gram in masks if gram.startswith("d") and gram[1:].isdigit()}
         assert sampled == {f"d{i:02d}" for i in (0, 3, 6, 9)}
         assert all(mask.bit_count() == 1 for gram, mask in masks.items() if gram in sampled)
