@@ -193,30 +193,44 @@ def _read_keyed(queryset, keyed, rest, descending, forward, values, wanted, read
         values, batch = list(found[-1]), batch * 4
 
 
+def _through(fields, key, later):
+    """The rows from the start of a walk through `key`, included: walking towards smaller
+    values (`later`), those at or above it; else those at or below. The first field leads,
+    so the list's index answers it with a range."""
+    op, op_eq = ("gt", "gte") if later else ("lt", "lte")
+    tie = Q(**{f"{fields[-1]}__{op_eq}": key[-1]})
+    for i in range(len(fields) - 2, -1, -1):
+        tie = Q(**{f"{fields[i]}__{op}": key[i]}) | (Q(**{fields[i]: key[i]}) & tie)
+    return Q(**{f"{fields[0]}__{op_eq}": key[0]}) & tie
+
+
 def _read_windowed(queryset, window, rest, descending, forward, values, wanted, read):
     """(up to `wanted` rows, how many the tier holds up to window.bound or None) of a tier
     (`queryset`, answered by an index) looked for first among the next window.size orders
     of the list (orders.search.Window): a text in many orders fills the page there, without
     the index reading all of them; past the window, the indexed query. Read from the tier's
     start, a page that goes past the window reads what lies past it with its count (as
-    Bounded does): FTS5 returns every match of a text anyway, and the count would ask again."""
+    Bounded does): FTS5 returns every match of a text anyway, and the count would ask again.
+    The window is the range of the list's index up to its last order (read first), walked
+    in order until the page is full: cheaper than a list of its orders' ids."""
     later = descending == forward
     order = [f"-{f}" if later else f for f in rest]
     around = window.around
-    if values is not None:
-        around = around.filter(past_cursor(rest, values, descending, forward))
-    ids = around.order_by(*order).values("pk")[: window.size]
     plain = window.plain
     if values is not None:
-        plain = plain.filter(past_cursor(rest, values, descending, forward))
-    rows = read(plain.filter(pk__in=ids).order_by(*order)[:wanted])
-    if len(rows) >= wanted:
-        return rows, None
+        cursor = past_cursor(rest, values, descending, forward)
+        around = around.filter(cursor)
+        plain = plain.filter(cursor)
     last = list(around.order_by(*order).values_list(*rest)[window.size - 1 : window.size])
     if not last:
-        # The window held every order left: nothing past it.
-        return rows, (len(rows) if values is None else None)
-    past = queryset.filter(past_cursor(rest, list(last[0]), descending, forward))
+        # The window holds every order left: nothing past it.
+        rows = read(plain.order_by(*order)[:wanted])
+        return rows, (len(rows) if values is None and len(rows) < wanted else None)
+    last = list(last[0])
+    rows = read(plain.filter(_through(rest, last, later)).order_by(*order)[:wanted])
+    if len(rows) >= wanted:
+        return rows, None
+    past = queryset.filter(past_cursor(rest, last, descending, forward))
     if values is None and window.bound:
         # The page's rows are read by id with the tier's condition checked on each (plain),
         # not through FTS5 again.
@@ -243,24 +257,30 @@ def windowed_count(queryset, window, limit):
     `limit`: in the newest window.count_size orders of the list first; then, when the text
     is common enough there to reach the bound within window.count_reach orders, in those
     next orders, checked the same way (FTS5 would return every match of a common text,
-    100,000 for "ones" at a million orders); only then the indexed query past them."""
+    100,000 for "ones" at a million orders); only then the indexed query past them. Each
+    stretch of newest orders is a range of the list's index up to its last order."""
+    fields = ["created_at", "id"]
     order = ["-created_at", "-id"]
+    keys = window.around.order_by(*order).values_list(*fields)
     size = window.count_size
-    ids = window.around.order_by(*order).values("pk")[:size]
-    found = window.plain.filter(pk__in=ids).order_by()[:limit].count()
+    last = list(keys[size - 1 : size])
+    if not last:
+        return window.plain.order_by()[:limit].count()
+    last = list(last[0])
+    found = window.plain.filter(_through(fields, last, True)).order_by()[:limit].count()
     if found >= limit:
         return found
     reach = window.count_reach
     if reach > size and found * reach >= limit * size:
-        more = window.around.order_by(*order).values("pk")[size:reach]
-        found += window.plain.filter(pk__in=more).order_by()[: limit - found].count()
-        if found >= limit:
+        further = list(keys[reach - 1 : reach])
+        band = window.plain.filter(past_cursor(fields, last, True, True))
+        if further:
+            band = band.filter(_through(fields, list(further[0]), True))
+        found += band.order_by()[: limit - found].count()
+        if found >= limit or not further:
             return found
-        size = reach
-    last = list(window.around.order_by(*order).values_list("created_at", "id")[size - 1 : size])
-    if not last:
-        return found
-    past = queryset.filter(past_cursor(["created_at", "id"], list(last[0]), True, True))
+        last = list(further[0])
+    past = queryset.filter(past_cursor(fields, last, True, True))
     return found + past.order_by()[: limit - found].count()
 
 

@@ -187,11 +187,19 @@ def test_a_long_text_asks_the_index_for_rare_trigrams_and_checks_the_whole(
 
 
 @pytest.mark.parametrize(
-    ("window", "bound", "rare"),
-    [(2000, 1000, False), (7, 1000, False), (2000, 30, False), (7, 1000, True), (7, 30, True)],
+    ("window", "bound", "rare", "reach"),
+    [
+        (2000, 1000, False, 20000),
+        (7, 1000, False, 20000),
+        (2000, 30, False, 20000),
+        (7, 1000, True, 20000),
+        (7, 30, True, 20000),
+        (2, 1000, False, 64),
+        (32, 40, False, 90),
+    ],
 )
 def test_best_match_pages_run_through_the_tiers_in_order(
-    client, manager, make_order, monkeypatch, window, bound, rare
+    client, manager, make_order, monkeypatch, window, bound, rare, reach
 ):
     """Pages read tier by tier (prefix matches, then the rest), newest first within each:
     forward and back, with cursors crossing from one tier to the next, they list exactly
@@ -200,13 +208,15 @@ def test_best_match_pages_run_through_the_tiers_in_order(
     PostgreSQL both when the last tier is known whole from its keys (orders.search.Bounded)
     and when it holds more than the count's bound (35 here past a bound of 30); and on
     SQLite when the sample calls the text rare (`rare`), so the last tier is read from FTS5
-    at once with its count (Bounded), also when it turns out common after all."""
+    at once with its count (Bounded), also when it turns out common after all; and when
+    a count goes on checking the next newest orders itself (`reach`, COUNT_REACH)."""
     from dashboard import filters
     from dashboard.views import listing
     from orders import search as search_module
 
     monkeypatch.setattr(search_module, "WINDOW", window)
     monkeypatch.setattr(search_module, "COUNT_WINDOW", window)
+    monkeypatch.setattr(search_module, "COUNT_REACH", reach)
     monkeypatch.setattr(filters, "COUNT_LIMIT", bound)
     monkeypatch.setattr(listing, "COUNT_LIMIT", bound)
     if rare:
@@ -341,3 +351,30 @@ def test_the_sort_menu_says_best_match_while_searching(client, manager, people):
     assert '<option value="-created" selected>' in plain
     chosen = client.get("/orders/", {"q": "garcia", "sort": "number"}).text
     assert '<option value="number" selected>' in chosen
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected", "queries"), [(100, 2 + 10, 3), (5, 5, 5), (3, 3, 5), (2, 2, 2)]
+)
+def test_a_windowed_count_checks_the_newest_orders_then_goes_on_or_past_them(
+    make_order, limit, expected, queries
+):
+    """orders.search.Window's count: the newest count_size orders, then (when the text is
+    common enough there) up to count_reach orders, then the indexed query past them; each
+    order counted once."""
+    from dashboard.paging import windowed_count
+
+    now = timezone.now()
+    for i in range(30):
+        # The newest four: every second one matches; the next six: none; then every second.
+        match = (i < 4 and i % 2 == 0) or (i >= 10 and i % 2 == 0)
+        order = make_order(number=f"WC-{i:02d}", customer_name="Match" if match else "Other")
+        Order.objects.filter(pk=order.pk).update(created_at=now - datetime.timedelta(minutes=i))
+    around = Order.objects.filter(number__startswith="WC-")
+    plain = around.filter(customer_name="Match")
+    window = search.Window(around, plain, size=4, count_size=4, count_reach=10)
+    with CaptureQueriesContext(connection) as ctx:
+        assert windowed_count(plain, window, limit) == expected
+    # 100: the window's last order, its 2, then past it. 5 and 3: 2 in the window is common
+    # enough to go on through the tenth order (none there), then past it. 2: the window's.
+    assert len(ctx.captured_queries) == queries
