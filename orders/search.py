@@ -15,6 +15,9 @@ How it stays fast at a million orders:
 - SQLite: an FTS5 table with the trigram tokenizer (`order_search`, rowid = order id),
   written by reindex() in the same transaction as search_text. The match is checked again on
   the order's own search_text, so an FTS row left behind (a test database flush) never shows.
+- Either index is asked for a few of the text's rarest trigrams, chosen by a sample of the
+  orders (index_pieces()), and the whole text is checked on each order it gives: a trigram
+  in most orders (the "example" of an e-mail) costs the index a read of most orders.
 - Texts shorter than a trigram (1 or 2 characters) match the start of the number, name or
   email, through the lower() indexes of migration 0005.
 
@@ -493,12 +496,6 @@ def relevance(text, merchant=None):
     )
 
 
-def search(queryset, text, merchant=None):
-    """The orders of `queryset` (of `merchant`, when it is one merchant's) matching `text`,
-    each with its `relevance`."""
-    return queryset.filter(matching(text)).annotate(relevance=relevance(text, merchant))
-
-
 def sku_query(merchant, text):
     """One SKU of this merchant's lines equal to `text` in any case, if any (a query to run,
     answered by the index on lower(sku))."""
@@ -522,15 +519,17 @@ def tiers(
     bound=None,
     alone=False,
 ):
-    """[(relevance, orders)] best first: `searched` (from search()) split by relevance, so a
-    page sorted by best match reads each tier newest first along the creation index and
-    stops when the page is full, instead of ranking every match of a broad term first.
+    """[(relevance, orders)] best first: `searched` (orders filtered by matching()) split by
+    relevance, so a page sorted by best match reads each tier newest first along the
+    creation index and stops when the page is full, instead of ranking every match of a
+    broad term first.
     `any_exact=False` / `any_sku=False`: the caller knows no order has the number
     (same_numbers() found none) / no line has the SKU (sku_query()), so that tier is not asked
-    for. `unsearched`: the orders before search(), from which the SKU tier is read; its
+    for. `unsearched`: the orders before matching(), from which the SKU tier is read; its
     orders come newest first from the lines' index (sku_keys(); `listed`: whether the list
-    shows listed or clean-swept orders). `bound`: on PostgreSQL the last tier is read with
-    its count up to this bound (Bounded). `alone`: the list has no other filter (Keys.alone)."""
+    shows listed or clean-swept orders). `bound`: the last tier is read with its count up
+    to this bound (Bounded: on PostgreSQL, and on SQLite for a text the sample calls rare).
+    `alone`: the list has no other filter (Keys.alone)."""
     exact, prefix, sku = _exact(text), _prefix(text), _sku(text, merchant)
     folded = fold(text)
     found = []
