@@ -369,6 +369,12 @@ def _read_tiers(tiers, fields, descending, forward, values, limit, read, whole=N
             )
             if whole is not None:
                 whole[rank] = size  # known whole, or counted as the bound
+            if found is None and how.common is not None:
+                # A common text: its page from the newest orders first (the window's bound
+                # is 0: the count is known to be the bound already).
+                found, _size = _read_windowed(
+                    queryset, how.common, rest, descending, forward, after, wanted, read
+                )
         if found is not None:
             pass  # read with its count above
         elif isinstance(how, Window):

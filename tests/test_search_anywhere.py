@@ -180,8 +180,8 @@ def test_a_long_text_asks_the_index_for_rare_trigrams_and_checks_the_whole(
         asked = " AND ".join(f'"{piece}"' for piece in pieces)
         assert f"MATCH '{asked}'" in sql
     else:
-        for piece in pieces:
-            assert f"\"search_text\"::text LIKE '%{piece}%'" in sql
+        pattern = search._pattern("al.jones7@example.com", pieces)
+        assert f"\"search_text\" LIKE '{pattern}'" in sql
         assert "\"search_text\"::text LIKE '%al.jones7@example.com%'" not in sql
         assert "LIKE '%al.jones7@example.com%'" in sql  # the whole, checked on each order
 

@@ -2,6 +2,8 @@
 by a sample of the orders, never one the text does not hold, the whole text when there is
 nothing to go by; and the sample itself (orders.search.trigram_sample)."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -91,6 +93,11 @@ def test_every_piece_is_part_of_the_text(text, texts):
     assert pieces
     assert all(piece in text for piece in pieces)
     assert len(pieces) <= search.PIECES or pieces == [text]
+    # PostgreSQL asks for the pieces as one LIKE pattern: every text holding the searched
+    # text matches it.
+    pattern = search._pattern(text, pieces)
+    like = ".*".join(re.escape(part) for part in pattern.split("%"))
+    assert re.fullmatch(like, f"before\n{text}\nafter", flags=re.S)
 
 
 @pytest.mark.django_db
