@@ -27,7 +27,8 @@ SHOW_DATABASES = """
 import json, django
 django.setup()
 from django.conf import settings as s
-print(json.dumps({alias: {k: db[k] for k in ("ENGINE", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS")}
+print(json.dumps({alias: {k: db[k] for k in ("ENGINE", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS",
+                                            "OPTIONS")}
                   for alias, db in s.DATABASES.items()}))
 """
 POSTGRES = "postgres://app@db.internal:5432/fulfillment"
@@ -50,6 +51,26 @@ def test_connection_keeping_and_checks_come_from_the_environment():
     found = databases(DATABASE_URL=POSTGRES, DB_CONN_MAX_AGE="0", DB_CONN_HEALTH_CHECKS="0")
     assert found["default"]["CONN_MAX_AGE"] == 0
     assert found["default"]["CONN_HEALTH_CHECKS"] is False
+
+
+def test_postgresql_connections_turn_jit_compiling_off_unless_told():
+    found = databases(DATABASE_URL=POSTGRES, DATABASE_REPLICA_URL=POSTGRES + "_replica")
+    for alias in ("default", "replica"):
+        assert found[alias]["OPTIONS"]["options"] == "-c jit=off"
+    kept = databases(DATABASE_URL=POSTGRES, DB_JIT="1")
+    assert "options" not in kept["default"]["OPTIONS"]
+
+
+@pytest.mark.django_db
+def test_the_database_connection_runs_without_jit():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        assert "options" not in connection.settings_dict.get("OPTIONS", {})
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
 
 
 def test_sqlite_opens_a_connection_per_request_with_nothing_to_check():
