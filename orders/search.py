@@ -368,6 +368,17 @@ def expected_orders(pieces, sample=None, span=None):
     return (together.bit_count() + 0.5) / (size + 1) * span
 
 
+def common_window(pieces):
+    """How many of the newest orders a common text's page is looked for among first
+    (Bounded.common): by the sample, three pages of its orders' worth, between WINDOW and
+    COMMON_WINDOW (finding where a window ends reads that much of the list's index)."""
+    expected = expected_orders(pieces)
+    span = _spans.get(connection.alias, 0)
+    if not expected or not span:
+        return COMMON_WINDOW
+    return int(min(COMMON_WINDOW, max(WINDOW, 3 * PAGE_ROWS * span / expected)))
+
+
 def index_pieces(folded, sample=None):
     """What of a folded search text (three characters or more) the trigram index is asked
     for: a few of its trigrams, chosen so that reading their lists and then checking the
@@ -495,6 +506,7 @@ COUNT_WINDOW = 5000
 # sorts them: 910 ms for "cas.muller", in 54,682 of ten million orders, against walking
 # the newest orders until the page is full.
 COMMON_WINDOW = 20000
+PAGE_ROWS = 51  # a page of the list and the row that tells whether another follows
 # A count goes on checking the newest orders itself up to here when the text is common
 # enough in the first COUNT_WINDOW to reach the bound within them (dashboard.paging).
 COUNT_REACH = 20000
@@ -600,10 +612,12 @@ def tiers(
         # The text first: SQLite checks the conditions in the order written, and instr()
         # rules out most orders before the three lower() of the prefix test are computed.
         plain = _ranked(base.filter(contains & rest), 0)
-        expected = expected_orders(index_pieces(folded))
+        pieces = index_pieces(folded)
+        expected = expected_orders(pieces)
         if bound and expected is not None and expected <= RARE:
             # A rare text: FTS5 gives its few orders at once, with their count.
-            how = Bounded(bound, rows=plain, common=Window(unsearched, plain, COMMON_WINDOW, 0))
+            common = Window(unsearched, plain, common_window(pieces), 0)
+            how = Bounded(bound, rows=plain, common=common)
         else:
             # SQLite reads every FTS5 match before the first row: a text in half of all
             # orders costs seconds. The newest orders are looked at first (Window).
@@ -611,7 +625,8 @@ def tiers(
     elif bound is not None:
         common = None
         if unsearched is not None:
-            common = Window(unsearched, _ranked(base.filter(contains & rest), 0), COMMON_WINDOW, 0)
+            plain = _ranked(base.filter(contains & rest), 0)
+            common = Window(unsearched, plain, common_window(index_pieces(folded)), 0)
         how = Bounded(bound, common=common)
     found.append((0, _ranked(searched.filter(rest), 0), how))
     return found

@@ -124,3 +124,20 @@ def test_the_sample_spreads_over_all_orders_and_is_kept(make_order, monkeypatch)
     finally:
         search.forget_sample()
     assert made
+
+
+def test_a_common_texts_window_holds_three_pages_of_it(monkeypatch):
+    """Bounded.common looks for a common text's page among as many of the newest orders as
+    hold three pages of it by the sample, never fewer than WINDOW nor more than
+    COMMON_WINDOW; without a sample, COMMON_WINDOW."""
+    monkeypatch.setattr(search, "trigram_sample", lambda alias=None: SAMPLE)
+    monkeypatch.setitem(search._spans, connection.alias, 1_000_000)
+    # A tenth of the customers are Joneses: three pages of them in about 1,520 orders.
+    assert search.common_window(["jones"]) == search.WINDOW
+    # One in a hundred: about 15,200.
+    share = (10 + 0.5) / 1001
+    assert search.common_window(["es3"]) == pytest.approx(3 * search.PAGE_ROWS / share, abs=1)
+    # Rarer still: capped.
+    assert search.common_window(["xyz"]) == search.COMMON_WINDOW
+    monkeypatch.setattr(search, "trigram_sample", lambda alias=None: (0, {}))
+    assert search.common_window(["jones"]) == search.COMMON_WINDOW
