@@ -379,6 +379,18 @@ def common_window(pieces):
     return int(min(COMMON_WINDOW, max(WINDOW, 3 * PAGE_ROWS * span / expected)))
 
 
+def count_window(pieces, bound):
+    """How many of the newest orders a common text's count ("1,000+") checks first on
+    SQLite (Window.count_size): as many as should hold `bound` of its orders by the sample,
+    and half again, between COUNT_WINDOW and COUNT_REACH, so one statement reaches the
+    bound where two did (the window, then the orders up to COUNT_REACH)."""
+    expected = expected_orders(pieces)
+    span = _spans.get(connection.alias, 0)
+    if not expected or not span or not bound:
+        return COUNT_WINDOW
+    return int(min(COUNT_REACH, max(COUNT_WINDOW, 1.5 * bound * span / expected)))
+
+
 def index_pieces(folded, sample=None):
     """What of a folded search text (three characters or more) the trigram index is asked
     for: a few of its trigrams, chosen so that reading their lists and then checking the
@@ -621,7 +633,8 @@ def tiers(
         else:
             # SQLite reads every FTS5 match before the first row: a text in half of all
             # orders costs seconds. The newest orders are looked at first (Window).
-            how = Window(unsearched, plain, WINDOW, COUNT_WINDOW, COUNT_REACH, bound or 0)
+            counted = count_window(pieces, bound)
+            how = Window(unsearched, plain, WINDOW, counted, COUNT_REACH, bound or 0)
     elif bound is not None:
         common = None
         if unsearched is not None:

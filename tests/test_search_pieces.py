@@ -141,3 +141,17 @@ def test_a_common_texts_window_holds_three_pages_of_it(monkeypatch):
     assert search.common_window(["xyz"]) == search.COMMON_WINDOW
     monkeypatch.setattr(search, "trigram_sample", lambda alias=None: (0, {}))
     assert search.common_window(["jones"]) == search.COMMON_WINDOW
+
+
+def test_a_common_texts_count_checks_enough_newest_orders_to_reach_the_bound(monkeypatch):
+    """On SQLite the count of a common text ("1,000+") first checks as many of the newest
+    orders as should hold the bound of them, and half again, by the sample: between
+    COUNT_WINDOW and COUNT_REACH; without a sample, COUNT_WINDOW."""
+    monkeypatch.setattr(search, "trigram_sample", lambda alias=None: SAMPLE)
+    monkeypatch.setitem(search._spans, connection.alias, 1_000_000)
+    share = (100 + 0.5) / 1001  # a tenth of the customers are Joneses
+    assert search.count_window(["jones"], 1001) == pytest.approx(1.5 * 1001 / share, abs=1)
+    assert search.count_window(["jones"], 10) == search.COUNT_WINDOW
+    assert search.count_window(["es3"], 1001) == search.COUNT_REACH
+    monkeypatch.setattr(search, "trigram_sample", lambda alias=None: (0, {}))
+    assert search.count_window(["jones"], 1001) == search.COUNT_WINDOW
