@@ -619,6 +619,14 @@ def tiers(
             keys.alone = alone
         found.append((1, _ranked(base.filter(rest & sku), 1), keys))
         rest &= ~sku
+    found.append(
+        _Later(0, lambda: _last_tier(searched, base, unsearched, folded, rest, contains, bound))
+    )
+    return found
+
+
+def _last_tier(searched, base, unsearched, folded, rest, contains, bound):
+    """(orders, how to read them) of the last tier: the text anywhere else."""
     how = None
     if connection.vendor == "sqlite" and unsearched is not None:
         # The text first: SQLite checks the conditions in the order written, and instr()
@@ -641,8 +649,27 @@ def tiers(
             plain = _ranked(base.filter(contains & rest), 0)
             common = Window(unsearched, plain, common_window(index_pieces(folded)), 0)
         how = Bounded(bound, common=common)
-    found.append((0, _ranked(searched.filter(rest), 0), how))
-    return found
+    return _ranked(searched.filter(rest), 0), how
+
+
+class _Later:
+    """A tier built when it is first read, as (rank, orders, how) like the others: a page
+    filled by the better tiers, whose count passes the bound there too, never builds it
+    (its conditions cost a millisecond of the ORM's time). Its rank is known at once: the
+    list orders the tiers by it."""
+
+    def __init__(self, rank, build):
+        self.rank = rank
+        self._build = build
+        self._parts = None
+
+    def __getitem__(self, index):
+        return self.rank if index == 0 else tuple(self)[index]
+
+    def __iter__(self):
+        if self._parts is None:
+            self._parts = (self.rank, *self._build())
+        return iter(self._parts)
 
 
 def _ranked(orders, rank):
