@@ -112,3 +112,52 @@ def test_merchant_users_cannot_open_the_admin(client, manager):
     client.login(username=manager.username, password=PASSWORD)
     response = client.get(reverse("admin:orders_order_changelist"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_changelist_counts_no_further_than_its_cap(staff_client, make_order, monkeypatch):
+    """Past ADMIN_COUNT_CAP the changelist says "N+ orders" (also in "Select all") and never
+    counts the whole table; under it, the exact count. Pages still go as far as the cap."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orders.admin import order as order_admin
+
+    for i in range(5):
+        make_order(number=f"CAP-{i}")
+    monkeypatch.setattr(order_admin, "ADMIN_COUNT_CAP", 3)
+    monkeypatch.setattr(order_admin.OrderAdmin, "list_per_page", 2)
+    url = reverse("admin:orders_order_changelist")
+    with CaptureQueriesContext(connection) as ctx:
+        response = staff_client.get(url)
+    assert response.status_code == 200
+    assert "3+ orders" in response.text
+    assert "Select all 3+ orders" in response.text
+    counts = [q["sql"] for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counts and all("LIMIT 4" in sql for sql in counts), counts
+    assert staff_client.get(url, {"p": "2"}).status_code == 200  # the cap's last page
+    # Narrowed below the cap: the exact count.
+    narrowed = staff_client.get(url, {"q": "CAP-1"})
+    assert "1 order" in narrowed.text and "+ order" not in narrowed.text
+
+
+def test_changelist_lists_newest_first_by_arrival_or_within_a_merchant_by_creation(
+    staff_client, make_order, merchant
+):
+    """Unfiltered, the primary key's index orders the list (newest arrival first); within
+    one merchant, the orders' creation time, which that merchant's indexes answer."""
+    import datetime
+
+    from django.utils import timezone
+
+    first = make_order(number="ARR-1")
+    second = make_order(number="ARR-2")
+    # The later arrival was created earlier (an import carrying the store's dates).
+    Order.objects.filter(pk=second.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=3)
+    )
+    url = reverse("admin:orders_order_changelist")
+    text = staff_client.get(url).text
+    assert text.index("ARR-2") < text.index("ARR-1")
+    text = staff_client.get(url, {"merchant__id__exact": merchant.pk}).text
+    assert text.index("ARR-1") < text.index("ARR-2")
+    assert first.pk < second.pk

@@ -6,7 +6,9 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django_fsm.admin import FSMAdminMixin
 
@@ -161,6 +163,29 @@ class WorkQueueFilter(admin.SimpleListFilter):
         return queue.apply(queryset) if queue else queryset
 
 
+# The changelist counts orders no further than this: counting every order took 530 ms at ten
+# million, on each page and twice on each bulk action (its count and the full count beside).
+ADMIN_COUNT_CAP = 10_000
+
+
+class _AtLeast(int):
+    """A count that stopped past its cap: compares as the number counted, reads "10,000+"
+    (the changelist's total and its "Select all" link)."""
+
+    def __str__(self):
+        return f"{int(self) - 1:,}+"
+
+
+class CappedPaginator(Paginator):
+    """The order changelist's pages, counted up to ADMIN_COUNT_CAP: past it the list says
+    "10,000+ orders" and pages as far as the cap; filters and search narrow it."""
+
+    @cached_property
+    def count(self):
+        found = self.object_list.order_by()[: ADMIN_COUNT_CAP + 1].count()
+        return _AtLeast(found) if found > ADMIN_COUNT_CAP else found
+
+
 @admin.register(Order)
 class OrderAdmin(RefusalsAsFormErrors, BulkTransitions, FSMAdminMixin, admin.ModelAdmin):
     """Orders for staff. Edits on the change page go through orders.staff.order_staff_edit
@@ -195,6 +220,18 @@ class OrderAdmin(RefusalsAsFormErrors, BulkTransitions, FSMAdminMixin, admin.Mod
     ]
     actions = bulk_actions()
     list_per_page = 100
+    paginator = CappedPaginator
+
+    def get_ordering(self, request):
+        """Newest first: by creation time within one merchant (the orders' indexes start
+        with the merchant), else by arrival, which the primary key's index answers: sorted
+        by creation time, the unfiltered list sorted every order (6.7 s at ten million
+        orders). A column heading still sorts by its column."""
+        if request.GET.get("merchant__id__exact"):
+            return super().get_ordering(request)
+        return ["-id"]
+
+    show_full_result_count = False  # a second count of the whole table
     list_select_related = ["merchant", "center"]
     search_fields = ["=number", "customer_email", "=tracking_number"]
     raw_id_fields = ["reimport_of"]
