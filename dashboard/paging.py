@@ -114,8 +114,9 @@ def decode_cursor(cursor, sort, kinds):
         return None
 
 
-def past_cursor(fields, values, descending, forward):
-    """Rows strictly past `values` in the sort order (forward) or strictly before it.
+def past_cursor(fields, values, descending, forward, including=False):
+    """Rows strictly past `values` in the sort order (forward) or strictly before it;
+    `including`: the row at `values` too.
 
     Written as `first <= v AND (first < v OR (first = v AND ... ))`: the leading range is
     what lets the database start its index scan at the cursor instead of filtering from the
@@ -125,7 +126,8 @@ def past_cursor(fields, values, descending, forward):
     op_eq = "lte" if later else "gte"
     tie = Q()
     for i in range(len(fields) - 1, -1, -1):
-        strict = Q(**{f"{fields[i]}__{op}": values[i]})
+        last_op = op_eq if including and i == len(fields) - 1 else op
+        strict = Q(**{f"{fields[i]}__{last_op}": values[i]})
         tie = strict if i == len(fields) - 1 else strict | (Q(**{fields[i]: values[i]}) & tie)
     return Q(**{f"{fields[0]}__{op_eq}": values[0]}) & tie
 
@@ -193,17 +195,6 @@ def _read_keyed(queryset, keyed, rest, descending, forward, values, wanted, read
         values, batch = list(found[-1]), batch * 4
 
 
-def _through(fields, key, later):
-    """The rows from the start of a walk through `key`, included: walking towards smaller
-    values (`later`), those at or above it; else those at or below. The first field leads,
-    so the list's index answers it with a range."""
-    op, op_eq = ("gt", "gte") if later else ("lt", "lte")
-    tie = Q(**{f"{fields[-1]}__{op_eq}": key[-1]})
-    for i in range(len(fields) - 2, -1, -1):
-        tie = Q(**{f"{fields[i]}__{op}": key[i]}) | (Q(**{fields[i]: key[i]}) & tie)
-    return Q(**{f"{fields[0]}__{op_eq}": key[0]}) & tie
-
-
 def _read_windowed(queryset, window, rest, descending, forward, values, wanted, read):
     """(up to `wanted` rows, how many the tier holds up to window.bound or None) of a tier
     (`queryset`, answered by an index) looked for first among the next window.size orders
@@ -227,7 +218,9 @@ def _read_windowed(queryset, window, rest, descending, forward, values, wanted, 
         rows = read(plain.order_by(*order)[:wanted])
         return rows, (len(rows) if values is None and len(rows) < wanted else None)
     last = list(last[0])
-    rows = read(plain.filter(_through(rest, last, later)).order_by(*order)[:wanted])
+    # The window: from its start through its last order.
+    window_rows = past_cursor(rest, last, descending, not forward, including=True)
+    rows = read(plain.filter(window_rows).order_by(*order)[:wanted])
     if len(rows) >= wanted:
         return rows, None
     past = queryset.filter(past_cursor(rest, last, descending, forward))
@@ -267,7 +260,8 @@ def windowed_count(queryset, window, limit):
     if not last:
         return window.plain.order_by()[:limit].count()
     last = list(last[0])
-    found = window.plain.filter(_through(fields, last, True)).order_by()[:limit].count()
+    newest = past_cursor(fields, last, True, False, including=True)  # through `last`
+    found = window.plain.filter(newest).order_by()[:limit].count()
     if found >= limit:
         return found
     reach = window.count_reach
@@ -275,7 +269,7 @@ def windowed_count(queryset, window, limit):
         further = list(keys[reach - 1 : reach])
         band = window.plain.filter(past_cursor(fields, last, True, True))
         if further:
-            band = band.filter(_through(fields, list(further[0]), True))
+            band = band.filter(past_cursor(fields, list(further[0]), True, False, including=True))
         found += band.order_by()[: limit - found].count()
         if found >= limit or not further:
             return found
