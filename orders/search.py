@@ -368,15 +368,21 @@ def expected_orders(pieces, sample=None, span=None):
     return (together.bit_count() + 0.5) / (size + 1) * span
 
 
+def _newest_holding(pieces, wanted, low, high, unknown):
+    """How many of the newest orders should hold `wanted` orders with `pieces` by the
+    sample, between `low` and `high`; `unknown` without a sample to go by."""
+    expected = expected_orders(pieces)
+    span = _spans.get(connection.alias, 0)
+    if not expected or not span or not wanted:
+        return unknown
+    return int(min(high, max(low, wanted * span / expected)))
+
+
 def common_window(pieces):
     """How many of the newest orders a common text's page is looked for among first
     (Bounded.common): by the sample, three pages of its orders' worth, between WINDOW and
     COMMON_WINDOW (finding where a window ends reads that much of the list's index)."""
-    expected = expected_orders(pieces)
-    span = _spans.get(connection.alias, 0)
-    if not expected or not span:
-        return COMMON_WINDOW
-    return int(min(COMMON_WINDOW, max(WINDOW, 3 * PAGE_ROWS * span / expected)))
+    return _newest_holding(pieces, 3 * PAGE_ROWS, WINDOW, COMMON_WINDOW, COMMON_WINDOW)
 
 
 def count_window(pieces, bound):
@@ -384,11 +390,7 @@ def count_window(pieces, bound):
     SQLite (Window.count_size): as many as should hold `bound` of its orders by the sample,
     and half again, between COUNT_WINDOW and COUNT_REACH, so one statement reaches the
     bound where two did (the window, then the orders up to COUNT_REACH)."""
-    expected = expected_orders(pieces)
-    span = _spans.get(connection.alias, 0)
-    if not expected or not span or not bound:
-        return COUNT_WINDOW
-    return int(min(COUNT_REACH, max(COUNT_WINDOW, 1.5 * bound * span / expected)))
+    return _newest_holding(pieces, 1.5 * (bound or 0), COUNT_WINDOW, COUNT_REACH, COUNT_WINDOW)
 
 
 def index_pieces(folded, sample=None):
