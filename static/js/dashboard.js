@@ -95,7 +95,7 @@
       pageBox.checked = boxes.length > 0 && picked.length === boxes.length;
       pageBox.indeterminate = picked.length > 0 && picked.length < boxes.length;
     }
-    bar.hidden = !picked.length && !everything;
+    bar.toggleAttribute("data-selecting", picked.length > 0 || everything);
     var count = bar.querySelector("[data-bulk-count]");
     var matching = form.querySelector("[data-bulk-all]");
     if (count) {

@@ -66,6 +66,8 @@ def test_search_a_surname_finds_it_inside_the_name(browser_page, manager, staff,
         page.fill("#id_q", "nobody-like-this")
         page.keyboard.press("Enter")
         expect(page.locator("td.empty")).to_contain_text("No orders match “nobody-like-this”")
+        # Nothing to act on: no bulk bar, also not while the swapped-in list settles.
+        expect(page.locator("[data-bulk-bar]")).to_be_hidden()
         screenshot(page, "order-list-search-empty-1440.png")
 
 
