@@ -18,6 +18,7 @@ from django_fsm import TransitionNotAllowed
 
 from . import audit, effects, search
 from .models import Order
+from .plans import prepared
 from .services import ActionRefused, is_person, order_transition, refusal_reason
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ def _apply_chunk(part, name, by, note):
     person = by if is_person(by) else None
     results = []
     applied = []  # (locked order, its values before the transition)
-    with transaction.atomic():
+    with prepared(), transaction.atomic():
         # One query locks the chunk's rows (in id order: two bulk actions cannot deadlock),
         # one reads their lines for the stock effects.
         locked = {

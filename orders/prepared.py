@@ -7,8 +7,8 @@ signed-in user, their memberships, the status counts, the list's column choice, 
 views, the fulfillment centers. Only their values change. A `Prepared` read builds its SQL
 once per database connection, with stand-in values that show where each argument goes
 among the statement's parameters, and afterwards runs that SQL with the new values and
-converts the rows with the same converters the ORM would use. On PostgreSQL the unchanged
-text also lets psycopg keep the statement prepared on the server (DB_SERVER_SIDE_BINDING).
+converts the rows with the same converters the ORM would use. (Nothing is prepared on the
+database server here: only the SQL text is kept; see orders/plans.py.)
 
 Only `values_list()` querysets of plain arguments (whole numbers and texts compared as
 they are, lists of whole numbers for an IN) can be prepared. A shape whose stand-ins do not

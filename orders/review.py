@@ -30,6 +30,7 @@ from .models import (
     Product,
     StatusChange,
 )
+from .plans import prepared
 from .services import ActionRefused, order_transition
 from .statuses import Hold, Payment, Status
 
@@ -369,7 +370,7 @@ def _review_chunk(order_ids, cache):
     is written once for the chunk: the reserved stock with one conditional UPDATE per
     (facility, product), the history rows with one insert, and the kept status counts with
     add_counts() (each save is told the chunk keeps them)."""
-    with transaction.atomic():
+    with prepared(), transaction.atomic():
         orders = list(
             Order.objects.select_for_update()
             .filter(pk__in=order_ids, status=Status.IMPORT_REVIEW)

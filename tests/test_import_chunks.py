@@ -247,3 +247,38 @@ def test_the_batch_page_counts_match_what_was_imported(merchant, products, small
     batch = run(merchant, csv_text(*[{"order_number": f"P-{i}"} for i in range(5)]))
     batch = ImportBatch.objects.get(pk=batch.pk)
     assert batch.rows.filter(outcome="created").count() == batch.created == 5
+
+
+def test_review_prepares_its_repeated_statements_on_postgresql_and_pages_do_not(
+    merchant, products, centers
+):
+    """orders/plans.py: inside a review chunk psycopg prepares what the connection runs five
+    times (the guarded UPDATE of each order); outside it nothing is prepared."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+
+    def prepared_updates():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements "
+                "WHERE statement LIKE 'UPDATE \"orders_order\" SET%%'"
+            )
+            return cursor.fetchone()[0]
+
+    inputs = [api_input(f"PR-{i}", i) for i in range(8)]
+    ids = [o.order.pk for o in import_orders(merchant=merchant, inputs=inputs, by="api: x")]
+    assert prepared_updates() == 0
+    review_orders(ids)
+    assert Order.objects.filter(pk__in=ids, status="processing").count() == 8
+    assert prepared_updates() == 1
+    assert connection.connection.prepare_threshold is None  # back to the pages' setting
+
+    def prepared_statements():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+            return cursor.fetchone()[0]
+
+    before = prepared_statements()
+    for _ in range(6):
+        list(Order.objects.filter(merchant=merchant).values_list("pk")[:1])
+    assert prepared_statements() == before
