@@ -11,6 +11,7 @@ from orders.importing import import_orders, importer, parse_api_order
 from orders.models import ImportBatch, InventoryLevel, Order, OrderLine, StatusChange
 from orders.review import review_orders
 from orders.services import order_cancel, order_clean_sweep
+from orders.tasks import reviews_deferred
 from tests.conftest import US_ADDRESS
 from tests.test_import import csv_text, run
 
@@ -249,6 +250,7 @@ def test_the_batch_page_counts_match_what_was_imported(merchant, products, small
     assert batch.rows.filter(outcome="created").count() == batch.created == 5
 
 
+@pytest.mark.django_db(transaction=True)
 def test_review_prepares_its_repeated_statements_on_postgresql_and_pages_do_not(
     merchant, products, centers
 ):
@@ -256,6 +258,7 @@ def test_review_prepares_its_repeated_statements_on_postgresql_and_pages_do_not(
     times (the guarded UPDATE of each order); outside it nothing is prepared."""
     if connection.vendor != "postgresql":
         pytest.skip("prepared statements are PostgreSQL's")
+    connection.close()  # a new session: nothing prepared by earlier tests
 
     def prepared_updates():
         with connection.cursor() as cursor:
@@ -266,9 +269,11 @@ def test_review_prepares_its_repeated_statements_on_postgresql_and_pages_do_not(
             return cursor.fetchone()[0]
 
     inputs = [api_input(f"PR-{i}", i) for i in range(8)]
-    ids = [o.order.pk for o in import_orders(merchant=merchant, inputs=inputs, by="api: x")]
+    with reviews_deferred():  # this test commits: the review task must not run first
+        outcomes = import_orders(merchant=merchant, inputs=inputs, by="api: x")
+    ids = [o.order.pk for o in outcomes]
     assert prepared_updates() == 0
-    review_orders(ids)
+    review_orders(ids, processes=1)
     assert Order.objects.filter(pk__in=ids, status="processing").count() == 8
     assert prepared_updates() == 1
     assert connection.connection.prepare_threshold is None  # back to the pages' setting
