@@ -228,6 +228,10 @@ TASKS = {
 IMPORT_MAX_BYTES = int(env("IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
 IMPORT_MAX_ROWS = int(env("IMPORT_MAX_ROWS", "20000"))
 IMPORT_INLINE_MAX_ROWS = int(env("IMPORT_INLINE_MAX_ROWS", "500"))
+# An import's review shares its chunks between this many processes on PostgreSQL, when it
+# runs on a process's main thread outside a transaction (the task worker, `import_orders`):
+# the review is mostly Python, and a second core halves it (orders/review.py).
+REVIEW_PROCESSES = max(1, int(env("REVIEW_PROCESSES", "2")))
 
 # Telling merchants (docs/webhooks.md): links in e-mails and webhook payloads start with
 # SITE_URL; webhook endpoints must be https unless DEBUG is on, and never resolve to internal

@@ -10,10 +10,13 @@ approve and release; and the batch importer, which reviews its orders in one pas
 """
 
 import logging
+import os
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import connection, connections, transaction
 
 from . import effects
 from . import hold_detail as hd
@@ -311,20 +314,32 @@ def _hold(order, reason, note, detail=None):
 REVIEW_CHUNK = 200
 
 
-def review_orders(order_ids, *, on_progress=None, chunk=None):
+def review_orders(order_ids, *, on_progress=None, chunk=None, processes=None):
     """System only: review many orders (an import batch's) with shared reference data.
 
     Orders are reviewed a chunk at a time (see _review_chunk) with the same checks and the
     same outcomes as `review_order`: the same transitions, history rows, stock reservations
     and status counts. A chunk that fails is rolled back as a whole and redone one order at a
     time through `review_order`, so one bad order cannot stop the others.
-    `on_progress(done)` is called after each chunk.
+    `on_progress(n)` is called after each chunk with the number of orders it reviewed.
+
+    On PostgreSQL the chunks are shared out between `processes` (REVIEW_PROCESSES, 2)
+    processes when that can be done safely (see _can_fork); elsewhere, and for fewer orders
+    than two chunks, one process reviews them all. Returns how many orders were reviewed.
     """
-    cache = ReviewCache()
     chunk = chunk or REVIEW_CHUNK
+    if processes is None:
+        processes = getattr(settings, "REVIEW_PROCESSES", 1)
+    parts = [order_ids[start : start + chunk] for start in range(0, len(order_ids), chunk)]
+    if processes > 1 and len(parts) > 1 and _can_fork():
+        return _review_in_processes(parts, processes, on_progress)
+    return _review_parts(parts, on_progress)
+
+
+def _review_parts(parts, on_progress):
+    cache = ReviewCache()
     done = 0
-    for start in range(0, len(order_ids), chunk):
-        part = order_ids[start : start + chunk]
+    for part in parts:
         try:
             _review_chunk(part, cache)
         except Exception:
@@ -333,8 +348,103 @@ def review_orders(order_ids, *, on_progress=None, chunk=None):
                 review_order(order_id, cache=cache)
         done += len(part)
         if on_progress:
-            on_progress(done)
+            on_progress(len(part))
     return done
+
+
+def _can_fork():
+    """Reviewing in a second process forks this one, which is safe only on PostgreSQL
+    (SQLite has one writer at a time: nothing to gain), outside a transaction (the other
+    process could not see its rows, and the connection is closed before the fork), and on
+    the main thread of a process that runs no requests beside it (the task worker, the
+    import command, the benchmark; a web server's threads are left alone)."""
+    return (
+        hasattr(os, "fork")
+        and connection.vendor == "postgresql"
+        and not any(c.in_atomic_block for c in connections.all(initialized_only=True))
+        and threading.current_thread() is threading.main_thread()
+    )
+
+
+def _review_in_processes(parts, processes, on_progress):
+    """Chunk i is reviewed by process i % `processes`: this one and forked children.
+
+    A chunk reviewed in another process is exactly as one reviewed here (its own
+    transaction, the same writers). The chunks' orders are disjoint; what two chunks share,
+    the stock levels and the kept counts, is written last in each chunk's transaction and
+    in one fixed order (_review_chunk), so the processes neither deadlock nor wait long. A
+    child reports each chunk it finished through a pipe, read here between chunks. If a
+    child fails, its orders still in Import Review are reviewed here afterwards, so every
+    order is reviewed whatever happens."""
+    # Forked children must not share this process's database connections: close them; each
+    # process opens its own on its next query.
+    connections.close_all()
+    children = []
+    for k in range(1, processes):
+        mine = [part for i, part in enumerate(parts) if i % processes == k]
+        if not mine:
+            continue
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child
+            os.close(read_end)
+            os._exit(_child_review(mine, write_end))
+        os.close(write_end)
+        os.set_blocking(read_end, False)
+        children.append((pid, read_end, mine))
+    unread = {}  # a child's report not yet ended by its newline
+
+    def report(fd):
+        """Pass on what a child has reported so far; False once it has closed its end."""
+        while True:
+            try:
+                data = os.read(fd, 512)
+            except BlockingIOError:
+                return True
+            if not data:
+                return False
+            *lines, unread[fd] = (unread.get(fd, b"") + data).split(b"\n")
+            for line in lines:
+                if on_progress:
+                    on_progress(int(line))
+
+    def progress(n):
+        if on_progress:
+            on_progress(n)
+        for _pid, fd, _mine in children:
+            report(fd)
+
+    failed = []
+    try:
+        done = _review_parts([p for i, p in enumerate(parts) if i % processes == 0], progress)
+    finally:
+        for pid, fd, mine in children:
+            os.set_blocking(fd, True)
+            while report(fd):
+                pass
+            os.close(fd)
+            _pid, status = os.waitpid(pid, 0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                failed.extend(mine)
+    if failed:
+        log.error("review: a review process failed; reviewing what it left here")
+        _review_parts(failed, None)
+    return done + sum(len(part) for _pid, _fd, mine in children for part in mine)
+
+
+def _child_review(parts, write_end):
+    """In a forked child: review `parts`, telling the parent each chunk's size. Returns the
+    exit code (it never returns to the caller's code)."""
+    code = 1
+    try:
+        with os.fdopen(write_end, "wb", buffering=0) as reports:
+            _review_parts(parts, lambda n: reports.write(b"%d\n" % n))
+        code = 0
+    except BaseException:
+        log.exception("review: the review process failed")
+    finally:
+        connections.close_all()
+    return code
 
 
 # What a review writes on an order row, by the state it leaves it in: the status and its
@@ -405,7 +515,6 @@ def _review_chunk(order_ids, cache):
             merchant_deltas = deltas.setdefault(order.merchant_id, Counter())
             merchant_deltas[Status.IMPORT_REVIEW, ""] -= 1
             merchant_deltas[order.status, order.hold_reason] += 1
-        stock.write()
         changed = []
         for order in orders:
             # The chunk writes the stock and counts itself, and the history and events
@@ -414,8 +523,12 @@ def _review_chunk(order_ids, cache):
             order._pending_changes = []
             order.save_in_chunk(REVIEWED_FIELDS[order.status])
         effects.write_changes(changed)
-        for merchant_id, merchant_deltas in deltas.items():
-            add_counts(merchant_id, {k: n for k, n in merchant_deltas.items() if n})
+        # What other chunks (another review process, a bulk action) write too comes last,
+        # so its row locks are held only until the commit: the reserved stock, then the
+        # counts, each in a fixed order.
+        stock.write()
+        for merchant_id in sorted(deltas):
+            add_counts(merchant_id, {k: n for k, n in deltas[merchant_id].items() if n})
 
 
 def _chunk_lines(orders):
@@ -487,16 +600,16 @@ def _accept_from_book(order, lines, cache, stock):
 
 
 class _StockBook:
-    """The stock levels of a chunk's products, locked for the chunk's transaction (in one
-    fixed order, so it cannot deadlock with a single review), so what is taken here is
-    exact; `write` reserves the sums with the same conditional UPDATE an accept uses."""
+    """The stock levels of a chunk's products as the chunk starts; what the chunk's accepts
+    take is subtracted here and reserved at the end of the chunk's transaction (`write`)
+    with the same conditional UPDATE an accept uses, in a fixed order. The levels are not
+    locked while the chunk works, so two review processes (or a review and a bulk action)
+    share them; if another writer took the units meanwhile, `write` raises, the chunk rolls
+    back and its orders are reviewed one by one (review_orders)."""
 
     def __init__(self, product_ids):
-        levels = (
-            InventoryLevel.objects.select_for_update()
-            .filter(product_id__in=product_ids)
-            .order_by("product_id", "center_id")
-            .values_list("center_id", "product_id", "on_hand", "reserved")
+        levels = InventoryLevel.objects.filter(product_id__in=product_ids).values_list(
+            "center_id", "product_id", "on_hand", "reserved"
         )
         self.available = {(c, p): on_hand - reserved for c, p, on_hand, reserved in levels}
         self.taken = Counter()
@@ -521,5 +634,5 @@ class _StockBook:
         with connection.cursor() as cursor:
             cursor.executemany(sql, params)
             if cursor.rowcount != len(params):
-                # Cannot happen while the rows are locked; if it does, the chunk rolls back.
+                # Another writer took some of these units since the chunk read the levels.
                 raise InsufficientStock("Stock changed during review")

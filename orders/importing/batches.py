@@ -3,6 +3,7 @@ which imports it, keeps its per-row report and reviews the orders it created."""
 
 import logging
 
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -127,8 +128,8 @@ def _run_claimed_batch(batch):
             import_orders(merchant=batch.merchant, inputs=inputs, by=by, on_chunk=store)
         ImportBatch.objects.filter(pk=batch.pk).update(orders_to_review=len(to_review))
 
-        def reviewed(done):
-            ImportBatch.objects.filter(pk=batch.pk).update(orders_reviewed=done)
+        def reviewed(n):
+            ImportBatch.objects.filter(pk=batch.pk).update(orders_reviewed=F("orders_reviewed") + n)
 
         review_orders(to_review, on_progress=reviewed)
         ImportBatch.objects.filter(pk=batch.pk).update(state=BATCH_DONE, finished_at=timezone.now())
