@@ -33,6 +33,10 @@ def test_a_short_load_run_has_no_errors(live_server, make_order, manager, viewer
     assert summary["by_kind"]["login"]["requests"] == 2 * workers  # the page and the form
     assert summary["requests"] > 5
     assert "list" in summary["by_kind"]
+    # The traffic's own latencies leave the sign-ins out.
+    traffic = summary["traffic"]
+    assert traffic["requests"] == summary["requests"] - summary["by_kind"]["login"]["requests"]
+    assert traffic["p50_ms"] <= traffic["p99_ms"] <= traffic["max_ms"]
 
 
 @pytest.mark.django_db(transaction=True)
