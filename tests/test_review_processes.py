@@ -7,18 +7,31 @@ The stock a chunk takes is reserved at the end of its transaction without holdin
 locked meanwhile, so a chunk that finds the units gone by then must roll back and review its
 orders one by one, never reserving more than there is."""
 
+import io
 import os
 import threading
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models import Count, F, Sum
+from django.test import override_settings
+from django.urls import reverse
 
 from orders import review
 from orders.importing import import_orders
-from orders.models import InventoryLevel, Order, OrderLine, StatusChange, StatusCount
+from orders.models import (
+    ImportBatch,
+    InventoryLevel,
+    Order,
+    OrderLine,
+    StatusChange,
+    StatusCount,
+)
 from orders.review import review_orders
 from orders.tasks import reviews_deferred
+from tests.conftest import PASSWORD
+from tests.test_import import csv_text, upload_file
 from tests.test_import_chunks import api_input
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -215,4 +228,24 @@ def test_stock_taken_while_a_chunk_works_sends_it_one_by_one(
         assert (level.on_hand, level.reserved) == (3, 2)
     statuses = dict(Order.objects.filter(pk__in=ids).values_list("number", "hold_reason"))
     assert statuses == {"T-0": "insufficient_inventory", "T-1": "insufficient_inventory"}
+    assert _kept_counts_are_exact(merchant)
+
+
+@postgresql_only
+@override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}})
+def test_the_task_worker_shares_an_uploaded_batch_review(
+    client, manager, merchant, products, centers, forks
+):
+    """End to end: an upload queued for the worker, which runs the batch on its main
+    thread outside a transaction, so its review is shared with a forked process."""
+    InventoryLevel.objects.update(on_hand=1000)
+    client.login(username=manager.username, password=PASSWORD)
+    rows = [{"order_number": f"W-{n}"} for n in range(450)]  # three chunks of review
+    client.post(reverse("imports"), {"file": upload_file(csv_text(*rows))})
+    call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO())
+    batch = ImportBatch.objects.get()
+    assert (batch.state, batch.created) == ("done", 450)
+    assert batch.orders_reviewed == batch.orders_to_review == 450
+    assert len(forks) == 1
+    assert Order.objects.filter(merchant=merchant, status="processing").count() == 450
     assert _kept_counts_are_exact(merchant)
