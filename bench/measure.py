@@ -255,8 +255,8 @@ def django_admin_defaults(active=True):
     from django.contrib.admin import site as admin_site
 
     order_admin = admin_site._registry[Order]
-    kept = {name: order_admin.__dict__.get(name) for name in ("paginator", "get_ordering")}
-    kept["show_full_result_count"] = order_admin.__dict__.get("show_full_result_count")
+    names = ("paginator", "show_full_result_count", "get_ordering")
+    kept = {name: order_admin.__dict__.get(name) for name in names}
     order_admin.paginator = ModelAdmin.paginator
     order_admin.show_full_result_count = True
     order_admin.get_ordering = lambda request: ModelAdmin.get_ordering(order_admin, request)

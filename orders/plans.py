@@ -3,8 +3,8 @@
 Django leaves psycopg's prepared statements off, so PostgreSQL parses and plans every
 statement anew. The chunked writers (review, bulk transitions) run the same guarded UPDATE
 by primary key and the same key look-ups hundreds of times per transaction, where one plan
-fits every execution: parsing and planning took about a third of each UPDATE (0.29 → 0.21 ms
-an order at a million orders, measured with psycopg alone). Inside `prepared()` psycopg
+fits every execution: parsing and planning took up to half of each UPDATE (0.36-0.45 →
+0.21-0.22 ms an order at a million orders, measured with psycopg alone). Inside `prepared()` psycopg
 prepares a statement the connection has run five times, and PostgreSQL keeps its generic
 plan once that costs no more than the custom ones (plan_cache_mode `auto`, the default).
 

@@ -328,8 +328,7 @@ def review_orders(order_ids, *, on_progress=None, chunk=None, processes=None):
     than two chunks, one process reviews them all. Returns how many orders were reviewed.
     """
     chunk = chunk or REVIEW_CHUNK
-    if processes is None:
-        processes = getattr(settings, "REVIEW_PROCESSES", 1)
+    processes = settings.REVIEW_PROCESSES if processes is None else processes
     parts = [order_ids[start : start + chunk] for start in range(0, len(order_ids), chunk)]
     if processes > 1 and len(parts) > 1 and _can_fork():
         return _review_in_processes(parts, processes, on_progress)
