@@ -278,6 +278,10 @@ def windowed_count(queryset, window, limit):
     return found + past.order_by()[: limit - found].count()
 
 
+# The sort after the rank that the list's index on (merchant, created_at, id) serves.
+NEWEST_KEYS = ["created_at", "id"]
+
+
 def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, read, rows=None):
     """(up to `wanted` rows, how many the tier holds up to bounded.limit) of a tier read with
     its count (orders.search.Bounded; on SQLite, the part of a Window past the window). One
@@ -286,11 +290,17 @@ def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, 
     With fewer than the bound the tier is known whole and its rows are read by those ids;
     else the rows are None and the caller reads them along the tier's index (the ids sorted
     here are not the newest of all). `rows`: the tier's orders to read the page's rows from
-    by id, when checking its condition on them costs less than asking its index again."""
+    by id, when checking its condition on them costs less than asking its index again.
+    A common text's first page in the default order takes its keys newest first instead
+    (Bounded.newest): those past the bound are the page's, and its rows are read by them."""
     later = descending == forward
+    order = [f"-{f}" if later else f for f in rest]
+    # A common text's first page in the list's default order: its keys newest first, so the
+    # first of them are the page (Bounded.newest).
+    newest = bounded.newest and values is None and list(rest) == NEWEST_KEYS
     try:
         inner, params = (
-            queryset.order_by()
+            queryset.order_by(*(order if newest else ()))
             .values_list(*rest)[: bounded.limit]
             .query.get_compiler(using=queryset.db)
             .as_sql()
@@ -325,12 +335,12 @@ def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, 
         cursor.execute(statement, [*params, wanted])
         found = cursor.fetchall()
     total = next(value for part, value in found if part == 0)
-    if total >= bounded.limit:
+    if total >= bounded.limit and not newest:
         return None, bounded.limit
+    total = min(total, bounded.limit)
     ids = [pk for part, pk in found if part == 1]
     if not ids:
         return [], total
-    order = [f"-{f}" if later else f for f in rest]
     chosen = (rows if rows is not None else queryset).filter(pk__in=ids)
     return read(chosen.order_by(*order)[:wanted]), total
 

@@ -4,6 +4,7 @@ rest (newest first), and kept in step by every path that writes what it searches
 
 import datetime
 import io
+import re
 
 import pytest
 from django.db import connection
@@ -187,19 +188,21 @@ def test_a_long_text_asks_the_index_for_rare_trigrams_and_checks_the_whole(
 
 
 @pytest.mark.parametrize(
-    ("window", "bound", "rare", "reach"),
+    ("window", "bound", "sample", "reach"),
     [
-        (2000, 1000, False, 20000),
-        (7, 1000, False, 20000),
-        (2000, 30, False, 20000),
-        (7, 1000, True, 20000),
-        (7, 30, True, 20000),
-        (2, 1000, False, 64),
-        (32, 40, False, 90),
+        (2000, 1000, None, 20000),
+        (7, 1000, None, 20000),
+        (2000, 30, None, 20000),
+        (7, 1000, "rare", 20000),
+        (7, 30, "rare", 20000),
+        (2, 1000, None, 64),
+        (32, 40, None, 90),
+        (2000, 30, "common", 20000),
+        (7, 1000, "common", 20000),
     ],
 )
 def test_best_match_pages_run_through_the_tiers_in_order(
-    client, manager, make_order, monkeypatch, window, bound, rare, reach
+    client, manager, make_order, monkeypatch, window, bound, sample, reach
 ):
     """Pages read tier by tier (prefix matches, then the rest), newest first within each:
     forward and back, with cursors crossing from one tier to the next, they list exactly
@@ -208,8 +211,10 @@ def test_best_match_pages_run_through_the_tiers_in_order(
     PostgreSQL both when the last tier is known whole from its keys (orders.search.Bounded)
     and when it holds more than the count's bound (35 here past a bound of 30); and on
     SQLite when the sample calls the text rare (`rare`), so the last tier is read from FTS5
-    at once with its count (Bounded), also when it turns out common after all; and when
-    a count goes on checking the next newest orders itself (`reach`, COUNT_REACH)."""
+    at once with its count (Bounded), also when it turns out common after all; on
+    PostgreSQL when the sample calls the text common, so the first page's keys are taken
+    newest first with the count (Bounded.newest); and when a count goes on checking the
+    next newest orders itself (`reach`, COUNT_REACH)."""
     from dashboard import filters
     from dashboard.views import listing
     from orders import search as search_module
@@ -219,8 +224,9 @@ def test_best_match_pages_run_through_the_tiers_in_order(
     monkeypatch.setattr(search_module, "COUNT_REACH", reach)
     monkeypatch.setattr(filters, "COUNT_LIMIT", bound)
     monkeypatch.setattr(listing, "COUNT_LIMIT", bound)
-    if rare:
-        monkeypatch.setattr(search_module, "expected_orders", lambda pieces: 0)
+    if sample:
+        guess = 0 if sample == "rare" else 10**9
+        monkeypatch.setattr(search_module, "expected_orders", lambda pieces: guess)
     now = timezone.now()
     for i in range(70):
         # Even i: the name starts with "tier" (prefix); odd i: "tier" is inside the e-mail.
@@ -233,9 +239,16 @@ def test_best_match_pages_run_through_the_tiers_in_order(
         Order.objects.filter(pk=order.pk).update(created_at=now - datetime.timedelta(minutes=i))
     expected = [f"TR-{i:03d}" for i in range(0, 70, 2)] + [f"TR-{i:03d}" for i in range(1, 70, 2)]
     login(client, manager)
-    first = client.get("/orders/", {"q": "tier"})
+    with CaptureQueriesContext(connection) as ctx:
+        first = client.get("/orders/", {"q": "tier"})
     assert numbers(first) == expected[:50]
     assert ("1–50 of 70" if bound > 70 else f"1–50 of {bound}+") in first.text
+    if connection.vendor == "postgresql":
+        # The last tier's keys in the list's order, with its count, in one statement.
+        counted = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("WITH k")]
+        assert len(counted) == 1
+        newest = re.search(r"ORDER BY 1 DESC, 2 DESC LIMIT \d+\) SELECT", counted[0])
+        assert bool(newest) == (sample == "common"), counted[0]
     from .test_order_list import page_link
 
     second = client.get(page_link(first, "next"))
