@@ -34,6 +34,11 @@ def test_manager_uploads_a_shopify_export_and_sees_its_orders(browser_page, mana
         screenshot(page, "import-shopify-orders.png")
         page.set_viewport_size({"width": 390, "height": 844})
         page.go_back()
+        # A created row has no problem: its card leaves the empty "Problem:" line out.
+        empty = page.locator('td[data-label="Problem"]:empty')
+        expect(empty).not_to_have_count(0)
+        expect(empty.first).to_be_hidden()
+        expect(page.locator('td[data-label="Problem"]:not(:empty)').first).to_be_visible()
         screenshot(page, "import-shopify-report-narrow.png")
 
     assert sorted(Order.objects.values_list("number", flat=True)) == [
