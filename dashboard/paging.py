@@ -291,12 +291,11 @@ def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, 
     else the rows are None and the caller reads them along the tier's index (the ids sorted
     here are not the newest of all). `rows`: the tier's orders to read the page's rows from
     by id, when checking its condition on them costs less than asking its index again.
-    A common text's first page in the default order takes its keys newest first instead
-    (Bounded.newest): those past the bound are the page's, and its rows are read by them."""
+    A common text's first page in the list's default order takes its keys newest first
+    instead (Bounded.newest): the first of them are the page, read by their ids, and the
+    tier counts as the bound when they reach it."""
     later = descending == forward
     order = [f"-{f}" if later else f for f in rest]
-    # A common text's first page in the list's default order: its keys newest first, so the
-    # first of them are the page (Bounded.newest).
     newest = bounded.newest and values is None and list(rest) == NEWEST_KEYS
     try:
         inner, params = (
