@@ -52,6 +52,27 @@ def test_a_trigram_in_every_order_is_never_asked_beside_a_rare_one():
     assert "777" in pieces
 
 
+def test_past_what_the_sample_sees_a_trigram_is_asked_by_how_it_goes_with_the_others():
+    """Tracking numbers: "333" and "334" are each in ten sampled orders, never together,
+    yet sixteen thousand of ten million orders hold both; "033" is in half the orders with
+    either, so it still rules out half of those the sample cannot see, and it is asked.
+    "dd0", always beside one of them (a trigram of the same word), rules out none."""
+
+    def bits(*ranges):
+        return sum(1 << i for r in ranges for i in r)
+
+    sample = (
+        1000,
+        {
+            "333": bits(range(0, 10)),
+            "334": bits(range(10, 20)),
+            "dd0": bits(range(0, 20)),
+            "033": bits(range(0, 5), range(10, 15), range(100, 120)),
+        },
+    )
+    assert search.index_pieces("333 334 dd0 033", sample) == ["333", "334", "033"]
+
+
 def test_a_short_word_is_asked_whole():
     assert search.index_pieces("jones", SAMPLE) == ["jones"]
     assert search.index_pieces("ana", SAMPLE) == ["ana"]
