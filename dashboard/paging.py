@@ -336,7 +336,6 @@ def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, 
     total = next(value for part, value in found if part == 0)
     if total >= bounded.limit and not newest:
         return None, bounded.limit
-    total = min(total, bounded.limit)
     ids = [pk for part, pk in found if part == 1]
     if not ids:
         return [], total

@@ -221,7 +221,6 @@ class OrderAdmin(RefusalsAsFormErrors, BulkTransitions, FSMAdminMixin, admin.Mod
     actions = bulk_actions()
     list_per_page = 100
     paginator = CappedPaginator
-
     show_full_result_count = False  # a second count of the whole table
     list_select_related = ["merchant", "center"]
     search_fields = ["=number", "customer_email", "=tracking_number"]
