@@ -241,18 +241,20 @@ def matching(text):
             [" AND ".join(_fts_phrase(piece) for piece in pieces)],
         )
         return Q(pk__in=in_fts) & _contains(folded)
+    # The whole text is checked on `search_text || ''`, which the trigram index does not
+    # answer (so it is not asked for every trigram), and whose LIKE the planner still
+    # counts as narrowing (strpos() it would take to keep a third of the rows, and then walk
+    # the newest orders looking for a rare text).
+    whole = Q(Contains(Concat(F("search_text"), Value(""), output_field=TextField()), folded))
+    grams = long_pieces(folded)
+    if grams:
+        return Q(_HasGrams(F("search_text"), grams)) & whole
     if pieces == [folded]:
         return Q(search_text__contains=folded)
     # The pieces in one LIKE, in the text's order: as separate conditions PostgreSQL
     # judged each too narrow and, at ten million orders, ANDed the trigram index with a
     # scan of every order of the merchant (350 ms instead of 150).
-    asked = Q(_Like(F("search_text"), _pattern(folded, pieces)))
-    # The whole text is checked on `search_text || ''`, which the trigram index does not
-    # answer (so it is not asked for every trigram), and whose LIKE the planner still
-    # counts as narrowing (strpos() it would take to keep a third of the rows, and then walk
-    # the newest orders looking for a rare text).
-    whole = Contains(Concat(F("search_text"), Value(""), output_field=TextField()), folded)
-    return asked & Q(whole)
+    return Q(_Like(F("search_text"), _pattern(folded, pieces))) & whole
 
 
 class _Like(Lookup):
@@ -303,6 +305,7 @@ CHECK_COST = 10
 LIST_COST = 0.03
 _samples = {}  # database alias -> (monotonic time, orders sampled, {trigram: bit mask})
 _spans = {}  # database alias -> how many orders the sample was spread over (by id)
+_gram_counts = {}  # database alias -> {five-character piece: sampled orders holding it}
 # A text the sample expects in no more orders than this (of all merchants) is read from
 # FTS5 at once on SQLite, not first looked for among the newest orders (Window).
 RARE = 2000
@@ -332,7 +335,7 @@ def trigram_sample(alias=None):
         return kept[1], kept[2]
     orders = Order.objects.using(alias)
     ends = orders.aggregate(low=Min("pk"), high=Max("pk"))
-    masks, size, span = {}, 0, 0
+    masks, counts, size, span = {}, {}, 0, 0
     if ends["low"] is not None:
         low, high = ends["low"], ends["high"]
         span = high - low + 1
@@ -343,8 +346,11 @@ def trigram_sample(alias=None):
             bit = 1 << (size - 1)
             for gram in _grams(text or ""):
                 masks[gram] = masks.get(gram, 0) | bit
+            for gram in long_grams(text or ""):
+                counts[gram] = counts.get(gram, 0) + 1
     _samples[alias] = (now, size, masks)
     _spans[alias] = span
+    _gram_counts[alias] = counts
     return size, masks
 
 
@@ -352,6 +358,7 @@ def forget_sample():
     """Drop the kept samples (tests that write their own orders, a restored database)."""
     _samples.clear()
     _spans.clear()
+    _gram_counts.clear()
 
 
 def expected_orders(pieces, sample=None, span=None):
@@ -450,6 +457,66 @@ def _given(mask, other):
     """Of the sampled orders holding the trigram of `other`, the part also holding that of
     `mask`."""
     return ((mask & other).bit_count() + 0.5) / (other.bit_count() + 1)
+
+
+# --- five-character pieces (PostgreSQL) ------------------------------------------------------
+#
+# A trigram's list grows with the orders: "333" and "334" of a tracking number are each in
+# hundreds of thousands of ten million orders, and the orders on both lists in thousands, all
+# read and checked to answer a search that finds one. PostgreSQL also indexes the
+# five-character pieces of every run of ASCII letters and digits (migration 0015, the SQL
+# function order_search_grams): "33334" or "er335" is in a few orders of a million and a few
+# dozen of ten million, so the two rarest pieces of a whole tracking number, e-mail or
+# number leave a handful of orders to check at any size. A text whose pieces are all common
+# ("uller") is asked for its trigrams, as before.
+
+GRAM = 5
+_ASCII_RUNS = re.compile(r"[a-z0-9]+")
+# The rarest piece must be in no more than this many of the sampled orders (0.2 %): a
+# commoner one gives more orders to check than the trigrams do.
+GRAM_RARE = 4
+GRAM_PIECES = 2  # pieces asked at most
+
+
+def long_grams(text):
+    """The five-character pieces of a text's runs of ASCII letters and digits, as the SQL
+    function order_search_grams() gives them for a stored search text: a text holding
+    another holds every piece of it (consecutive letters and digits stand in one run)."""
+    return {
+        run[i : i + GRAM] for run in _ASCII_RUNS.findall(text) for i in range(len(run) - GRAM + 1)
+    }
+
+
+def long_pieces(folded):
+    """The rarest five-character pieces of a folded search text to ask the index of
+    order_search_grams() for (PostgreSQL), or None when trigrams serve better: no sample to
+    go by, no piece of five ASCII letters or digits, or none rare enough. Ties (pieces the
+    sample never saw) go to the later piece: a tracking number's or an e-mail's end tells
+    orders apart more than its start."""
+    if connection.vendor != "postgresql":
+        return None
+    size, _masks = trigram_sample()
+    counts = _gram_counts.get(connection.alias)
+    grams = long_grams(folded)
+    if size < SAMPLE_MINIMUM or counts is None or not grams:
+        return None
+    rarest = sorted(grams, key=lambda gram: (counts.get(gram, 0), -folded.rindex(gram)))
+    if counts.get(rarest[0], 0) > GRAM_RARE:
+        return None
+    return sorted(rarest[:GRAM_PIECES], key=folded.index)
+
+
+class _HasGrams(Lookup):
+    """Every one of the pieces is among order_search_grams(field): answered by its GIN
+    index (migration 0015)."""
+
+    lookup_name = "has_grams"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        marks = ", ".join(["%s"] * len(self.rhs))
+        return f"order_search_grams({lhs}) @> ARRAY[{marks}]::text[]", [*lhs_params, *self.rhs]
 
 
 def _exact(text):
