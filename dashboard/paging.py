@@ -282,21 +282,10 @@ def windowed_count(queryset, window, limit):
 NEWEST_KEYS = ["created_at", "id"]
 
 
-def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, read, rows=None):
-    """(up to `wanted` rows, how many the tier holds up to bounded.limit) of a tier read with
-    its count (orders.search.Bounded; on SQLite, the part of a Window past the window). One
-    statement takes up to bounded.limit of the tier's keys in no order (the scan a bounded
-    count makes), counts them, and sorts them to give the ids of the page past `values`.
-    With fewer than the bound the tier is known whole and its rows are read by those ids;
-    else the rows are None and the caller reads them along the tier's index (the ids sorted
-    here are not the newest of all). `rows`: the tier's orders to read the page's rows from
-    by id, when checking its condition on them costs less than asking its index again.
-    A common text's first page in the list's default order takes its keys newest first
-    instead (Bounded.newest): the first of them are the page, read by their ids, and the
-    tier counts as the bound when they reach it."""
-    later = descending == forward
-    order = [f"-{f}" if later else f for f in rest]
-    newest = bounded.newest and values is None and list(rest) == NEWEST_KEYS
+def _keys_and_count(queryset, bounded, rest, order, newest, values, wanted):
+    """[(0, count), (1, id)...]: the statement of _read_bounded (None when the queryset
+    cannot match)."""
+    later = order[0].startswith("-")
     try:
         inner, params = (
             queryset.order_by(*(order if newest else ()))
@@ -305,7 +294,7 @@ def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, 
             .as_sql()
         )
     except EmptyResultSet:
-        return [], 0
+        return None
     names = [f"k{i}" for i in range(len(rest))]
     past = ""
     if values is not None:
@@ -332,8 +321,40 @@ def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, 
     )
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(statement, [*params, wanted])
-        found = cursor.fetchall()
-    total = next(value for part, value in found if part == 0)
+        return cursor.fetchall()
+
+
+def _count(found):
+    return next(value for part, value in found if part == 0)
+
+
+def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, read, rows=None):
+    """(up to `wanted` rows, how many the tier holds up to bounded.limit) of a tier read with
+    its count (orders.search.Bounded; on SQLite, the part of a Window past the window). One
+    statement takes up to bounded.limit of the tier's keys in no order (the scan a bounded
+    count makes), counts them, and sorts them to give the ids of the page past `values`.
+    With fewer than the bound the tier is known whole and its rows are read by those ids;
+    else the rows are None and the caller reads them along the tier's index (the ids sorted
+    here are not the newest of all). `rows`: the tier's orders to read the page's rows from
+    by id, when checking its condition on them costs less than asking its index again.
+    A common text's first page in the list's default order takes its keys newest first
+    instead (Bounded.newest): the first of them are the page, read by their ids, and the
+    tier counts as the bound when they reach it."""
+    later = descending == forward
+    order = [f"-{f}" if later else f for f in rest]
+    newest = bounded.newest and values is None and list(rest) == NEWEST_KEYS
+    if bounded.recent is not None and values is None and not newest:
+        # A text the sample expects the bound of among the newest orders: counted first in
+        # the index of those alone (orders.search_recent), whose lists do not grow with the
+        # table; it counts as the bound when they hold it.
+        newer = queryset.filter(created_at__gte=bounded.recent)
+        found = _keys_and_count(newer, bounded, rest, order, False, None, wanted)
+        if found is not None and _count(found) >= bounded.limit:
+            return None, bounded.limit
+    found = _keys_and_count(queryset, bounded, rest, order, newest, values, wanted)
+    if found is None:
+        return [], 0
+    total = _count(found)
     if total >= bounded.limit and not newest:
         return None, bounded.limit
     ids = [pk for part, pk in found if part == 1]

@@ -29,6 +29,7 @@ a page tier by tier (`tiers()`), each newest first, so a term found in half of a
 costs one page of the creation index, not a sort of every match.
 """
 
+import datetime
 import re
 import time
 import unicodedata
@@ -47,6 +48,8 @@ from django.db.models.lookups import (
     Lookup,
     StartsWith,
 )
+
+from . import search_recent
 
 # The list's sorts: value -> (label, fields, how each field travels in a page cursor).
 # Every one is served by an index ending in the tie-breaker, id (Order.Meta.indexes).
@@ -600,6 +603,10 @@ class Bounded:
     # page's ids (one statement instead of two), and it reads the newest orders, which the
     # list keeps in the database's cache, instead of scanning the table from its start.
     newest: bool = False
+    # The sample expects the bound among the newest orders the recent trigram index holds
+    # (orders.search_recent): the count is asked of it first, for the orders created from
+    # this time on.
+    recent: datetime.datetime | None = None
 
 
 # Orders a Window looks at for a page, and for a count ("1,000+"): reading a few thousand rows
@@ -617,6 +624,9 @@ COMMON_WINDOW = 20000
 # not grow with the table ("ones", in 8 % of the orders: about 13,000 orders, 4 ms). A
 # rarer text is left to the planner, which scans its matches from the trigram index.
 NEWEST_WALK = 20000
+# A text is counted in the recent trigram index first when the sample expects the bound of
+# it within the newest search_recent.RECENT / RECENT_MARGIN orders (the index holds more).
+RECENT_MARGIN = 1.5
 PAGE_ROWS = 51  # a page of the list and the row that tells whether another follows
 # A count goes on checking the newest orders itself up to here when the text is common
 # enough in the first COUNT_WINDOW to reach the bound within them (dashboard.paging).
@@ -743,7 +753,7 @@ def _last_tier(searched, base, unsearched, folded, rest, contains, bound):
             counted = count_window(pieces, bound)
             how = Window(unsearched, plain, WINDOW, counted, COUNT_REACH, bound or 0)
     elif bound is not None:
-        common = None
+        common = recent = None
         newest = False
         if unsearched is not None:
             plain = _ranked(base.filter(contains & rest), 0)
@@ -752,7 +762,9 @@ def _last_tier(searched, base, unsearched, folded, rest, contains, bound):
             # How many of the newest orders hold `bound` of the text's, by the sample.
             walk = _newest_holding(pieces, bound, 0, float("inf"), None)
             newest = walk is not None and walk <= NEWEST_WALK
-        how = Bounded(bound, common=common, newest=newest)
+            if not newest and walk is not None and walk * RECENT_MARGIN <= search_recent.RECENT:
+                recent = search_recent.boundary()
+        how = Bounded(bound, common=common, newest=newest, recent=recent)
     return _ranked(searched.filter(rest), 0), how
 
 

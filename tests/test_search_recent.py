@@ -1,0 +1,135 @@
+"""The trigram index of the newest orders (orders.search_recent): made, kept and moved forward
+by `manage.py roll_search_index`, read back from the catalog, and asked first by the count
+of a text the sample expects among the newest orders; when it holds fewer than the bound,
+the whole index answers, so the count is right either way."""
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from orders import search, search_recent
+from orders.models import Order
+
+from .dashboard_helpers import login
+
+pytestmark = [
+    # Built CONCURRENTLY, as in production: outside a transaction.
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite searches FTS5 alone"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _forgotten():
+    search_recent.forget()
+    yield
+    # A flush empties the tables, not the index: dropped, as for any small table.
+    search_recent.roll(recent=10**9)
+    search_recent.forget()
+
+
+def created_newest_first():
+    return list(Order.objects.order_by("-created_at").values_list("created_at", flat=True))
+
+
+def test_the_index_holds_the_newest_orders_and_moves_forward_as_they_grow(make_order):
+    for i in range(6):
+        make_order(number=f"RC-{i}")
+    # Six orders are no more than twice four: no index.
+    assert "No recent index" in search_recent.roll(recent=4)
+    assert search_recent.boundary() is None
+    for i in range(6, 12):
+        make_order(number=f"RC-{i}")
+    assert "built" in search_recent.roll(recent=4, roll_after=2)
+    assert search_recent.boundary() == created_newest_first()[3]
+    assert "kept" in search_recent.roll(recent=4, roll_after=2)
+    for i in range(12, 14):
+        make_order(number=f"RC-{i}")
+    assert "kept" in search_recent.roll(recent=4, roll_after=2)  # six: within 4 + 2
+    make_order(number="RC-14")
+    assert "built" in search_recent.roll(recent=4, roll_after=2)
+    search_recent.forget()
+    assert search_recent.boundary() == created_newest_first()[3]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname LIKE %s", [search_recent.NAME + "%"]
+        )
+        definitions = [row[0] for row in cursor.fetchall()]
+    assert len(definitions) == 1  # the old one dropped, the new one renamed
+    assert "gin_trgm_ops" in definitions[0]
+    assert "WHERE (created_at >= '" in definitions[0]
+    # The table shrinks back under twice the size (a test database, a purge): dropped.
+    assert "dropped" in search_recent.roll(recent=100)
+    search_recent.forget()
+    assert search_recent.boundary() is None
+
+
+def test_the_boundary_is_kept_a_minute(make_order, monkeypatch):
+    for i in range(9):
+        make_order(number=f"RK-{i}")
+    search_recent.roll(recent=4)
+    assert search_recent.boundary() is not None
+    with CaptureQueriesContext(connection) as ctx:
+        search_recent.boundary()
+    assert len(ctx.captured_queries) == 0
+    monkeypatch.setattr(search_recent, "KEEP_SECONDS", 0)
+    with CaptureQueriesContext(connection) as ctx:
+        search_recent.boundary()
+    assert len(ctx.captured_queries) == 1
+
+
+def test_the_command_says_what_it_did(make_order, capsys):
+    call_command("roll_search_index")
+    assert "No recent index" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("newest_matching", "older_matching", "total", "capped", "asked"),
+    [
+        (4, 4, 2, True, 1),  # the newest orders hold the bound: counted there alone ("2+")
+        (1, 6, 2, True, 2),  # they do not: the whole index is asked too
+        (1, 1, 2, False, 2),  # fewer than the bound in all: counted exactly
+    ],
+)
+def test_a_count_asks_the_newest_orders_first(
+    client, manager, make_order, monkeypatch, newest_matching, older_matching, total, capped, asked
+):
+    from dashboard import filters
+    from dashboard.views import listing
+
+    monkeypatch.setattr(filters, "COUNT_LIMIT", 2)
+    monkeypatch.setattr(listing, "COUNT_LIMIT", 2)
+    monkeypatch.setattr(listing, "PAGE_SIZE", 2)  # the count is asked past one page
+    monkeypatch.setattr(search, "NEWEST_WALK", 0)  # never the newest-first walk
+    # The sample expects the text in every order: the bound of it among the newest 3.
+    monkeypatch.setattr(search, "expected_orders", lambda pieces: 100)
+    monkeypatch.setitem(search._spans, connection.alias, 100)
+    monkeypatch.setattr(search, "WINDOW", 1)
+    monkeypatch.setattr(search, "COMMON_WINDOW", 1)
+
+    def made(count, matching, tag):
+        for i in range(count):
+            email = f"p{tag}{i}.quokka@example.com" if i < matching else f"p{tag}{i}@example.com"
+            make_order(number=f"RQ-{tag}{i}", customer_email=email)
+
+    made(8, older_matching, "a")
+    made(4, newest_matching, "b")
+    search_recent.roll(recent=4, roll_after=0)
+    boundary = search_recent.boundary()
+    assert boundary == created_newest_first()[3]
+    monkeypatch.setattr(search_recent, "RECENT", 4 * search.RECENT_MARGIN)
+    login(client, manager)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/orders/", {"q": "quokka"})
+    assert response.context["total"] == total
+    assert response.context["total_capped"] is capped
+    counts = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("WITH k(")]
+    assert len(counts) == asked
+    recent = '"orders_order"."created_at" >= '
+    assert recent in counts[0]
+    assert all(recent not in sql for sql in counts[1:])
+    listed = {order.number for order in response.context["page"].object_list}
+    expected = Order.objects.filter(customer_email__contains="quokka")
+    assert listed <= set(expected.values_list("number", flat=True))
+    assert len(listed) == 2
