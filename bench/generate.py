@@ -12,11 +12,12 @@ spread over review, holds, the processing states and the carrier states.
 
 import datetime
 import random
+import threading
 import time
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command, get_commands
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from orders import deadlines, search, search_recent
@@ -596,10 +597,34 @@ def _bulk_load_end(indexes, log, started):
         return
     with connection.cursor() as cur:
         cur.execute("SET session_replication_role = DEFAULT")
-        cur.execute("SET maintenance_work_mem = '1GB'")
-        for _name, definition in indexes:
-            cur.execute(definition)
-        cur.execute("RESET maintenance_work_mem")
+    # Two at a time, on two connections (two cores): the two GIN indexes of the search text
+    # (trigrams, five-character pieces) take most of the time, so they start first, side by
+    # side (at ten million orders about five minutes each, one after the other before).
+    pending = sorted(indexes, key=lambda index: " USING gin " not in index[1])
+    lock, failed = threading.Lock(), []
+
+    def build_some():
+        try:
+            with connections[connection.alias].cursor() as cur:
+                cur.execute("SET maintenance_work_mem = '1GB'")
+                while not failed:
+                    with lock:
+                        if not pending:
+                            return
+                        _name, definition = pending.pop(0)
+                    cur.execute(definition)
+        except Exception as error:  # raised again below, in the generator's thread
+            failed.append(error)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=build_some) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if failed:
+        raise failed[0]
     log(f"  {len(indexes)} indexes built ({time.perf_counter() - started:.0f} s)")
 
 
