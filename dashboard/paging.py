@@ -343,6 +343,7 @@ def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, 
     later = descending == forward
     order = [f"-{f}" if later else f for f in rest]
     newest = bounded.newest and values is None and list(rest) == NEWEST_KEYS
+    newest_ids = None
     if bounded.recent is not None and values is None and not newest:
         # A text the sample expects the bound of among the newest orders: counted first in
         # the index of those alone (orders.search_recent), whose lists do not grow with the
@@ -351,11 +352,21 @@ def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, 
         found = _keys_and_count(newer, bounded, rest, order, False, None, wanted)
         if found is not None and _count(found) >= bounded.limit:
             return None, bounded.limit
+        if found is not None and later and list(rest) == NEWEST_KEYS:
+            # Fewer: all of theirs are known, and every other order is older, so when they
+            # fill the page it is theirs, whatever the count ("nas.jones3", in 0.07 % of
+            # ten million orders: 70 ms when the page was then looked for in the newest
+            # 20,000 orders and past them).
+            ids = [pk for part, pk in found if part == 1]
+            newest_ids = ids if len(ids) >= wanted else None
     found = _keys_and_count(queryset, bounded, rest, order, newest, values, wanted)
     if found is None:
         return [], 0
     total = _count(found)
     if total >= bounded.limit and not newest:
+        if newest_ids is not None:
+            chosen = (rows if rows is not None else queryset).filter(pk__in=newest_ids)
+            return read(chosen.order_by(*order)[:wanted]), bounded.limit
         return None, bounded.limit
     ids = [pk for part, pk in found if part == 1]
     if not ids:

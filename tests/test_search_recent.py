@@ -133,3 +133,40 @@ def test_a_count_asks_the_newest_orders_first(
     expected = Order.objects.filter(customer_email__contains="quokka")
     assert listed <= set(expected.values_list("number", flat=True))
     assert len(listed) == 2
+
+
+def test_when_the_newest_orders_fill_the_page_it_is_theirs(
+    client, manager, make_order, monkeypatch
+):
+    """The newest orders hold fewer than the bound but a page of the text: the page is read
+    by their ids (every other order is older), and only the count asks the whole index;
+    the newest orders are not walked for it (no Window)."""
+    from dashboard import filters
+    from dashboard.views import listing
+
+    monkeypatch.setattr(filters, "COUNT_LIMIT", 4)
+    monkeypatch.setattr(listing, "COUNT_LIMIT", 4)
+    monkeypatch.setattr(listing, "PAGE_SIZE", 2)
+    monkeypatch.setattr(search, "NEWEST_WALK", 0)
+    monkeypatch.setattr(search, "expected_orders", lambda pieces: 100)
+    monkeypatch.setitem(search._spans, connection.alias, 100)
+    for i in range(8):
+        make_order(number=f"RN-a{i}", customer_email=f"pa{i}.quokka@example.com")
+    for i in range(4):
+        email = f"pb{i}.quokka@example.com" if i % 4 != 1 else f"pb{i}@example.com"
+        make_order(number=f"RN-b{i}", customer_email=email)
+    search_recent.roll(recent=4, roll_after=0)
+    monkeypatch.setattr(search_recent, "RECENT", 5 * search.RECENT_MARGIN)
+    login(client, manager)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/orders/", {"q": "quokka"})
+    assert response.context["total"] == 4
+    assert response.context["total_capped"] is True
+    assert [o.number for o in response.context["page"].object_list] == ["RN-b3", "RN-b2"]
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert len([s for s in sql if s.startswith("WITH k(")]) == 2  # newest, then the count
+    assert not any("OFFSET" in s for s in sql)  # no window of the newest orders walked
+    # The next page goes on past them, older orders included.
+    cursor = response.context["page"].older
+    older = client.get("/orders/", {"q": "quokka", "cursor": cursor})
+    assert [o.number for o in older.context["page"].object_list] == ["RN-b0", "RN-a7"]
