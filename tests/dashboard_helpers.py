@@ -16,6 +16,24 @@ def login(client, user):
     return client
 
 
+def search_with_sample(client, user, text, pieces_of):
+    """The list searched for `text` by `user` with the sample of the orders taken now (and
+    dropped after): (response, the SQL it ran, what pieces_of(folded text) chose)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orders import search
+
+    login(client, user)
+    try:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get("/orders/", {"q": text})
+        pieces = pieces_of(search.fold(text))
+    finally:
+        search.forget_sample()
+    return response, " ".join(q["sql"] for q in ctx.captured_queries), pieces
+
+
 def hold(order, staff, reason="invalid_address"):
     return order_transition(order=order, name="hold", by=staff, params={"reason": reason})
 

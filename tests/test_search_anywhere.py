@@ -15,7 +15,7 @@ from orders import search
 from orders.models import Order
 from orders.services import order_transition
 
-from .dashboard_helpers import login
+from .dashboard_helpers import login, search_with_sample
 from .test_order_list import numbers
 
 REAL_SAMPLE = search.trigram_sample  # tests run with none (conftest); this one brings it
@@ -169,17 +169,12 @@ def test_a_long_text_asks_the_index_for_rare_trigrams_and_checks_the_whole(
     make_order(number="LT-1", customer_email="al.jones7@example.com")
     make_order(number="LT-2", customer_email="al.jones7@example.org")
     make_order(number="LT-3", customer_email="bo.jones8@example.com")
-    login(client, manager)
-    try:
-        with CaptureQueriesContext(connection) as ctx:
-            response = client.get("/orders/", {"q": "Al.Jones7@Example.com"})
-        pieces = search.index_pieces("al.jones7@example.com")
-    finally:
-        search.forget_sample()
+    response, sql, pieces = search_with_sample(
+        client, manager, "Al.Jones7@Example.com", search.index_pieces
+    )
     assert numbers(response) == ["LT-1"]
     assert "es7" in pieces
     assert not {"exa", "xam", "amp", "mpl", "ple"} & set(pieces)
-    sql = " ".join(q["sql"] for q in ctx.captured_queries)
     if connection.vendor == "sqlite":
         asked = " AND ".join(f'"{piece}"' for piece in pieces)
         assert f"MATCH '{asked}'" in sql

@@ -6,14 +6,13 @@ the same pieces, and a text holding another holds every piece of it."""
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orders import search
 from orders.models import Order
 
-from .dashboard_helpers import login
+from .dashboard_helpers import search_with_sample
 
 REAL_SAMPLE = search.trigram_sample  # tests run with none (conftest); these bring their own
 
@@ -114,17 +113,12 @@ def test_a_whole_email_is_found_through_its_rare_pieces(client, manager, make_or
     make_order(number="GR-IN", customer_email="xzoe.quill481@example.com")
     # Every piece of "quill481", in two words: the index gives it, the check does not.
     make_order(number="GR-APART", customer_email="quill48@example.com", customer_name="Al Ill481")
-    login(client, manager)
-    try:
-        with CaptureQueriesContext(connection) as ctx:
-            response = client.get("/orders/", {"q": "Zoe.Quill481@example.com"})
-        pieces = search.long_pieces("zoe.quill481@example.com")
-    finally:
-        search.forget_sample()
+    response, sql, pieces = search_with_sample(
+        client, manager, "Zoe.Quill481@example.com", search.long_pieces
+    )
     listed = [order.number for order in response.context["page"].object_list]
     assert sorted(listed) == ["GR-HIT", "GR-IN"]
     assert pieces and all(len(piece) == search.GRAM for piece in pieces)
-    sql = " ".join(q["sql"] for q in ctx.captured_queries)
     asked = ", ".join(f"'{piece}'" for piece in pieces)
     assert f'order_search_grams("orders_order"."search_text") @> ARRAY[{asked}]' in sql
     assert "gin_trgm" not in sql and '"search_text" LIKE \'%' not in sql
