@@ -26,6 +26,7 @@ NAME = "order_search_trgm_recent"
 RECENT = 1_000_000  # newest orders it holds at least
 ROLL = 500_000  # more orders it may hold before it is moved forward
 KEEP_SECONDS = 60  # how long a process trusts the boundary it read
+LOCK = 7_316_004  # the advisory lock a roll holds
 _known = {}  # database alias -> (monotonic time, boundary or None)
 _PREDICATE = re.compile(r"\(?created_at >= '([^']+)'::timestamp with time zone\)?")
 
@@ -86,44 +87,55 @@ def roll(alias=None, *, recent=None, roll_after=None, out=None):
     # transaction, where PostgreSQL cannot (tests).
     how = "" if db.in_atomic_block else "CONCURRENTLY"
     with db.cursor() as cursor:
-        cursor.execute(
-            'SELECT count(*) FROM (SELECT 1 FROM "orders_order" LIMIT %s) s', [2 * recent + 1]
-        )
-        (rows,) = cursor.fetchone()
-        current = _read(db)
-        if rows <= 2 * recent:
-            if current is None:
-                return f"No recent index: the table holds {rows:,} orders, at most {2 * recent:,}."
-            cursor.execute(f'DROP INDEX {how} IF EXISTS "{NAME}"')
-            forget()
-            return f"Recent index dropped: the table holds {rows:,} orders."
-        if current is not None:
-            cursor.execute(
-                'SELECT count(*) FROM (SELECT 1 FROM "orders_order" WHERE created_at >= %s '
-                "LIMIT %s) s",
-                [current, recent + roll_after + 1],
-            )
-            (held,) = cursor.fetchone()
-            if held <= recent + roll_after:
-                return f"Recent index kept: it holds {held:,} orders created from {current}."
-        # When the `recent`-th newest order was created (a top-N sort of the table: seconds
-        # at ten million orders, once a day at most).
-        cursor.execute(
-            'SELECT created_at FROM "orders_order" ORDER BY created_at DESC OFFSET %s LIMIT 1',
-            [recent - 1],
-        )
-        (start,) = cursor.fetchone()
-        began = time.perf_counter()
-        cursor.execute(f'DROP INDEX {how} IF EXISTS "{NAME}_next"')
-        # The boundary written into the statement: PostgreSQL takes no parameter in an
-        # index's predicate. An aware datetime's ISO text, nothing else.
-        when = start.astimezone(datetime.UTC).isoformat()
-        cursor.execute(
-            f'CREATE INDEX {how} "{NAME}_next" ON "orders_order" '
-            f"USING gin (\"search_text\" gin_trgm_ops) WHERE created_at >= '{when}'"
-        )
+        # One roll at a time (two would build the same index twice, or drop each other's).
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK])
+        if not cursor.fetchone()[0]:
+            return "Another roll of the recent index is running: nothing done."
+        try:
+            return _roll(db, cursor, recent, roll_after, how)
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK])
+
+
+def _roll(db, cursor, recent, roll_after, how):
+    """What roll() does, holding its lock."""
+    cursor.execute(
+        'SELECT count(*) FROM (SELECT 1 FROM "orders_order" LIMIT %s) s', [2 * recent + 1]
+    )
+    (rows,) = cursor.fetchone()
+    current = _read(db)
+    if rows <= 2 * recent:
+        if current is None:
+            return f"No recent index: the table holds {rows:,} orders, at most {2 * recent:,}."
         cursor.execute(f'DROP INDEX {how} IF EXISTS "{NAME}"')
-        cursor.execute(f'ALTER INDEX "{NAME}_next" RENAME TO "{NAME}"')
+        forget()
+        return f"Recent index dropped: the table holds {rows:,} orders."
+    if current is not None:
+        cursor.execute(
+            'SELECT count(*) FROM (SELECT 1 FROM "orders_order" WHERE created_at >= %s LIMIT %s) s',
+            [current, recent + roll_after + 1],
+        )
+        (held,) = cursor.fetchone()
+        if held <= recent + roll_after:
+            return f"Recent index kept: it holds {held:,} orders created from {current}."
+    # When the `recent`-th newest order was created (a top-N sort of the table: seconds
+    # at ten million orders, once a day at most).
+    cursor.execute(
+        'SELECT created_at FROM "orders_order" ORDER BY created_at DESC OFFSET %s LIMIT 1',
+        [recent - 1],
+    )
+    (start,) = cursor.fetchone()
+    began = time.perf_counter()
+    cursor.execute(f'DROP INDEX {how} IF EXISTS "{NAME}_next"')
+    # The boundary written into the statement: PostgreSQL takes no parameter in an
+    # index's predicate. An aware datetime's ISO text, nothing else.
+    when = start.astimezone(datetime.UTC).isoformat()
+    cursor.execute(
+        f'CREATE INDEX {how} "{NAME}_next" ON "orders_order" '
+        f"USING gin (\"search_text\" gin_trgm_ops) WHERE created_at >= '{when}'"
+    )
+    cursor.execute(f'DROP INDEX {how} IF EXISTS "{NAME}"')
+    cursor.execute(f'ALTER INDEX "{NAME}_next" RENAME TO "{NAME}"')
     forget()
     took = time.perf_counter() - began
     return f"Recent index built from {when} ({recent:,} orders) in {took:.1f} s."

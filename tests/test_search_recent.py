@@ -79,6 +79,28 @@ def test_the_boundary_is_kept_a_minute(make_order, monkeypatch):
     assert len(ctx.captured_queries) == 1
 
 
+def test_one_roll_at_a_time(make_order):
+    import psycopg
+
+    for i in range(9):
+        make_order(number=f"RL-{i}")
+    settings = connection.settings_dict
+    other = psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        autocommit=True,
+    )
+    try:
+        other.execute("SELECT pg_advisory_lock(%s)", [search_recent.LOCK])
+        assert "Another roll" in search_recent.roll(recent=4)
+        assert search_recent.boundary() is None  # nothing built
+    finally:
+        other.close()
+    assert "built" in search_recent.roll(recent=4)
+
+
 def test_the_command_says_what_it_did(make_order, capsys):
     call_command("roll_search_index")
     assert "No recent index" in capsys.readouterr().out
