@@ -26,7 +26,8 @@ NAME = "order_search_trgm_recent"
 RECENT = 1_000_000  # newest orders it holds at least
 ROLL = 500_000  # more orders it may hold before it is moved forward
 KEEP_SECONDS = 60  # how long a process trusts the boundary it read
-LOCK = 7_316_004  # the advisory lock a roll holds
+LOCK = 7_316_004  # the advisory lock a roll holds, with the database's name
+LOCK_KEY = f"{LOCK}, hashtext(current_database())"
 _known = {}  # database alias -> (monotonic time, boundary or None)
 _PREDICATE = re.compile(r"\(?created_at >= '([^']+)'::timestamp with time zone\)?")
 
@@ -87,14 +88,15 @@ def roll(alias=None, *, recent=None, roll_after=None, out=None):
     # transaction, where PostgreSQL cannot (tests).
     how = "" if db.in_atomic_block else "CONCURRENTLY"
     with db.cursor() as cursor:
-        # One roll at a time (two would build the same index twice, or drop each other's).
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK])
+        # One roll at a time per database (two would build the same index twice, or drop
+        # each other's); advisory locks are the cluster's, so the key names the database.
+        cursor.execute(f"SELECT pg_try_advisory_lock({LOCK_KEY})")
         if not cursor.fetchone()[0]:
             return "Another roll of the recent index is running: nothing done."
         try:
             return _roll(db, cursor, recent, roll_after, how)
         finally:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK])
+            cursor.execute(f"SELECT pg_advisory_unlock({LOCK_KEY})")
 
 
 def _roll(db, cursor, recent, roll_after, how):

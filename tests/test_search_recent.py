@@ -93,7 +93,7 @@ def test_one_roll_at_a_time(make_order):
         autocommit=True,
     )
     try:
-        other.execute("SELECT pg_advisory_lock(%s)", [search_recent.LOCK])
+        other.execute(f"SELECT pg_advisory_lock({search_recent.LOCK_KEY})")
         assert "Another roll" in search_recent.roll(recent=4)
         assert search_recent.boundary() is None  # nothing built
     finally:
