@@ -318,9 +318,13 @@ _RUNS = re.compile(r"[^\W_]+")
 def _grams(text):
     """The trigrams of a text's runs of letters and digits: the ones both indexes hold as
     they are (PostgreSQL's pg_trgm splits words at any other character)."""
-    return {
-        run[i : i + TRIGRAM] for run in _RUNS.findall(text) for i in range(len(run) - TRIGRAM + 1)
-    }
+    return _pieces_of_runs(_RUNS, text, TRIGRAM)
+
+
+def _pieces_of_runs(runs, text, size):
+    """Every `size` consecutive characters within one of the text's runs (`runs`, a
+    pattern)."""
+    return {run[i : i + size] for run in runs.findall(text) for i in range(len(run) - size + 1)}
 
 
 def trigram_sample(alias=None):
@@ -485,9 +489,7 @@ def long_grams(text):
     """The five-character pieces of a text's runs of ASCII letters and digits, as the SQL
     function order_search_grams() gives them for a stored search text: a text holding
     another holds every piece of it (consecutive letters and digits stand in one run)."""
-    return {
-        run[i : i + GRAM] for run in _ASCII_RUNS.findall(text) for i in range(len(run) - GRAM + 1)
-    }
+    return _pieces_of_runs(_ASCII_RUNS, text, GRAM)
 
 
 def long_pieces(folded):
