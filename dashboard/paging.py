@@ -282,14 +282,14 @@ def windowed_count(queryset, window, limit):
 NEWEST_KEYS = ["created_at", "id"]
 
 
-def _keys_and_count(queryset, bounded, rest, order, newest, values, wanted):
-    """[(0, count), (1, id)...]: the statement of _read_bounded (None when the queryset
-    cannot match)."""
+def _keys_and_count(queryset, limit, rest, order, newest, values, wanted):
+    """[(0, count), (1, id)...]: the statement of _read_bounded, counting up to `limit`
+    (None when the queryset cannot match)."""
     later = order[0].startswith("-")
     try:
         inner, params = (
             queryset.order_by(*(order if newest else ()))
-            .values_list(*rest)[: bounded.limit]
+            .values_list(*rest)[:limit]
             .query.get_compiler(using=queryset.db)
             .as_sql()
         )
@@ -340,27 +340,43 @@ def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, 
     A common text's first page in the list's default order takes its keys newest first
     instead (Bounded.newest): the first of them are the page, read by their ids, and the
     tier counts as the bound when they reach it. A text the sample expects often enough
-    among the newest orders is counted in their own index first (Bounded.recent)."""
+    among the newest orders is counted in their own indexes first (Bounded.recent)."""
     later = descending == forward
     order = [f"-{f}" if later else f for f in rest]
     newest = bounded.newest and values is None and list(rest) == NEWEST_KEYS
     newest_ids = None
-    if bounded.recent is not None and values is None and not newest:
+    if bounded.recent and values is None and not newest:
         # A text the sample expects the bound of among the newest orders: counted first in
-        # the index of those alone (orders.search_recent), whose lists do not grow with the
-        # table; it counts as the bound when they hold it.
-        newer = queryset.filter(created_at__gte=bounded.recent)
-        found = _keys_and_count(newer, bounded, rest, order, False, None, wanted)
-        if found is not None and _count(found) >= bounded.limit:
-            return None, bounded.limit
-        if found is not None and later and list(rest) == NEWEST_KEYS:
-            # Fewer: all of theirs are known, and every other order is older, so when they
-            # fill the page it is theirs, whatever the count ("nas.jones3", in 0.07 % of
-            # ten million orders: 70 ms when the page was then looked for in the newest
+        # the indexes of those alone, newest first (orders.search_recent), whose lists do
+        # not grow with the table; it counts as the bound when they hold it.
+        held, upper, known = 0, None, []
+        whole = later and list(rest) == NEWEST_KEYS
+        for lower in bounded.recent:
+            tier = queryset.filter(created_at__gte=lower)
+            if upper is not None:
+                tier = tier.filter(created_at__lt=upper)
+            found = _keys_and_count(tier, bounded.limit - held, rest, order, False, None, wanted)
+            if found is None:
+                break
+            held += _count(found)
+            # Known whole, as are the newer tiers: every order past them is older, so when
+            # they fill the page it is theirs, whatever the count ("nas.jones3", in 0.07 %
+            # of ten million orders: 70 ms when the page was then looked for in the newest
             # 20,000 orders and past them).
-            ids = [pk for part, pk in found if part == 1]
-            newest_ids = ids if len(ids) >= wanted else None
-    found = _keys_and_count(queryset, bounded, rest, order, newest, values, wanted)
+            whole = whole and held < bounded.limit
+            if whole:
+                known += [pk for part, pk in found if part == 1]
+            if held >= bounded.limit:
+                break
+            upper = lower
+        if len(known) >= wanted:
+            newest_ids = known[:wanted]
+        if held >= bounded.limit:
+            if newest_ids is not None:
+                chosen = (rows if rows is not None else queryset).filter(pk__in=newest_ids)
+                return read(chosen.order_by(*order)[:wanted]), bounded.limit
+            return None, bounded.limit
+    found = _keys_and_count(queryset, bounded.limit, rest, order, newest, values, wanted)
     if found is None:
         return [], 0
     total = _count(found)

@@ -605,10 +605,10 @@ class Bounded:
     # page's ids (one statement instead of two), and it reads the newest orders, which the
     # list keeps in the database's cache, instead of scanning the table from its start.
     newest: bool = False
-    # The sample expects the bound among the newest orders the recent trigram index holds
-    # (orders.search_recent): the count is asked of it first, for the orders created from
-    # this time on.
-    recent: datetime.datetime | None = None
+    # The sample expects the bound among the newest orders the recent trigram indexes hold
+    # (orders.search_recent): the count is asked of them first, newest first, for the orders
+    # created from each of these times on (and before the one ahead of it).
+    recent: tuple[datetime.datetime, ...] | None = None
 
 
 # Orders a Window looks at for a page, and for a count ("1,000+"): reading a few thousand rows
@@ -626,8 +626,8 @@ COMMON_WINDOW = 20000
 # not grow with the table ("ones", in 8 % of the orders: about 13,000 orders, 4 ms). A
 # rarer text is left to the planner, which scans its matches from the trigram index.
 NEWEST_WALK = 20000
-# A text is counted in the recent trigram index first when the sample expects the bound of
-# it within the newest search_recent.RECENT / RECENT_MARGIN orders (the index holds more).
+# A text is counted in the recent trigram indexes first when the sample expects the bound of
+# it within the newest search_recent.RECENT / RECENT_MARGIN orders a tier (each holds more).
 RECENT_MARGIN = 1.5
 PAGE_ROWS = 51  # a page of the list and the row that tells whether another follows
 # A count goes on checking the newest orders itself up to here when the text is common
@@ -764,8 +764,10 @@ def _last_tier(searched, base, unsearched, folded, rest, contains, bound):
             # How many of the newest orders hold `bound` of the text's, by the sample.
             walk = _newest_holding(pieces, bound, 0, float("inf"), None)
             newest = walk is not None and walk <= NEWEST_WALK
-            if not newest and walk is not None and walk * RECENT_MARGIN <= search_recent.RECENT:
+            if not newest and walk is not None:
                 recent = search_recent.boundary()
+                if recent and walk * RECENT_MARGIN > search_recent.RECENT * len(recent):
+                    recent = None
         how = Bounded(bound, common=common, newest=newest, recent=recent)
     return _ranked(searched.filter(rest), 0), how
 
