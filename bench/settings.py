@@ -11,6 +11,9 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SECURE_COOKIES", "0")
 os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# The events case's notification e-mails are kept in memory: there is no mail server here,
+# and each refused connection was logged as a failed send with its traceback.
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 
 from dashboard.settings import *  # noqa: E402,F403
 
