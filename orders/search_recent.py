@@ -30,10 +30,10 @@ NAME = "order_search_trgm_recent"  # the newest orders'; the next tiers' add "_2
 RECENT = 1_000_000  # orders each tier holds at least
 ROLL = 500_000  # more orders the newest tier may hold before the tiers are moved forward
 TIERS = 2
-KEEP_SECONDS = 60  # how long a process trusts the boundary it read
+KEEP_SECONDS = 60  # how long a process trusts the boundaries it read
 LOCK = 7_316_004  # the advisory lock a roll holds, with the database's name
 LOCK_KEY = f"{LOCK}, hashtext(current_database())"
-_known = {}  # database alias -> (monotonic time, boundary or None)
+_known = {}  # database alias -> (monotonic time, boundaries or None)
 _STAMP = r"'([^']+)'::timestamp with time zone"
 _PREDICATE = re.compile(rf"\(?created_at >= {_STAMP}\)?")
 _BETWEEN = re.compile(rf"\(\(created_at >= {_STAMP}\) AND \(created_at < {_STAMP}\)\)")
