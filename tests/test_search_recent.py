@@ -151,6 +151,37 @@ def test_the_command_says_what_it_did(make_order, capsys):
     assert "No recent index" in capsys.readouterr().out
 
 
+def _counting(monkeypatch, bound):
+    """The list counts to `bound` ("2+" past it: three keys are asked for), a page of 2 at a
+    time, and the sample expects the text in every order (so the tiers are asked, never the
+    newest-first walk)."""
+    from dashboard import filters
+    from dashboard.views import listing
+
+    monkeypatch.setattr(filters, "COUNT_LIMIT", bound)
+    monkeypatch.setattr(listing, "COUNT_LIMIT", bound)
+    monkeypatch.setattr(listing, "PAGE_SIZE", 2)
+    monkeypatch.setattr(search, "NEWEST_WALK", 0)
+    monkeypatch.setattr(search, "expected_orders", lambda pieces: 100)
+    monkeypatch.setitem(search._spans, connection.alias, 100)
+
+
+def _made(make_order, count, matching, tag):
+    for i in range(count):
+        email = f"p{tag}{i}.quokka@example.com" if i in matching else f"p{tag}{i}@example.com"
+        make_order(number=f"RW-{tag}{i}", customer_email=email)
+
+
+def _searched(client, manager, monkeypatch):
+    """The list searched for "quokka", the tiers trusted for it, and its count statements."""
+    monkeypatch.setattr(search_recent, "RECENT", 4 * search.RECENT_MARGIN)
+    login(client, manager)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/orders/", {"q": "quokka"})
+    counts = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("WITH k(")]
+    return response, counts, [q["sql"] for q in ctx.captured_queries]
+
+
 @pytest.mark.parametrize(
     ("newest_matching", "older_matching", "total", "capped", "asked"),
     [
@@ -162,35 +193,16 @@ def test_the_command_says_what_it_did(make_order, capsys):
 def test_a_count_asks_the_newest_orders_first(
     client, manager, make_order, monkeypatch, newest_matching, older_matching, total, capped, asked
 ):
-    from dashboard import filters
-    from dashboard.views import listing
-
-    monkeypatch.setattr(filters, "COUNT_LIMIT", 2)
-    monkeypatch.setattr(listing, "COUNT_LIMIT", 2)
-    monkeypatch.setattr(listing, "PAGE_SIZE", 2)  # the count is asked past one page
-    monkeypatch.setattr(search, "NEWEST_WALK", 0)  # never the newest-first walk
-    # The sample expects the text in every order: the bound of it among the newest 3.
-    monkeypatch.setattr(search, "expected_orders", lambda pieces: 100)
-    monkeypatch.setitem(search._spans, connection.alias, 100)
+    _counting(monkeypatch, 2)
     monkeypatch.setattr(search, "WINDOW", 1)
     monkeypatch.setattr(search, "COMMON_WINDOW", 1)
-
-    def made(count, matching, tag):
-        for i in range(count):
-            email = f"p{tag}{i}.quokka@example.com" if i < matching else f"p{tag}{i}@example.com"
-            make_order(number=f"RQ-{tag}{i}", customer_email=email)
-
-    made(8, older_matching, "a")
-    made(4, newest_matching, "b")
+    _made(make_order, 8, range(older_matching), "a")
+    _made(make_order, 4, range(newest_matching), "b")
     search_recent.roll(recent=4, roll_after=0)
     assert search_recent.boundary() == (created_newest_first()[3],)  # 12 orders: one tier
-    monkeypatch.setattr(search_recent, "RECENT", 4 * search.RECENT_MARGIN)
-    login(client, manager)
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get("/orders/", {"q": "quokka"})
+    response, counts, _sql = _searched(client, manager, monkeypatch)
     assert response.context["total"] == total
     assert response.context["total_capped"] is capped
-    counts = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("WITH k(")]
     assert len(counts) == asked
     recent = '"orders_order"."created_at" >= '
     assert recent in counts[0]
@@ -238,27 +250,6 @@ def test_when_the_newest_orders_fill_the_page_it_is_theirs(
     assert [o.number for o in older.context["page"].object_list] == ["RN-b0", "RN-a7"]
 
 
-def _counting(monkeypatch, bound):
-    """The list counts to `bound` ("2+" past it: three keys are asked for), a page of 2 at a
-    time, and the sample expects the text in every order (so the tiers are asked, never the
-    newest-first walk)."""
-    from dashboard import filters
-    from dashboard.views import listing
-
-    monkeypatch.setattr(filters, "COUNT_LIMIT", bound)
-    monkeypatch.setattr(listing, "COUNT_LIMIT", bound)
-    monkeypatch.setattr(listing, "PAGE_SIZE", 2)
-    monkeypatch.setattr(search, "NEWEST_WALK", 0)
-    monkeypatch.setattr(search, "expected_orders", lambda pieces: 100)
-    monkeypatch.setitem(search._spans, connection.alias, 100)
-
-
-def _made(make_order, count, matching, tag):
-    for i in range(count):
-        email = f"p{tag}{i}.quokka@example.com" if i in matching else f"p{tag}{i}@example.com"
-        make_order(number=f"RW-{tag}{i}", customer_email=email)
-
-
 @pytest.mark.parametrize(
     ("oldest", "older", "newest", "total", "capped", "asked"),
     [
@@ -278,15 +269,10 @@ def test_a_count_asks_the_tiers_newest_first(
     _made(make_order, 4, older, "b")
     _made(make_order, 4, newest, "c")
     search_recent.roll(recent=4)
-    tiers = search_recent.boundary()
-    assert len(tiers) == 2
-    monkeypatch.setattr(search_recent, "RECENT", 4 * search.RECENT_MARGIN)
-    login(client, manager)
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get("/orders/", {"q": "quokka"})
+    assert len(search_recent.boundary()) == 2
+    response, counts, _sql = _searched(client, manager, monkeypatch)
     assert response.context["total"] == total
     assert response.context["total_capped"] is capped
-    counts = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("WITH k(")]
     assert len(counts) == asked
     assert '"orders_order"."created_at" <' not in counts[0]  # the newest tier, open above
     assert '"orders_order"."created_at" <' in counts[1]  # the next, below the newest
@@ -308,15 +294,11 @@ def test_the_newest_tier_known_whole_gives_the_page_when_the_next_reaches_the_bo
     _made(make_order, 4, (0, 2, 3), "c")
     search_recent.roll(recent=4)
     assert len(search_recent.boundary()) == 2
-    monkeypatch.setattr(search_recent, "RECENT", 4 * search.RECENT_MARGIN)
-    login(client, manager)
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get("/orders/", {"q": "quokka"})
+    response, counts, sql = _searched(client, manager, monkeypatch)
     assert response.context["total"] == 4
     assert response.context["total_capped"] is True
     assert [o.number for o in response.context["page"].object_list] == ["RW-c3", "RW-c2"]
-    sql = [q["sql"] for q in ctx.captured_queries]
-    assert len([s for s in sql if s.startswith("WITH k(")]) == 2  # the two tiers alone
+    assert len(counts) == 2  # the two tiers alone
     assert not any("OFFSET" in s for s in sql)
     older = client.get("/orders/", {"q": "quokka", "cursor": response.context["page"].older})
     assert [o.number for o in older.context["page"].object_list] == ["RW-c0", "RW-b3"]
