@@ -65,7 +65,7 @@ def main(argv=None):
         # vacuum: each run starts from a vacuumed database.
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
-        # The trigram index of the newest orders, as a deployment keeps it (a large table).
+        # The trigram indexes of the newest orders, as a deployment keeps them (a large table).
         call_command("roll_search_index")
     if args.generate_only:
         return 0

@@ -568,7 +568,7 @@ def build(n, log=print):
             cur.execute("ANALYZE")
     if "rebuild_status_counts" in get_commands():
         call_command("rebuild_status_counts")
-    # The trigram index of the newest orders (orders.search_recent), on a large table.
+    # The trigram indexes of the newest orders (orders.search_recent), on a large table.
     log("  " + search_recent.roll())
     log(f"  database ready in {time.perf_counter() - started:.0f} s")
 

@@ -344,6 +344,11 @@ def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, 
     later = descending == forward
     order = [f"-{f}" if later else f for f in rest]
     newest = bounded.newest and values is None and list(rest) == NEWEST_KEYS
+
+    def by_ids(ids):
+        chosen = (rows if rows is not None else queryset).filter(pk__in=ids)
+        return read(chosen.order_by(*order)[:wanted])
+
     newest_ids = None
     if bounded.recent and values is None and not newest:
         # A text the sample expects the bound of among the newest orders: counted first in
@@ -372,24 +377,19 @@ def _read_bounded(queryset, bounded, rest, descending, forward, values, wanted, 
         if len(known) >= wanted:
             newest_ids = known[:wanted]
         if held >= bounded.limit:
-            if newest_ids is not None:
-                chosen = (rows if rows is not None else queryset).filter(pk__in=newest_ids)
-                return read(chosen.order_by(*order)[:wanted]), bounded.limit
-            return None, bounded.limit
+            page = None if newest_ids is None else by_ids(newest_ids)
+            return page, bounded.limit
     found = _keys_and_count(queryset, bounded.limit, rest, order, newest, values, wanted)
     if found is None:
         return [], 0
     total = _count(found)
     if total >= bounded.limit and not newest:
-        if newest_ids is not None:
-            chosen = (rows if rows is not None else queryset).filter(pk__in=newest_ids)
-            return read(chosen.order_by(*order)[:wanted]), bounded.limit
-        return None, bounded.limit
+        page = None if newest_ids is None else by_ids(newest_ids)
+        return page, bounded.limit
     ids = [pk for part, pk in found if part == 1]
     if not ids:
         return [], total
-    chosen = (rows if rows is not None else queryset).filter(pk__in=ids)
-    return read(chosen.order_by(*order)[:wanted]), total
+    return by_ids(ids), total
 
 
 def _read_tiers(tiers, fields, descending, forward, values, limit, read, whole=None):

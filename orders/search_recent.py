@@ -100,7 +100,7 @@ def forget():
     _known.clear()
 
 
-def roll(alias=None, *, recent=None, roll_after=None, out=None):
+def roll(alias=None, *, recent=None, roll_after=None):
     """Make or move the tiers so the newest holds the newest `recent` orders (RECENT) and
     each next one the `recent` before them, when the table holds enough (tier k: more than
     (k + 1) * recent) and the newest tier holds more than `recent` + `roll_after` (ROLL) or
@@ -128,6 +128,7 @@ def roll(alias=None, *, recent=None, roll_after=None, out=None):
 
 
 def _drop(cursor, how, suffix=""):
+    """Drop every tier's index (those named with `suffix`: a roll's unfinished ones)."""
     for k in range(1, TIERS + 1):
         cursor.execute(f'DROP INDEX {how} IF EXISTS "{tier_name(k)}{suffix}"')
 

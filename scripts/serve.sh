@@ -59,7 +59,7 @@ EOF
 
 "$PY" manage.py migrate --noinput
 "$PY" manage.py seed_demo
-# The trigram index of the newest orders (only on a table of more than two million orders;
+# The trigram indexes of the newest orders (only on a table of more than two million orders;
 # run it daily from cron too: docs/deployment.md, "Scheduled commands").
 "$PY" manage.py roll_search_index
 "$PY" manage.py collectstatic --noinput --verbosity 0
