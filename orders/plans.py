@@ -8,8 +8,10 @@ fits every execution: parsing and planning took up to half of each UPDATE (0.36-
 prepares a statement the connection has run five times, and PostgreSQL keeps its generic
 plan once that costs no more than the custom ones (plan_cache_mode `auto`, the default).
 
-Pages keep planning each statement for its values: a plan kept for one merchant's search
-could be wrong for the next, whose text and size differ.
+The reads every page makes by a key (the session, the user, the memberships, the status
+counts: orders/prepared.py, dashboard/sessions.py, dashboard/auth.py) are prepared the same
+way. The rest of a page's statements keep planning for their values: a plan kept for one
+merchant's search could be wrong for the next, whose text and size differ.
 """
 
 import contextlib
