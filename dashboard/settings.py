@@ -86,7 +86,7 @@ MIDDLEWARE = [
 # django-axes watches every sign-in (the dashboard's and the admin's) before the model backend.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "dashboard.auth.UserBackend",
 ]
 
 ROOT_URLCONF = "dashboard.urls"

@@ -19,7 +19,7 @@ WHITENOISE_USE_FINDERS = True
 # django-axes stays on in tests; only the test client's request-less login() gets an address.
 AUTHENTICATION_BACKENDS = [
     "tests.auth_backends.TestClientAxesBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "dashboard.auth.UserBackend",
 ]
 # Tests run the notification dispatcher and webhook sender themselves (no background threads).
 NOTIFY_IN_BACKGROUND = False
