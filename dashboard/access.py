@@ -3,12 +3,12 @@ decided in one place: another merchant's order is a 404, a viewer's change is a 
 
 from django.core.exceptions import PermissionDenied
 from django.db import router
-from django.db.models import F
 from django.http import Http404
 
 from orders import audit
 from orders.models import (
     MANAGER,
+    FulfillmentCenter,
     Membership,
     Merchant,
     Order,
@@ -130,22 +130,45 @@ def get_order_for_user(request, number):
 
     Every row with the number is read (one, nearly always; a few after clean sweeps and
     reimports) and the choice is made here: the ORM's version of that ordering cost more
-    to build than the query took to run. The earlier order a reimport replaced is read as
-    its number only."""
-    rows = list(
-        orders_for(request)
-        .filter(number=number)
-        .select_related("merchant", "center")
-        .annotate(reimport_of_number=F("reimport_of__number"))
-        .order_by()[:MAX_ROWS_PER_NUMBER]
-    )
-    if not rows:
+    to build than the query took to run. The read is built once (orders/prepared.py) with
+    the order's center and the number of the earlier order a reimport replaced in the same
+    row; the order's merchant is the one the request already holds."""
+    merchant = require_merchant(request)
+    alias = router.db_for_read(Order)
+    orders = []
+    for row in _ORDERS_BY_NUMBER(merchant.pk, number):
+        order = Order.from_db(alias, _ORDER_FIELDS, row[:_ORDER_COLUMNS])
+        order.reimport_of_number = row[_ORDER_COLUMNS]
+        order.merchant = merchant
+        center = None
+        if order.center_id is not None:
+            center = FulfillmentCenter.from_db(alias, _CENTER_FIELDS, row[_ORDER_COLUMNS + 1 :])
+        order.center = center
+        orders.append(order)
+    if not orders:
         raise Http404("No such order.")
-    return min(rows, key=_live_then_newest)
+    return min(orders, key=_live_then_newest)
 
 
 # More rows with one number than this would take that many clean sweeps and reimports.
 MAX_ROWS_PER_NUMBER = 100
+_ORDER_FIELDS = [field.attname for field in Order._meta.concrete_fields]
+_ORDER_COLUMNS = len(_ORDER_FIELDS)
+_CENTER_FIELDS = [field.attname for field in FulfillmentCenter._meta.concrete_fields]
+_ORDERS_BY_NUMBER = Prepared(
+    Order,
+    lambda merchant_id, number: (
+        Order.objects.filter(merchant_id=merchant_id, number=number)
+        .order_by()
+        .values_list(
+            *_ORDER_FIELDS,
+            "reimport_of__number",
+            *(f"center__{name}" for name in _CENTER_FIELDS),
+        )[:MAX_ROWS_PER_NUMBER]
+    ),
+    int,
+    str,
+)
 
 
 def _live_then_newest(order):

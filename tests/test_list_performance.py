@@ -190,6 +190,35 @@ def test_order_page_queries_do_not_grow_with_history(client, manager, staff, mak
     assert counts == [10, 10]
 
 
+def test_a_warm_order_page_builds_no_sql(client, manager, staff, make_order, drive, monkeypatch):
+    """Every read of the order page runs a statement built once (orders/prepared.py): once
+    one order page was shown, the next builds no SQL, whatever it shows (its center, an
+    address change and who asked for it, the earlier order it reimports)."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from orders.services import order_clean_sweep, order_request_address_change
+
+    from .conftest import US_ADDRESS
+
+    first = drive(make_order(), "in_transit")
+    earlier = make_order(number="W-1")
+    order_clean_sweep(order=earlier, by=manager)
+    order = drive(make_order(number="W-1", reimport_of=earlier), "in_transit")
+    order_request_address_change(order=order, by=manager, address={**US_ADDRESS, "city": "Troy"})
+    login(client, manager)
+    assert client.get(f"/orders/{first.number}/").status_code == 200
+    built = []
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda *a, **k: built.append(1) or original(*a, **k))
+    response = client.get("/orders/W-1/")
+    assert response.status_code == 200
+    assert built == []
+    body = response.content.decode()
+    assert "an earlier order W-1 (clean swept)" in body
+    assert "Address change requested" in body and f"by {manager.get_username()}" in body
+    assert "Newark (NJ1)" in body
+
+
 def test_order_page_queries_are_constant_across_holds_and_states(
     client, manager, staff, make_order, drive
 ):

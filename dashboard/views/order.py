@@ -4,8 +4,9 @@ the address form."""
 from itertools import chain
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db import router
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -155,11 +156,34 @@ def _load_order(request, number):
     # where `order.lines.all()` and the like find them, as prefetch_related() keeps them.
     for name, read in _RELATED.items():
         keep_related(order, name, read(order.pk))
-    prefetch_related_objects(
-        [order],
-        Prefetch("address_changes", AddressChange.objects.select_related("requested_by")),
-    )
+    keep_related(order, "address_changes", _address_changes(order.pk))
     return order
+
+
+_CHANGE_FIELDS = [field.attname for field in AddressChange._meta.concrete_fields]
+# The address changes with the username of who asked for each (all the page shows of them).
+_ADDRESS_CHANGES = Prepared(
+    AddressChange,
+    lambda order_id: AddressChange.objects.filter(order_id=order_id).values_list(
+        *_CHANGE_FIELDS, f"requested_by__{get_user_model().USERNAME_FIELD}"
+    ),
+    int,
+)
+
+
+def _address_changes(order_id):
+    """The order's address changes, each with `requested_by` holding its username only
+    (the user's other fields load if something asks for them)."""
+    alias = router.db_for_read(AddressChange)
+    User = get_user_model()
+    names = [User._meta.pk.attname, User.USERNAME_FIELD]
+    changes = []
+    for *fields, username in _ADDRESS_CHANGES(order_id):
+        change = AddressChange.from_db(alias, _CHANGE_FIELDS, fields)
+        if change.requested_by_id is not None:
+            change.requested_by = User.from_db(alias, names, [change.requested_by_id, username])
+        changes.append(change)
+    return changes
 
 
 @login_required
