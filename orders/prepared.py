@@ -13,12 +13,14 @@ these reads look rows up by their keys, where one plan fits every value, and par
 planning each one again was more than half of what PostgreSQL spent on it (0.19 → 0.08 ms
 of its CPU for the memberships and the status counts together).
 
-Only `values_list()` querysets of plain arguments (whole numbers and texts compared as
-they are, lists of whole numbers for an IN) can be prepared. A shape whose stand-ins do not
-come out as parameters of their own (a text turned into a LIKE pattern, say) is never
-prepared: every call then builds it through the ORM, so the answer is the same either way.
+Only `values_list()` querysets of plain arguments (whole numbers, texts and aware
+datetimes compared as they are, lists of whole numbers for an IN) can be prepared. A shape
+whose stand-ins do not come out as parameters of their own (a text turned into a LIKE
+pattern, a moment computed from the argument, say) is never prepared: every call then builds
+it through the ORM, so the answer is the same either way.
 """
 
+import datetime
 import threading
 
 from django.db import connections, router
@@ -70,10 +72,10 @@ class Prepared:
                 with self._lock:
                     compiled = self._compiled[alias, lengths] = self._compile(connection, lengths)
         if compiled is None:
-            rows = list(self.build(*args).using(alias))
+            rows = self._through_the_orm(args, alias)
         else:
             sql, slots, converters, flat = compiled
-            params = [_value(slot, args) for slot in slots]
+            params = [_value(slot, args, connection) for slot in slots]
             with prepared(alias), connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
@@ -84,7 +86,23 @@ class Prepared:
             return [self.model.from_db(alias, self.names, row) for row in rows]
         return rows
 
-    def _stand_ins(self, lengths):
+    def _through_the_orm(self, args, alias):
+        return list(self.build(*args).using(alias))
+
+    def _statement(self, connection, stand_ins):
+        """(sql, params, converters, flat) of the statement for these arguments, or None
+        when it cannot be prepared."""
+        queryset = self.build(*stand_ins)
+        iterable = queryset._iterable_class.__name__
+        if iterable not in ("ValuesListIterable", "FlatValuesListIterable"):
+            return None
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
+        converters = list(compiler.get_converters(fields).items())
+        return sql, params, converters, iterable == "FlatValuesListIterable"
+
+    def _stand_ins(self, lengths, connection):
         """A value for each argument that nothing else in a statement is, and where each
         one is: {(type, value): (argument position, item index or None)}."""
         out, where = [], {}
@@ -100,8 +118,15 @@ class Prepared:
             elif kind is list:
                 value = [base + item for item in range(next(lengths))]
                 where.update({(int, v): (position, item) for item, v in enumerate(value)})
+            elif kind is datetime.datetime:
+                # A moment no order has, as the database gets it (a text on SQLite): each
+                # call's moment is turned into that form the same way.
+                value = datetime.datetime(1901, 2, 3, 4, 5, 6, position + 1, tzinfo=datetime.UTC)
+                where[datetime.datetime, value] = (position, None)
+                adapted = connection.ops.adapt_datetimefield_value(value)
+                where[type(adapted), adapted] = (position, _ADAPT)
             else:
-                raise TypeError(f"Prepared arguments are int, str or list, not {kind!r}")
+                raise TypeError(f"Prepared arguments are int, str, datetime or list, not {kind!r}")
             out.append(value)
         return out, where
 
@@ -109,14 +134,11 @@ class Prepared:
         """(sql, slots, converters, flat) for these list lengths, or None when the shape
         cannot be prepared. A slot is (None, constant) or (argument position, item index
         or None)."""
-        stand_ins, where = self._stand_ins(lengths)
-        queryset = self.build(*stand_ins)
-        iterable = queryset._iterable_class.__name__
-        if iterable not in ("ValuesListIterable", "FlatValuesListIterable"):
+        stand_ins, where = self._stand_ins(lengths, connection)
+        statement = self._statement(connection, stand_ins)
+        if statement is None:
             return None
-        flat = iterable == "FlatValuesListIterable"
-        compiler = queryset.query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
+        sql, params, converters, flat = statement
         slots, seen = [], set()
         for param in params:
             found = where.get((type(param), param))
@@ -127,19 +149,28 @@ class Prepared:
             if isinstance(param, str) and "\x1fstand-in" in param:
                 return None  # an argument went into a larger value: not preparable
             slots.append((None, param))
-        if seen != set(where.values()):
+        if {_argument(slot) for slot in seen} != {_argument(slot) for slot in where.values()}:
             return None  # an argument was dropped or merged: not preparable
-        fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
-        converters = list(compiler.get_converters(fields).items())
         return sql, slots, converters, flat
 
 
-def _value(slot, args):
+_ADAPT = "adapt"  # a slot's argument goes to the database as the connection adapts it
+
+
+def _argument(slot):
+    """The argument (and item) a slot stands for, however it goes to the database."""
+    position, item = slot
+    return position, None if item is _ADAPT else item
+
+
+def _value(slot, args, connection):
     position, value = slot
     if position is None:
         return value  # a constant of the statement
     if value is None:
         return args[position]
+    if value is _ADAPT:
+        return connection.ops.adapt_datetimefield_value(args[position])
     return args[position][value]  # an item of a list argument
 
 

@@ -94,10 +94,46 @@ def test_only_values_list_querysets_and_plain_arguments_are_accepted(merchant):
     assert [m.pk for m in whole(merchant.pk)] == [merchant.pk]
     assert whole._compiled == {("default", ()): None}
     dated = Prepared(
-        Merchant, lambda when: Merchant.objects.filter(created_at__lt=when), datetime.datetime
+        Merchant, lambda when: Merchant.objects.filter(created_at__lt=when), datetime.date
     )
     with pytest.raises(TypeError):
-        dated(datetime.datetime.now(tz=datetime.UTC))
+        dated(datetime.date.today())
+
+
+def test_a_datetime_argument_is_compared_as_the_orm_compares_it(merchant, other_merchant):
+    """Aware datetimes go to the database as the connection adapts them (a text in UTC on
+    SQLite): the prepared read finds what the ORM finds, on both sides of a moment."""
+    Merchant.objects.filter(pk=other_merchant.pk).update(
+        created_at=merchant.created_at + datetime.timedelta(minutes=5)
+    )
+    before = Prepared(
+        Merchant,
+        lambda when: (
+            Merchant.objects.filter(created_at__lt=when).order_by("pk").values_list("pk", flat=True)
+        ),
+        datetime.datetime,
+    )
+    berlin = datetime.timezone(datetime.timedelta(hours=1))
+    for when in (
+        merchant.created_at,
+        merchant.created_at + datetime.timedelta(minutes=1),
+        (merchant.created_at + datetime.timedelta(minutes=10)).astimezone(berlin),
+    ):
+        orm = list(
+            Merchant.objects.filter(created_at__lt=when).order_by("pk").values_list("pk", flat=True)
+        )
+        assert before(when) == orm
+    assert list(before._compiled.values()) != [None]  # it was prepared, not read by the ORM
+    # A moment computed from the argument (not the argument itself) is never prepared.
+    shifted = Prepared(
+        Merchant,
+        lambda when: Merchant.objects.filter(
+            created_at__lt=when - datetime.timedelta(minutes=2)
+        ).values_list("pk", flat=True),
+        datetime.datetime,
+    )
+    assert shifted(merchant.created_at + datetime.timedelta(minutes=1)) == []
+    assert list(shifted._compiled.values()) == [None]
 
 
 def test_a_list_argument_gets_a_statement_per_length(merchant, other_merchant):
