@@ -17,6 +17,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Q
 
+from orders.prepared import Prepared
 from orders.search import Bounded, Window
 from orders.text import unstorable
 
@@ -132,24 +133,58 @@ def past_cursor(fields, values, descending, forward, including=False):
     return Q(**{f"{fields[0]}__{op_eq}": values[0]}) & tie
 
 
-def _each(querysets, select):
-    """[(index of the queryset, row)] of several sliced querysets read with one statement:
-    each one's `select` over it ("q.*" or "COUNT(*)"), joined by UNION ALL. A queryset that
-    cannot match (EmptyResultSet: no line has the SKU) gives no rows."""
+def _union(querysets, select, connection):
+    """(sql, params, which) of `_each`'s statement: `which` gives the index of the queryset
+    of each part (a queryset that cannot match has none)."""
     parts, params, which = [], [], []
     for index, queryset in enumerate(querysets):
         try:
-            sql, part_params = queryset.query.get_compiler(using=queryset.db).as_sql()
+            sql, part_params = queryset.query.get_compiler(connection=connection).as_sql()
         except EmptyResultSet:
             continue
         parts.append(f"SELECT {len(which)} AS part, {select} FROM ({sql}) q")
         params.extend(part_params)
         which.append(index)
-    if not parts:
+    return " UNION ALL ".join(parts), params, which
+
+
+def _each(querysets, select):
+    """[(index of the queryset, row)] of several sliced querysets read with one statement:
+    each one's `select` over it ("q.*" or "COUNT(*)"), joined by UNION ALL. A queryset that
+    cannot match (EmptyResultSet: no line has the SKU) gives no rows."""
+    connection = connections[querysets[0].db]
+    sql, params, which = _union(querysets, select, connection)
+    if not which:
         return []
-    with connections[querysets[0].db].cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
         return [(which[part], value) for part, value in cursor.fetchall()]
+
+
+class PreparedCounts(Prepared):
+    """counts_of_each() of the querysets `build(*args)` gives, with the statement built once
+    (orders/prepared.py). Calling it returns the list of counts. A set of querysets where
+    one cannot match for the stand-in arguments is counted through the ORM every time."""
+
+    def __init__(self, model, build, parts, *kinds):
+        super().__init__(model, build, *kinds)
+        self.parts = parts
+
+    def __call__(self, *args, using=None):
+        found = [0] * self.parts
+        for index, count in super().__call__(*args, using=using):
+            found[index] = count
+        return found
+
+    def _statement(self, connection, stand_ins):
+        querysets = self.build(*stand_ins)
+        sql, params, which = _union(querysets, "COUNT(*)", connection)
+        if which != list(range(self.parts)):
+            return None
+        return sql, params, [], False
+
+    def _through_the_orm(self, args, alias):
+        return _each([queryset.using(alias) for queryset in self.build(*args)], "COUNT(*)")
 
 
 def values_of_each(querysets):

@@ -295,3 +295,50 @@ def test_every_list_filter_but_the_search_and_sort_counts_as_narrowing():
     from dashboard.filters import FILTERS, OrderFilter
 
     assert set(OrderFilter.base_filters) - {"q", "sort", "created"} == set(FILTERS)
+
+
+def test_smart_view_counts_are_built_once_and_agree_with_the_orm(
+    client, manager, merchant, make_order, drive, monkeypatch
+):
+    """The stuck and closing-soon counts every list shows run a statement built once; with
+    saved views to count they share the saved views' statement instead. Both give what the
+    queryset methods find."""
+    import datetime
+
+    import time_machine
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from orders.models import Order, SavedView
+
+    start = datetime.datetime(2026, 6, 4, 15, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(start, tick=False):
+        stuck = [make_order(), make_order()]  # in review since 15:00
+        soon = drive(make_order(), "processing")  # its point of no return: Thursday 18:00
+    now = start + datetime.timedelta(hours=1, minutes=30)
+    mine = Order.objects.for_merchant(merchant)
+    assert set(mine.stuck(now)) == set(stuck) and set(mine.closing_soon(now)) == {soon}
+
+    def smart_counts():
+        with time_machine.travel(now, tick=False):
+            response = client.get("/orders/")
+        return {v["value"]: v["count"] for v in response.context["views"]}
+
+    login(client, manager)
+    counted = smart_counts()
+    built = []
+    original = SQLCompiler.as_sql
+
+    def spy(self, *args, **kwargs):
+        sql, params = original(self, *args, **kwargs)
+        built.append(sql)
+        return sql, params
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", spy)
+    assert smart_counts() == counted
+    assert built  # the page's own rows are still built
+    counting = ('"no_return_by" >= %s', '"status_changed_at" < %s')
+    assert not [sql for sql in built if any(part in sql for part in counting)]
+    SavedView.objects.create(merchant=merchant, owner=manager, name="Q", query="q=nothing-like-it")
+    assert smart_counts() == counted
+    assert counted["closing_soon"] == 1
+    assert counted["waiting_on_us"] == 2  # the two stuck in review (nothing held for us)

@@ -1,6 +1,8 @@
 """The order list: status tabs and chips, smart and saved views with their counts, sortable
 columns, one cursor page of rows."""
 
+import datetime
+
 from django.contrib.auth.decorators import login_required
 from django.http import QueryDict
 from django.shortcuts import redirect
@@ -10,6 +12,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from orders import statuses as st
 from orders.counts import status_counts
+from orders.deadlines import CLOSING_SOON
+from orders.models import Order
+from orders.models.queryset import STUCK_AFTER, closing_between_q, stuck_since_q
 from orders.notes import shown_views
 from orders.search import SORTABLE_COLUMNS, Keys, Window
 from orders.statuses import StatusGroup
@@ -17,7 +22,7 @@ from orders.statuses import StatusGroup
 from .. import access, workspace
 from ..filters import COUNT_LIMIT, VIEW_ALIASES, VIEW_OWNERS, VIEWS, OrderFilter
 from ..forms import BULK_ACTION_NAMES
-from ..paging import counts_of_each, keyset_page, windowed_count
+from ..paging import PreparedCounts, counts_of_each, keyset_page, windowed_count
 from ..replica import reads_replica
 from ..rows import attach_details, read_rows
 from .account import home
@@ -100,20 +105,18 @@ def _view_counts(request, merchant, counts, saved, now):
     chosen = request.GET.get("view", "")
     chosen = VIEW_ALIASES.get(chosen, chosen)
     smart = []
-    asked = []
+    stuck = soon = None
     for value, label in VIEWS:
         item = {"value": value, "label": label, "count": None, "active": chosen == value}
         owner = VIEW_OWNERS.get(value)
         if owner is not None:
             item["count"] = _kept(counts, owner)
             if owner == st.US:  # plus the orders stuck in review, counted up to the bound
-                stuck = access.orders_for(request).stuck(now).order_by()
-                asked.append((item, stuck.values_list("pk", flat=True)[: COUNT_LIMIT + 1]))
+                stuck = item
         elif value == "closing_soon":
-            # Read from its own small index (the point of no return), bounded like the rest.
-            soon = access.orders_for(request).closing_soon(now).order_by()
-            asked.append((item, soon.values_list("pk", flat=True)[: COUNT_LIMIT + 1]))
+            soon = item
         smart.append(item)
+    asked = []
     views = []
     for view in saved:
         item = {
@@ -134,12 +137,37 @@ def _view_counts(request, merchant, counts, saved, now):
                 ids = ids[: COUNT_LIMIT + 1]
                 asked.append((item, ids))
         views.append(item)
-    if asked:
-        for (item, _ids), found in zip(asked, counts_of_each([q for _i, q in asked]), strict=True):
-            total = (item["count"] or 0) + found
-            item["capped"] = total > COUNT_LIMIT
-            item["count"] = min(total, COUNT_LIMIT)
+    moments = (now - STUCK_AFTER, now, now + CLOSING_SOON)
+    if asked:  # the saved views' counts in the same statement
+        found = counts_of_each([*_smart_counted(merchant.pk, *moments), *(q for _i, q in asked)])
+    else:
+        found = _SMART_COUNTS(merchant.pk, *moments)
+    for item, n in zip([stuck, soon, *(item for item, _q in asked)], found, strict=True):
+        if item is None:
+            continue
+        total = (item["count"] or 0) + n
+        item["capped"] = total > COUNT_LIMIT
+        item["count"] = min(total, COUNT_LIMIT)
     return smart, views
+
+
+def _smart_counted(merchant_id, stuck_before, start, end):
+    """What the smart views count beyond the kept counts, up to the bound: the orders stuck
+    in review, and those whose point of no return is within two hours (read from its own
+    small index)."""
+    orders = Order.objects.filter(merchant_id=merchant_id).order_by()
+    return [
+        orders.filter(stuck_since_q(stuck_before)).values_list("pk", flat=True)[: COUNT_LIMIT + 1],
+        orders.filter(closing_between_q(start, end)).values_list("pk", flat=True)[
+            : COUNT_LIMIT + 1
+        ],
+    ]
+
+
+# Every list asks these two counts: the statement is built once (orders/prepared.py).
+_SMART_COUNTS = PreparedCounts(
+    Order, _smart_counted, 2, int, datetime.datetime, datetime.datetime, datetime.datetime
+)
 
 
 def _sortable_headings(filterset):

@@ -34,7 +34,13 @@ def is_listed(status):
 
 
 def stuck_q(now):
-    return Q(status=Status.IMPORT_REVIEW, status_changed_at__lt=now - STUCK_AFTER)
+    return stuck_since_q(now - STUCK_AFTER)
+
+
+def stuck_since_q(before):
+    """In Import Review since before `before` (stuck_q with the moment computed apart, for a
+    statement built once: dashboard/views/listing.py)."""
+    return Q(status=Status.IMPORT_REVIEW, status_changed_at__lt=before)
 
 
 def is_stuck(status, status_changed_at, now):
@@ -111,7 +117,12 @@ def needs_attention(status, status_changed_at, ship_by, now):
 
 
 def closing_soon_q(now):
-    return Q(status__in=OPEN_ACCEPTED, no_return_by__gte=now, no_return_by__lte=now + CLOSING_SOON)
+    return closing_between_q(now, now + CLOSING_SOON)
+
+
+def closing_between_q(start, end):
+    """Accepted orders whose point of no return falls between `start` and `end`."""
+    return Q(status__in=OPEN_ACCEPTED, no_return_by__gte=start, no_return_by__lte=end)
 
 
 def closing_soon_left(status, no_return_by, now):
